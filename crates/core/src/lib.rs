@@ -1,0 +1,16 @@
+//! The domain of offboard: validated types, the rules of PRODUCT.md and the policies
+//! that decide them. No HTTP, no SQL and no clock reads: time always arrives as a
+//! parameter (see [`clock`]), so every rule can be unit-tested at any instant.
+
+pub mod clock;
+pub mod crypto;
+pub mod email;
+pub mod ids;
+pub mod password;
+pub mod session;
+pub mod throttle;
+
+pub use clock::{Clock, DevClock, SystemClock};
+pub use email::EmailAddress;
+pub use ids::AccountId;
+pub use password::{Password, PasswordError, PasswordHasher};

@@ -1,0 +1,61 @@
+use crate::{from_unix, on_db, to_unix, Store, StoreError};
+use offboard_core::AccountId;
+use sqlx::Row;
+use time::OffsetDateTime;
+
+/// One line of the append-only audit log (R14). Never a secret, code or password.
+#[derive(Debug, Clone)]
+pub struct AuditEntry<'a> {
+    pub at: OffsetDateTime,
+    pub account_id: Option<AccountId>,
+    /// `user`, `system`, `admin`, or `agent:<id>`.
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub detail: Option<&'a str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub action: String,
+    pub detail: Option<String>,
+}
+
+impl Store {
+    pub async fn audit(&self, entry: AuditEntry<'_>) -> Result<(), StoreError> {
+        on_db!(self, pool => sqlx::query(
+            "INSERT INTO audit_log (at, account_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(to_unix(entry.at))
+        .bind(entry.account_id.map(|id| id.to_string()))
+        .bind(entry.actor)
+        .bind(entry.action)
+        .bind(entry.detail)
+        .execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Oldest first.
+    pub async fn audit_of_account(
+        &self,
+        account_id: AccountId,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        on_db!(self, pool => {
+            let rows = sqlx::query("SELECT at, actor, action, detail FROM audit_log WHERE account_id = $1 ORDER BY id")
+                .bind(account_id.to_string())
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(AuditRecord {
+                        at: from_unix(row.try_get("at")?),
+                        actor: row.try_get("actor")?,
+                        action: row.try_get("action")?,
+                        detail: row.try_get("detail")?,
+                    })
+                })
+                .collect()
+        })
+    }
+}

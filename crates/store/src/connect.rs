@@ -1,0 +1,124 @@
+use crate::{Db, Store, StoreError};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// What connecting found, for the start-up log.
+#[derive(Debug, Clone)]
+pub struct ConnectReport {
+    pub backend: Backend,
+    /// SQLite only: the file did not exist and an empty database was created.
+    pub created_sqlite_file: Option<PathBuf>,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_owned()))
+        }
+    }
+}
+
+impl Store {
+    /// Connects (creating a missing SQLite file, which the report says so the caller can
+    /// log it) and applies the migrations of that backend.
+    pub async fn connect(url: &str) -> Result<(Store, ConnectReport), StoreError> {
+        let (store, report) = Self::connect_without_migrating(url).await?;
+        store.migrate().await?;
+        Ok((store, report))
+    }
+
+    pub async fn connect_without_migrating(
+        url: &str,
+    ) -> Result<(Store, ConnectReport), StoreError> {
+        match Backend::of_url(url)? {
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true);
+                let path = options.get_filename().to_path_buf();
+                let is_memory =
+                    path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:");
+                let created = (!is_memory && !path.exists()).then(|| path.clone());
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .min_connections(1)
+                    .connect_with(options)
+                    .await?;
+                Ok((
+                    Store {
+                        db: Db::Sqlite(pool),
+                    },
+                    ConnectReport {
+                        backend: Backend::Sqlite,
+                        created_sqlite_file: created,
+                    },
+                ))
+            }
+            Backend::Postgres => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await?;
+                Ok((
+                    Store {
+                        db: Db::Postgres(pool),
+                    },
+                    ConnectReport {
+                        backend: Backend::Postgres,
+                        created_sqlite_file: None,
+                    },
+                ))
+            }
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_urls_of_other_databases() {
+        assert!(matches!(
+            Backend::of_url("mysql://root@localhost/x"),
+            Err(StoreError::UnsupportedUrl(_))
+        ));
+        assert!(matches!(
+            Backend::of_url("offboard.db"),
+            Err(StoreError::UnsupportedUrl(_))
+        ));
+        assert_eq!(
+            Backend::of_url("sqlite://offboard.db").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://u@h/d").unwrap(),
+            Backend::Postgres
+        );
+    }
+}

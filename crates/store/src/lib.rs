@@ -1,0 +1,102 @@
+//! Persistence for offboard on SQLite and PostgreSQL.
+//!
+//! One [`Store`] facade, split into aggregates (`accounts`, `sessions`, `throttle`,
+//! `outbox`, `audit`). Every query is written once, in SQL both engines accept (`$n`
+//! placeholders, text ids, unix-second times), and the [`on_db!`] / [`in_tx!`] macros
+//! expand it once per backend with that backend's concrete sqlx types. This keeps the
+//! two implementations from drifting apart (the usual failure of dual-backend stores)
+//! while leaving room for a backend-specific statement where the engines differ. The
+//! conformance suite in `tests/conformance.rs` runs every store test on both.
+
+mod accounts;
+mod audit;
+mod connect;
+mod error;
+mod outbox;
+mod sessions;
+pub mod testing;
+mod throttle;
+
+pub use accounts::{AccountRow, AccountStatus};
+pub use audit::{AuditEntry, AuditRecord};
+pub use connect::{Backend, ConnectReport};
+pub use error::StoreError;
+pub use outbox::{OutboxMessage, StoredMessage};
+pub use sessions::{NewSession, SessionKind, SessionRow};
+
+use sqlx::{PgPool, SqlitePool};
+use time::OffsetDateTime;
+
+#[derive(Clone, Debug)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The handle every part of the server uses to reach the database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) db: Db,
+}
+
+/// Runs the same body against whichever pool backs the store; `$pool` is bound to the
+/// concrete `&SqlitePool` or `&PgPool`.
+macro_rules! on_db {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            $crate::Db::Sqlite($pool) => $body,
+            $crate::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
+
+/// Runs the body inside one write transaction and commits it; an early `?` return rolls
+/// back. SQLite transactions start `IMMEDIATE` so two writers queue on the busy timeout
+/// instead of failing when a read lock would have to be upgraded.
+macro_rules! in_tx {
+    ($store:expr, $tx:ident => $body:expr) => {
+        match &$store.db {
+            $crate::Db::Sqlite(pool) => {
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::Db::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+pub(crate) use in_tx;
+
+impl Store {
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Readiness: the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await)
+    }
+}
+
+pub(crate) fn to_unix(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+pub(crate) fn from_unix(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}

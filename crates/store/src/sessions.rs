@@ -1,0 +1,141 @@
+use crate::{from_unix, on_db, to_unix, Store, StoreError};
+use offboard_core::AccountId;
+use sqlx::Row;
+use time::OffsetDateTime;
+
+/// Users and (later) support agents hold different kinds of session; a session of one
+/// kind never authenticates a route of the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    User,
+}
+
+impl SessionKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::User => "user",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    /// SHA-256 of the token; the token itself is never stored.
+    pub token_hash: &'a str,
+    pub account_id: AccountId,
+    pub kind: SessionKind,
+    pub now: OffsetDateTime,
+    pub user_agent: Option<&'a str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub token_hash: String,
+    pub account_id: AccountId,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub user_agent: Option<String>,
+}
+
+impl Store {
+    pub async fn create_session(&self, new: NewSession<'_>) -> Result<(), StoreError> {
+        on_db!(self, pool => sqlx::query(
+            "INSERT INTO sessions (token_hash, account_id, kind, created_at, last_seen_at, user_agent)
+             VALUES ($1, $2, $3, $4, $4, $5)",
+        )
+        .bind(new.token_hash)
+        .bind(new.account_id.to_string())
+        .bind(new.kind.as_str())
+        .bind(to_unix(new.now))
+        .bind(new.user_agent)
+        .execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// A session of this kind whose account is still active.
+    pub async fn find_session(
+        &self,
+        token_hash: &str,
+        kind: SessionKind,
+    ) -> Result<Option<SessionRow>, StoreError> {
+        on_db!(self, pool => {
+            let row = sqlx::query(
+                "SELECT s.token_hash, s.account_id, s.created_at, s.last_seen_at, s.user_agent
+                 FROM sessions s JOIN accounts a ON a.id = s.account_id
+                 WHERE s.token_hash = $1 AND s.kind = $2 AND a.status = 'active'",
+            )
+            .bind(token_hash)
+            .bind(kind.as_str())
+            .fetch_optional(pool)
+            .await?;
+            match row {
+                None => Ok(None),
+                Some(row) => {
+                    let account: String = row.try_get("account_id")?;
+                    Ok(Some(SessionRow {
+                        token_hash: row.try_get("token_hash")?,
+                        account_id: account.parse().map_err(|_| StoreError::Corrupt(format!("session account {account:?}")))?,
+                        created_at: from_unix(row.try_get("created_at")?),
+                        last_seen_at: from_unix(row.try_get("last_seen_at")?),
+                        user_agent: row.try_get("user_agent")?,
+                    }))
+                }
+            }
+        })
+    }
+
+    pub async fn list_sessions(
+        &self,
+        account_id: AccountId,
+    ) -> Result<Vec<SessionRow>, StoreError> {
+        on_db!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT token_hash, created_at, last_seen_at, user_agent FROM sessions
+                 WHERE account_id = $1 ORDER BY created_at DESC",
+            )
+            .bind(account_id.to_string())
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(SessionRow {
+                        token_hash: row.try_get("token_hash")?,
+                        account_id,
+                        created_at: from_unix(row.try_get("created_at")?),
+                        last_seen_at: from_unix(row.try_get("last_seen_at")?),
+                        user_agent: row.try_get("user_agent")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    pub async fn touch_session(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        on_db!(self, pool => sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+            .bind(to_unix(now))
+            .bind(token_hash)
+            .execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        on_db!(self, pool => sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Revokes every session of the account; returns how many there were.
+    pub async fn delete_sessions_of(&self, account_id: AccountId) -> Result<u64, StoreError> {
+        let done = on_db!(self, pool => sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+            .bind(account_id.to_string())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done)
+    }
+}

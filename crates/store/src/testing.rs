@@ -1,0 +1,115 @@
+//! Throw-away databases for tests: a temporary SQLite file, or a fresh PostgreSQL
+//! database that is dropped again when the guard is dropped. Shared by the store's
+//! conformance suite and the server's HTTP tests so both run on both backends.
+
+use crate::{Backend, Store, StoreError};
+use std::path::PathBuf;
+
+/// The server the tests use; override with `OFFBOARD_TEST_POSTGRES_URL`.
+pub const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("OFFBOARD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_owned())
+}
+
+/// Owns a test database for as long as it lives.
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+#[derive(Debug)]
+enum Cleanup {
+    SqliteDir(#[allow(dead_code)] TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+/// A directory removed on drop (small, to avoid a dependency on tempfile outside tests).
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new() -> std::io::Result<Self> {
+        let dir =
+            std::env::temp_dir().join(format!("offboard-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self(dir))
+    }
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl TestDatabase {
+    pub async fn new(backend: Backend) -> Result<Self, StoreError> {
+        match backend {
+            Backend::Sqlite => {
+                let dir =
+                    TempDir::new().map_err(|e| StoreError::Corrupt(format!("temp dir: {e}")))?;
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                Ok(Self {
+                    url,
+                    cleanup: Cleanup::SqliteDir(dir),
+                })
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url();
+                let name = format!("offboard_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = sqlx::PgPool::connect(&admin_url).await?;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin)
+                    .await?;
+                admin.close().await;
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .unwrap_or(&admin_url);
+                Ok(Self {
+                    url: format!("{base}/{name}"),
+                    cleanup: Cleanup::Postgres { admin_url, name },
+                })
+            }
+        }
+    }
+
+    /// A migrated store on this database.
+    pub async fn store(&self) -> Result<Store, StoreError> {
+        Ok(Store::connect(&self.url).await?.0)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
+            // Drop may run inside an async runtime, so the clean-up gets its own thread
+            // and runtime. FORCE ends connections a pool may still hold.
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            let handle = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async {
+                    if let Ok(admin) = sqlx::PgPool::connect(&admin_url).await {
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&admin)
+                                .await;
+                        admin.close().await;
+                    }
+                });
+            });
+            let _ = handle.join();
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! The store conformance suite: every test runs on SQLite and on PostgreSQL, so the two
+//! backends cannot drift apart unnoticed.
+
+use offboard_core::throttle::FailureStats;
+use offboard_core::{AccountId, EmailAddress};
+use offboard_store::testing::TestDatabase;
+use offboard_store::{
+    AuditEntry, Backend, NewSession, OutboxMessage, SessionKind, Store, StoreError,
+};
+use std::future::Future;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const T0: OffsetDateTime = datetime!(2026-03-01 09:00 UTC);
+
+async fn on<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let db = TestDatabase::new(backend).await.expect("test database");
+    let store = db.store().await.expect("migrated store");
+    test(store.clone()).await;
+    store.close().await;
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[tokio::test] async fn $name() { super::on(offboard_store::Backend::Sqlite, super::$name).await } )* }
+        mod postgres { $( #[tokio::test] async fn $name() { super::on(offboard_store::Backend::Postgres, super::$name).await } )* }
+    };
+}
+
+conformance!(
+    accounts_round_trip,
+    duplicate_email_is_a_conflict,
+    password_change_revokes_sessions,
+    sessions_by_kind_and_revocation,
+    login_attempts_counted_in_the_window,
+    outbox_newest_first_and_filtered,
+    audit_appends_in_order,
+    migrations_are_idempotent,
+);
+
+fn email(s: &str) -> EmailAddress {
+    EmailAddress::parse(s).unwrap()
+}
+
+async fn accounts_round_trip(store: Store) {
+    let id = AccountId::new();
+    store
+        .create_account(id, &email("a@example.com"), "$argon2id$x", T0)
+        .await
+        .unwrap();
+    let found = store
+        .find_account_by_email(&email("A@Example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, id);
+    assert_eq!(found.email, "a@example.com");
+    assert_eq!(found.password_hash, "$argon2id$x");
+    assert_eq!(found.created_at, T0);
+    assert_eq!(store.get_account(id).await.unwrap().unwrap().id, id);
+    assert!(store
+        .find_account_by_email(&email("b@example.com"))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.get_account(AccountId::new()).await.unwrap().is_none());
+}
+
+async fn duplicate_email_is_a_conflict(store: Store) {
+    store
+        .create_account(AccountId::new(), &email("dup@example.com"), "h", T0)
+        .await
+        .unwrap();
+    let again = store
+        .create_account(AccountId::new(), &email("dup@example.com"), "h", T0)
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+}
+
+async fn password_change_revokes_sessions(store: Store) {
+    let id = AccountId::new();
+    store
+        .create_account(id, &email("p@example.com"), "old", T0)
+        .await
+        .unwrap();
+    for token in ["t1", "t2"] {
+        let new = NewSession {
+            token_hash: token,
+            account_id: id,
+            kind: SessionKind::User,
+            now: T0,
+            user_agent: None,
+        };
+        store.create_session(new).await.unwrap();
+    }
+    assert!(store.set_password(id, "new", T0).await.unwrap());
+    assert_eq!(
+        store.get_account(id).await.unwrap().unwrap().password_hash,
+        "new"
+    );
+    assert!(store
+        .find_session("t1", SessionKind::User)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.list_sessions(id).await.unwrap().is_empty());
+}
+
+async fn sessions_by_kind_and_revocation(store: Store) {
+    let id = AccountId::new();
+    store
+        .create_account(id, &email("s@example.com"), "h", T0)
+        .await
+        .unwrap();
+    let new = NewSession {
+        token_hash: "hash-1",
+        account_id: id,
+        kind: SessionKind::User,
+        now: T0,
+        user_agent: Some("curl"),
+    };
+    store.create_session(new).await.unwrap();
+    let s = store
+        .find_session("hash-1", SessionKind::User)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((s.account_id, s.created_at, s.last_seen_at), (id, T0, T0));
+    assert_eq!(s.user_agent.as_deref(), Some("curl"));
+    store
+        .touch_session("hash-1", T0 + Duration::minutes(5))
+        .await
+        .unwrap();
+    let s = store
+        .find_session("hash-1", SessionKind::User)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.last_seen_at, T0 + Duration::minutes(5));
+    assert!(store
+        .find_session("unknown", SessionKind::User)
+        .await
+        .unwrap()
+        .is_none());
+    store.delete_session("hash-1").await.unwrap();
+    assert!(store
+        .find_session("hash-1", SessionKind::User)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn login_attempts_counted_in_the_window(store: Store) {
+    let old = store
+        .record_login_attempt("L", "A", T0 - Duration::hours(2))
+        .await
+        .unwrap();
+    let a = store
+        .record_login_attempt("L", "A", T0 - Duration::minutes(10))
+        .await
+        .unwrap();
+    let _b = store
+        .record_login_attempt("L", "B", T0 - Duration::minutes(5))
+        .await
+        .unwrap();
+    let mine = store.record_login_attempt("L", "A", T0).await.unwrap();
+    assert!(old < a && a < mine);
+    let (login, address) = store.login_failure_stats("L", "A", mine, T0).await.unwrap();
+    assert_eq!(
+        login,
+        FailureStats {
+            count: 2,
+            latest: Some(T0 - Duration::minutes(5)),
+            oldest: Some(T0 - Duration::minutes(10))
+        }
+    );
+    assert_eq!(address.count, 1);
+    store.forget_login_attempt(a).await.unwrap();
+    let (login, _) = store.login_failure_stats("L", "A", mine, T0).await.unwrap();
+    assert_eq!(login.count, 1);
+    assert_eq!(store.prune_login_attempts(T0).await.unwrap(), 1);
+}
+
+async fn outbox_newest_first_and_filtered(store: Store) {
+    for (to, subject) in [
+        ("x@example.com", "first"),
+        ("y@example.com", "other"),
+        ("x@example.com", "second"),
+    ] {
+        let msg = OutboxMessage {
+            channel: "email",
+            recipient: to,
+            subject,
+            body: "b",
+            code: Some("123456"),
+            sent_at: T0,
+        };
+        store.outbox_push(msg).await.unwrap();
+    }
+    let for_x = store.outbox_list(Some("x@example.com"), 10).await.unwrap();
+    let subjects: Vec<_> = for_x.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(subjects, ["second", "first"]);
+    assert_eq!(for_x[0].code.as_deref(), Some("123456"));
+    assert_eq!(store.outbox_list(None, 10).await.unwrap().len(), 3);
+    assert_eq!(store.outbox_list(None, 1).await.unwrap().len(), 1);
+}
+
+async fn audit_appends_in_order(store: Store) {
+    let id = AccountId::new();
+    for action in ["signup", "login", "logout"] {
+        let entry = AuditEntry {
+            at: T0,
+            account_id: Some(id),
+            actor: "user",
+            action,
+            detail: None,
+        };
+        store.audit(entry).await.unwrap();
+    }
+    let actions: Vec<_> = store
+        .audit_of_account(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    assert_eq!(actions, ["signup", "login", "logout"]);
+}
+
+async fn migrations_are_idempotent(store: Store) {
+    store.migrate().await.unwrap();
+    store.ping().await.unwrap();
+}
