@@ -1,1 +1,174 @@
-fn main() {}
+//! `offboard`: the binary. Reads settings, then serves, migrates or seeds a demo.
+
+mod demo;
+mod keys;
+mod settings;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use offboard_core::session::SessionPolicy;
+use offboard_core::DevClock;
+use offboard_server::{Application, Mode as ServerMode, ServerConfig};
+use offboard_store::Store;
+use settings::{ClockSetting, LogFormat, Mode, Settings, Validated};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "offboard",
+    version,
+    about = "Accounts with safe, self-service account deletion"
+)]
+struct Cli {
+    /// Settings file (TOML). Environment variables OFFBOARD_* override it.
+    #[arg(
+        long,
+        global = true,
+        env = "OFFBOARD_CONFIG",
+        default_value = "offboard.toml"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web pages and the API.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Seed a demo account and print how to log in.
+    Demo,
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(err) = run(cli).await {
+        eprintln!("offboard: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let validated = Settings::load(&cli.config)?.validate()?;
+    init_logging(validated.settings.log_format);
+    match cli.command {
+        Command::Serve => serve(validated).await,
+        Command::Migrate => {
+            let store = connect(&validated.settings).await?;
+            tracing::info!("migrations applied");
+            store.close().await;
+            Ok(())
+        }
+        Command::Demo => {
+            let store = connect(&validated.settings).await?;
+            demo::run(&store, &validated).await?;
+            store.close().await;
+            Ok(())
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OFFBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn connect(settings: &Settings) -> Result<Store> {
+    let (store, report) = Store::connect(&settings.database_url)
+        .await
+        .with_context(|| {
+            format!(
+                "connecting to the database of setting `database_url` ({})",
+                redact_url(&settings.database_url)
+            )
+        })?;
+    if let Some(path) = report.created_sqlite_file {
+        tracing::warn!(
+            path = %path.display(),
+            "no SQLite database existed at this path, so a new empty one was created; if you expected existing data, check OFFBOARD_DATABASE_URL"
+        );
+    }
+    Ok(store)
+}
+
+/// Hides a password in a database URL before it is logged.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn serve(validated: Validated) -> Result<()> {
+    let settings = &validated.settings;
+    match settings.mode {
+        Mode::Dev => tracing::warn!(
+            database = %redact_url(&settings.database_url),
+            listen = %validated.listen,
+            email_delivery = ?validated.email_delivery,
+            "DEV MODE: messages go to the dev outbox (/dev/outbox), the clock can be moved, cookies are not Secure. Set OFFBOARD_MODE=production for real use."
+        ),
+        Mode::Production => {
+            tracing::info!(database = %redact_url(&settings.database_url), listen = %validated.listen, "production mode")
+        }
+    }
+    let keys = keys::load(settings)?;
+    let store = connect(settings).await?;
+    let config = ServerConfig {
+        listen: validated.listen,
+        mode: match settings.mode {
+            Mode::Dev => ServerMode::Dev,
+            Mode::Production => ServerMode::Production,
+        },
+        session_policy: SessionPolicy {
+            idle_timeout: time::Duration::minutes(i64::from(settings.session_idle_minutes)),
+            absolute_timeout: time::Duration::hours(i64::from(settings.session_absolute_hours)),
+        },
+        keys,
+        password_workers: settings.password_workers.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        }),
+        trust_forwarded_for: settings.trust_forwarded_for,
+    };
+    let dev_clock = (validated.clock == ClockSetting::Dev).then(|| Arc::new(DevClock::new()));
+    let app = Application::build(config, store.clone(), dev_clock)
+        .await
+        .with_context(|| format!("binding setting `listen` ({})", validated.listen))?;
+    tracing::info!("offboard listening on http://{}", app.address());
+    app.run_until(offboard_server::startup::shutdown_signal())
+        .await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn database_passwords_are_not_logged() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url("sqlite://offboard.db"), "sqlite://offboard.db");
+    }
+}

@@ -1,1 +1,19 @@
+//! The HTTP face of offboard: web pages and the JSON API over one set of sessions.
+//!
+//! A request flows router → handler (parses input into domain types) → `offboard_core`
+//! decides → `offboard_store` persists → response. Handlers stay thin.
 
+pub mod accounts;
+pub mod config;
+pub mod error;
+pub mod hashing;
+pub mod http;
+pub mod notify;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod views;
+
+pub use config::{Keys, Mode, ServerConfig};
+pub use startup::Application;
+pub use state::AppState;

@@ -1,0 +1,255 @@
+//! Settings: embedded defaults, then `offboard.toml` (or `--config`), then `OFFBOARD_*`
+//! environment variables. Anything invalid stops start-up with a message naming the
+//! setting; production refuses every dev convenience.
+
+use anyhow::{bail, Context, Result};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Dev,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClockSetting {
+    System,
+    Dev,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaptchaSetting {
+    Risk,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailDelivery {
+    Outbox,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Every setting, as read. Secrets are `SecretString`, whose Debug prints nothing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub listen: String,
+    pub database_url: String,
+    pub mode: Mode,
+    /// `dev` (movable, dev mode only) or `system`. Defaults to `dev` in dev mode.
+    pub clock: Option<ClockSetting>,
+    #[serde(skip_serializing)]
+    pub admin_token: Option<SecretString>,
+    pub captcha: CaptchaSetting,
+    pub reregister_days: u32,
+    pub session_idle_minutes: u32,
+    pub session_absolute_hours: u32,
+    /// Where dev mode keeps its generated keys; defaults to beside the SQLite file.
+    pub keys_file: Option<PathBuf>,
+    /// 64 hex characters. Required in production (or in `keys_file`).
+    #[serde(skip_serializing)]
+    pub blind_index_key: Option<SecretString>,
+    pub email_delivery: Option<EmailDelivery>,
+    pub password_workers: Option<usize>,
+    pub trust_forwarded_for: bool,
+    pub log_format: LogFormat,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://offboard.db".into(),
+            mode: Mode::Dev,
+            clock: None,
+            admin_token: None,
+            captcha: CaptchaSetting::Risk,
+            reregister_days: 30,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            keys_file: None,
+            blind_index_key: None,
+            email_delivery: None,
+            password_workers: None,
+            trust_forwarded_for: false,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// Settings checked and turned into the types the server takes.
+#[derive(Debug)]
+pub struct Validated {
+    pub settings: Settings,
+    pub listen: SocketAddr,
+    pub clock: ClockSetting,
+    pub email_delivery: EmailDelivery,
+}
+
+impl Settings {
+    pub fn load(config_file: &Path) -> Result<Settings> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if config_file.exists() {
+            figment = figment.merge(Toml::file(config_file));
+        }
+        figment = figment.merge(Env::prefixed("OFFBOARD_").ignore(&["config"]));
+        figment.extract::<Settings>().map_err(|err| {
+            let mut text = String::from("invalid settings:");
+            for e in err {
+                text.push_str(&format!("\n  - {e}"));
+            }
+            anyhow::anyhow!(text)
+        })
+    }
+
+    pub fn validate(self) -> Result<Validated> {
+        let listen: SocketAddr = self
+            .listen
+            .parse()
+            .with_context(|| format!("setting `listen` (OFFBOARD_LISTEN): {:?} is not an address:port such as 127.0.0.1:8080", self.listen))?;
+        offboard_store::Backend::of_url(&self.database_url)
+            .map_err(|e| anyhow::anyhow!("setting `database_url` (OFFBOARD_DATABASE_URL): {e}"))?;
+        if self.reregister_days == 0 || self.reregister_days > 3650 {
+            bail!("setting `reregister_days` (OFFBOARD_REREGISTER_DAYS) must be between 1 and 3650, not {}", self.reregister_days);
+        }
+        if self.session_idle_minutes == 0 || self.session_idle_minutes > 24 * 60 {
+            bail!("setting `session_idle_minutes` must be between 1 and 1440");
+        }
+        if self.session_absolute_hours == 0 || self.session_absolute_hours > 24 * 30 {
+            bail!("setting `session_absolute_hours` must be between 1 and 720");
+        }
+        if let Some(token) = &self.admin_token {
+            if token.expose_secret().len() < 32 {
+                bail!(
+                    "setting `admin_token` (OFFBOARD_ADMIN_TOKEN) must be at least 32 characters"
+                );
+            }
+        }
+        if let Some(key) = &self.blind_index_key {
+            if offboard_core::crypto::SecretKey::from_hex(key.expose_secret()).is_none() {
+                bail!("setting `blind_index_key` (OFFBOARD_BLIND_INDEX_KEY) must be 64 hex characters");
+            }
+        }
+        if self.password_workers == Some(0) {
+            bail!("setting `password_workers` must be at least 1");
+        }
+        let (clock, email_delivery) = match self.mode {
+            Mode::Dev => (
+                self.clock.unwrap_or(ClockSetting::Dev),
+                self.email_delivery.unwrap_or(EmailDelivery::Outbox),
+            ),
+            Mode::Production => {
+                if self.clock == Some(ClockSetting::Dev) {
+                    bail!("setting `clock`: production mode refuses the dev clock; remove it or set clock = \"system\"");
+                }
+                let delivery = self.email_delivery.unwrap_or(EmailDelivery::Smtp);
+                if delivery == EmailDelivery::Outbox {
+                    bail!("setting `email_delivery`: production mode refuses the dev outbox; configure SMTP");
+                }
+                if self.blind_index_key.is_none() && self.keys_file.is_none() {
+                    bail!("setting `blind_index_key` (or `keys_file`): production mode needs its own keys and refuses generated defaults");
+                }
+                (ClockSetting::System, delivery)
+            }
+        };
+        if email_delivery == EmailDelivery::Smtp {
+            bail!("setting `email_delivery`: SMTP delivery is not available in this build yet; production mode cannot start until it is (use mode = \"dev\" to try offboard)");
+        }
+        Ok(Validated {
+            listen,
+            clock,
+            email_delivery,
+            settings: self,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_dev_on_sqlite() {
+        let v = Settings::default().validate().unwrap();
+        assert_eq!(v.settings.mode, Mode::Dev);
+        assert_eq!(v.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(v.settings.database_url, "sqlite://offboard.db");
+        assert_eq!(v.clock, ClockSetting::Dev);
+        assert_eq!(v.email_delivery, EmailDelivery::Outbox);
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let bad = Settings {
+            listen: "nowhere".into(),
+            ..Settings::default()
+        };
+        assert!(bad.validate().unwrap_err().to_string().contains("`listen`"));
+        let bad = Settings {
+            database_url: "mysql://x".into(),
+            ..Settings::default()
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("`database_url`"));
+        let bad = Settings {
+            reregister_days: 0,
+            ..Settings::default()
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("`reregister_days`"));
+    }
+
+    #[test]
+    fn production_refuses_dev_conveniences() {
+        let prod = |s: Settings| Settings {
+            mode: Mode::Production,
+            ..s
+        };
+        let err = prod(Settings {
+            clock: Some(ClockSetting::Dev),
+            ..Settings::default()
+        })
+        .validate()
+        .unwrap_err();
+        assert!(err.to_string().contains("dev clock"), "{err}");
+        let err = prod(Settings {
+            email_delivery: Some(EmailDelivery::Outbox),
+            ..Settings::default()
+        })
+        .validate()
+        .unwrap_err();
+        assert!(err.to_string().contains("dev outbox"), "{err}");
+        let err = prod(Settings {
+            email_delivery: Some(EmailDelivery::Outbox),
+            ..Settings::default()
+        });
+        let _ = err;
+        let err = prod(Settings::default()).validate().unwrap_err();
+        assert!(
+            err.to_string().contains("refuses generated defaults"),
+            "{err}"
+        );
+    }
+}

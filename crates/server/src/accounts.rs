@@ -1,0 +1,126 @@
+//! Sign-up and login, shared by the JSON API and the web pages.
+
+use crate::error::AppError;
+use crate::http::session::start_session;
+use crate::notify::Email;
+use crate::state::AppState;
+use axum::http::HeaderMap;
+use offboard_core::throttle::{self, Decision};
+use offboard_core::{AccountId, EmailAddress, Password};
+use offboard_store::{AuditEntry, StoreError};
+
+/// Creates an account (R9's tombstone check joins here with the journey issue).
+pub async fn signup(state: &AppState, email: &str, password: &str) -> Result<AccountId, AppError> {
+    let email = EmailAddress::parse(email).map_err(|e| AppError::validation("email", e))?;
+    let password = Password::parse(password).map_err(|e| AppError::validation("password", e))?;
+    let hash = state.hashing.hash(password.expose()).await?;
+    let id = AccountId::new();
+    let now = state.now();
+    match state.store.create_account(id, &email, &hash, now).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => {
+            return Err(AppError::conflict(
+                "An account with this email already exists. Log in instead, or reset the password.",
+            )
+            .with("field", "email")
+            .with_help("/help/cannot-log-in"))
+        }
+        Err(other) => return Err(other.into()),
+    }
+    audit(state, Some(id), "signup", None).await;
+    let body = format!(
+        "Welcome to offboard.\n\nYour account for {email} is ready. Next, bind an authenticator app or a phone on the Security page so your account is protected by a second factor.\n\nIf you did not sign up, ignore this message."
+    );
+    let welcome = Email {
+        to: email.as_str(),
+        subject: "Your offboard account is ready",
+        body: &body,
+        code: None,
+    };
+    if let Err(err) = state.notifier.send_email(welcome, now).await {
+        // The account exists either way; a lost welcome message is not worth failing for.
+        tracing::warn!(%err, "could not queue the welcome email");
+    }
+    Ok(id)
+}
+
+#[derive(Debug)]
+pub struct LoggedIn {
+    pub account_id: AccountId,
+    pub token: String,
+}
+
+/// Checks a password login. Every failure (unknown email, wrong password, throttled)
+/// answers the same 401; a throttled one adds `Retry-After`. Unknown emails verify
+/// against a dummy hash so both failures take the same time.
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    client_addr: &str,
+    headers: &HeaderMap,
+) -> Result<LoggedIn, AppError> {
+    let now = state.now();
+    let parsed = EmailAddress::parse(email).ok();
+    let login_name = parsed
+        .as_ref()
+        .map(|e| e.as_str().to_owned())
+        .unwrap_or_else(|| email.trim().to_lowercase());
+    let keys = &state.config.keys;
+    let login_key = keys.blind_index.keyed_hash("login-throttle", &login_name);
+    let address_key = keys.blind_index.keyed_hash("address-throttle", client_addr);
+
+    let attempt = state
+        .store
+        .record_login_attempt(&login_key, &address_key, now)
+        .await?;
+    let (by_login, by_address) = state
+        .store
+        .login_failure_stats(&login_key, &address_key, attempt, now)
+        .await?;
+    if let Decision::Throttled { retry_after } = throttle::decide(&by_login, &by_address, now) {
+        state.store.forget_login_attempt(attempt).await?;
+        let secs = u64::try_from(retry_after.whole_seconds()).unwrap_or(1);
+        return Err(AppError::login_failed().retry_after(secs));
+    }
+
+    let account = match &parsed {
+        Some(email) => state.store.find_account_by_email(email).await?,
+        None => None,
+    };
+    let matched = state
+        .hashing
+        .verify(account.as_ref().map(|a| a.password_hash.as_str()), password)
+        .await?;
+    let known = account.as_ref().map(|a| a.id);
+    let Some(account) = account.filter(|_| matched) else {
+        audit(state, known, "login_failed", None).await;
+        return Err(AppError::login_failed());
+    };
+    state.store.forget_login_attempt(attempt).await?;
+    let token = start_session(state, account.id, headers).await?;
+    audit(state, Some(account.id), "login", None).await;
+    Ok(LoggedIn {
+        account_id: account.id,
+        token,
+    })
+}
+
+/// Appends to the audit log (R14). A failed audit write is logged, not shown.
+pub async fn audit(
+    state: &AppState,
+    account_id: Option<AccountId>,
+    action: &str,
+    detail: Option<&str>,
+) {
+    let entry = AuditEntry {
+        at: state.now(),
+        account_id,
+        actor: "user",
+        action,
+        detail,
+    };
+    if let Err(err) = state.store.audit(entry).await {
+        tracing::error!(%err, action, "could not write the audit log");
+    }
+}

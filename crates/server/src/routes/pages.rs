@@ -1,0 +1,278 @@
+//! Server-rendered pages: home, sign-up, login, logout, security, the delete entry.
+
+use crate::accounts;
+use crate::error::AppError;
+use crate::http::client::ClientAddr;
+use crate::http::cookies;
+use crate::http::csrf::{CsrfForm, CsrfToken};
+use crate::http::session::{MaybePageUser, PageUser};
+use crate::state::AppState;
+use crate::views::{
+    self, DeleteOverviewPage, FactorView, HomePage, Layout, LoginPage, SecurityPage, SessionView,
+    SignupPage,
+};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::SameSite;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(home))
+        .routes(routes!(signup_page, signup_submit))
+        .routes(routes!(login_page, login_submit))
+        .routes(routes!(logout_submit))
+        .routes(routes!(security_page))
+        .routes(routes!(delete_overview))
+        .routes(routes!(stylesheet))
+}
+
+fn layout(
+    state: &AppState,
+    user: Option<&crate::http::session::Authenticated>,
+    csrf: &CsrfToken,
+) -> Layout {
+    Layout::new(user, csrf, state.config.is_dev())
+}
+
+/// Sets the session cookie and sends the browser on (303 See Other after a POST).
+fn signed_in_redirect(state: &AppState, token: String, to: &str) -> Response {
+    let secure = !state.config.is_dev();
+    let cookie = cookies::build(
+        cookies::session_cookie_name(secure),
+        token,
+        secure,
+        SameSite::Lax,
+    );
+    let mut response = Redirect::to(to).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+#[utoipa::path(get, path = "/", tag = "pages", responses((status = 200, description = "home page", content_type = "text/html")))]
+pub async fn home(
+    State(state): State<AppState>,
+    MaybePageUser(user): MaybePageUser,
+    csrf: CsrfToken,
+) -> Response {
+    views::render(&HomePage {
+        layout: layout(&state, user.as_ref(), &csrf),
+    })
+}
+
+#[utoipa::path(get, path = "/signup", tag = "pages", responses((status = 200, description = "sign-up form", content_type = "text/html")))]
+pub async fn signup_page(State(state): State<AppState>, csrf: CsrfToken) -> Response {
+    views::render(&SignupPage {
+        layout: layout(&state, None, &csrf),
+        email: String::new(),
+        email_error: None,
+        password_error: None,
+        form_error: None,
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SignupForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub password: String,
+}
+
+#[utoipa::path(post, path = "/signup", tag = "pages",
+    request_body(content = SignupForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "signed up and in; to the security page"), (status = 422, description = "the form again, with errors", content_type = "text/html")))]
+pub async fn signup_submit(
+    State(state): State<AppState>,
+    csrf: CsrfToken,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<SignupForm>,
+) -> Response {
+    let result = async {
+        let id = accounts::signup(&state, &form.email, &form.password).await?;
+        let token = crate::http::session::start_session(&state, id, &headers).await?;
+        accounts::audit(&state, Some(id), "login", Some("after sign-up")).await;
+        Ok::<_, AppError>(token)
+    }
+    .await;
+    match result {
+        Ok(token) => signed_in_redirect(&state, token, "/security"),
+        Err(err) if err.status.is_client_error() => {
+            let field = err
+                .extra
+                .get("field")
+                .and_then(|f| f.as_str())
+                .unwrap_or("");
+            let message = Some(err.message.clone());
+            let page = SignupPage {
+                layout: layout(&state, None, &csrf),
+                email: form.email.trim().to_owned(),
+                email_error: (field == "email").then(|| message.clone()).flatten(),
+                password_error: (field == "password").then(|| message.clone()).flatten(),
+                form_error: (field != "email" && field != "password")
+                    .then_some(message)
+                    .flatten(),
+            };
+            views::render_with_status(err.status, &page)
+        }
+        Err(err) => views::error_page(&err, Some(layout(&state, None, &csrf))),
+    }
+}
+
+#[utoipa::path(get, path = "/login", tag = "pages", responses((status = 200, description = "login form", content_type = "text/html")))]
+pub async fn login_page(State(state): State<AppState>, csrf: CsrfToken) -> Response {
+    views::render(&LoginPage {
+        layout: layout(&state, None, &csrf),
+        email: String::new(),
+        error: None,
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub password: String,
+}
+
+#[utoipa::path(post, path = "/login", tag = "pages",
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "logged in; to the security page"), (status = 401, description = "the form again, with the error", content_type = "text/html")))]
+pub async fn login_submit(
+    State(state): State<AppState>,
+    csrf: CsrfToken,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Response {
+    match accounts::login(&state, &form.email, &form.password, &addr, &headers).await {
+        Ok(done) => signed_in_redirect(&state, done.token, "/security"),
+        Err(err) if err.status.is_client_error() => {
+            let mut message = err.message.clone();
+            if let Some(secs) = err.retry_after {
+                message.push_str(&format!(
+                    " Too many attempts: wait {secs} seconds before the next one."
+                ));
+            }
+            let page = LoginPage {
+                layout: layout(&state, None, &csrf),
+                email: form.email.trim().to_owned(),
+                error: Some(message),
+            };
+            let mut response = views::render_with_status(err.status, &page);
+            if let Some(secs) = err.retry_after {
+                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+            response
+        }
+        Err(err) => views::error_page(&err, Some(layout(&state, None, &csrf))),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct EmptyForm {}
+
+#[utoipa::path(post, path = "/logout", tag = "pages",
+    request_body(content = EmptyForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "logged out; to the home page")))]
+pub async fn logout_submit(
+    State(state): State<AppState>,
+    MaybePageUser(user): MaybePageUser,
+    CsrfForm(_form): CsrfForm<EmptyForm>,
+) -> Response {
+    if let Some(user) = user {
+        if let Err(err) = state.store.delete_session(&user.token_hash).await {
+            return views::error_page(&err.into(), None);
+        }
+        accounts::audit(&state, Some(user.account.id), "logout", None).await;
+    }
+    let secure = !state.config.is_dev();
+    let removal = cookies::removal(cookies::session_cookie_name(secure), secure);
+    let mut response = Redirect::to("/").into_response();
+    if let Ok(value) = HeaderValue::from_str(&removal.to_string()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+#[utoipa::path(get, path = "/security", tag = "pages", responses((status = 200, description = "security page", content_type = "text/html"), (status = 303, description = "not signed in: to the login page")))]
+pub async fn security_page(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+) -> Response {
+    let sessions = match state.store.list_sessions(user.account.id).await {
+        Ok(sessions) => sessions,
+        Err(err) => {
+            return views::error_page(&err.into(), Some(layout(&state, Some(&user), &csrf)))
+        }
+    };
+    let sessions = sessions
+        .into_iter()
+        .map(|s| SessionView {
+            device: s
+                .user_agent
+                .clone()
+                .unwrap_or_else(|| "Unknown device".to_owned()),
+            started: views::human_time(s.created_at),
+            last_seen: views::human_time(s.last_seen_at),
+            current: s.token_hash == user.token_hash,
+        })
+        .collect();
+    let factors = vec![FactorView {
+        label: "Email codes".to_owned(),
+        detail: format!("Codes go to {}", user.account.email),
+    }];
+    views::render(&SecurityPage {
+        layout: layout(&state, Some(&user), &csrf),
+        email: user.account.email.clone(),
+        factors,
+        identity_status: "Not verified yet".to_owned(),
+        sessions,
+    })
+}
+
+/// The steps of account deletion (PRODUCT.md "The deletion journey").
+pub const DELETION_STEPS: [&str; 5] = [
+    "Read the notes and risk warnings",
+    "Withdraw every remaining asset",
+    "Confirm with a code from every two-factor method",
+    "Enter the ID number from your identity verification",
+    "Account deleted",
+];
+
+#[utoipa::path(get, path = "/security/delete", tag = "pages", responses((status = 200, description = "what deleting the account involves", content_type = "text/html")))]
+pub async fn delete_overview(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+) -> Response {
+    views::render(&DeleteOverviewPage {
+        layout: layout(&state, Some(&user), &csrf),
+        steps: DELETION_STEPS.iter().map(|s| (*s).to_owned()).collect(),
+    })
+}
+
+const APP_CSS: &str = include_str!("../../static/app.css");
+
+#[utoipa::path(get, path = "/static/app.css", tag = "pages", responses((status = 200, description = "the stylesheet", content_type = "text/css")))]
+pub async fn stylesheet() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        APP_CSS,
+    )
+        .into_response()
+}

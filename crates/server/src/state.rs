@@ -1,0 +1,52 @@
+use crate::config::ServerConfig;
+use crate::hashing::HashingPool;
+use crate::notify::Notifier;
+use offboard_core::{Clock, DevClock};
+use offboard_store::Store;
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// Everything a handler may reach. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+pub struct Inner {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    /// Present only in dev mode with the dev clock enabled.
+    pub dev_clock: Option<Arc<DevClock>>,
+    pub config: ServerConfig,
+    pub hashing: HashingPool,
+    pub notifier: Notifier,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(store: Store, config: ServerConfig, dev_clock: Option<Arc<DevClock>>) -> Self {
+        let clock: Arc<dyn Clock> = match &dev_clock {
+            Some(dev) => dev.clone(),
+            None => Arc::new(offboard_core::SystemClock),
+        };
+        let hashing = HashingPool::start(config.password_workers);
+        let notifier = Notifier::for_mode(config.mode, store.clone());
+        Self(Arc::new(Inner {
+            store,
+            clock,
+            dev_clock,
+            config,
+            hashing,
+            notifier,
+        }))
+    }
+
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+}

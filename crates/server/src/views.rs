@@ -1,0 +1,174 @@
+//! Askama page models. Templates live in `templates/`; every page carries a [`Layout`].
+
+use crate::error::AppError;
+use crate::http::csrf::CsrfToken;
+use crate::http::session::Authenticated;
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+/// What the shared layout (top bar, avatar menu, dev banner) needs.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    pub signed_in: bool,
+    pub email: String,
+    pub initial: String,
+    pub csrf: String,
+    pub dev_mode: bool,
+}
+
+impl Layout {
+    pub fn new(user: Option<&Authenticated>, csrf: &CsrfToken, dev_mode: bool) -> Self {
+        let email = user.map(|u| u.account.email.clone()).unwrap_or_default();
+        let initial = email
+            .chars()
+            .next()
+            .map(|c| c.to_uppercase().to_string())
+            .unwrap_or_default();
+        Self {
+            signed_in: user.is_some(),
+            email,
+            initial,
+            csrf: csrf.0.clone(),
+            dev_mode,
+        }
+    }
+}
+
+pub fn render<T: Template>(template: &T) -> Response {
+    render_with_status(StatusCode::OK, template)
+}
+
+pub fn render_with_status<T: Template>(status: StatusCode, template: &T) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(err) => {
+            tracing::error!(%err, "template rendering failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side.",
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub layout: Layout,
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+pub struct SignupPage {
+    pub layout: Layout,
+    pub email: String,
+    pub email_error: Option<String>,
+    pub password_error: Option<String>,
+    pub form_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub layout: Layout,
+    pub email: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FactorView {
+    pub label: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    pub device: String,
+    pub started: String,
+    pub last_seen: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "security.html")]
+pub struct SecurityPage {
+    pub layout: Layout,
+    pub email: String,
+    pub factors: Vec<FactorView>,
+    pub identity_status: String,
+    pub sessions: Vec<SessionView>,
+}
+
+#[derive(Template)]
+#[template(path = "delete_overview.html")]
+pub struct DeleteOverviewPage {
+    pub layout: Layout,
+    pub steps: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MessageView {
+    pub channel: String,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub code: Option<String>,
+    pub sent_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "dev_outbox.html")]
+pub struct DevOutboxPage {
+    pub layout: Layout,
+    pub messages: Vec<MessageView>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub title: String,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+/// A plain error page (no session details in the layout).
+pub fn status_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let page = ErrorPage {
+        layout: Layout::default(),
+        title: title.to_owned(),
+        message: message.to_owned(),
+        help: None,
+    };
+    render_with_status(status, &page)
+}
+
+/// An [`AppError`] rendered as a page.
+pub fn error_page(err: &AppError, layout: Option<Layout>) -> Response {
+    let page = ErrorPage {
+        layout: layout.unwrap_or_default(),
+        title: match err.status {
+            StatusCode::NOT_FOUND => "Page not found".to_owned(),
+            s if s.is_server_error() => "Something went wrong".to_owned(),
+            _ => "That did not work".to_owned(),
+        },
+        message: err.message.clone(),
+        help: err.help.map(str::to_owned),
+    };
+    render_with_status(err.status, &page)
+}
+
+/// Formats a time for pages: `2026-03-01 09:00 UTC`.
+pub fn human_time(t: time::OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&f)
+        .unwrap_or_default()
+}
+
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
