@@ -1,8 +1,14 @@
-//! Login throttling. Failures are counted per login name (a keyed hash of the email, so
-//! unknown and known accounts are throttled alike and nothing enumerates) and per client
-//! address. A few failures are free; after that each failure doubles the wait, with a
-//! cap, so a stranger can slow a victim's logins for seconds, never lock them out for
-//! long. A hard ceiling per hour stops a slow, patient guesser.
+//! Login throttling, counted in the store so it holds across instances and parallel
+//! requests. Three dimensions:
+//! - the pair (login name, client address): a few free failures, then each failure
+//!   doubles the wait, capped at a minute. It slows a guesser without touching the real
+//!   owner, who logs in from another address.
+//! - the login name alone: at most 100 failures an hour from all addresses together,
+//!   which stops a distributed guesser; the ceiling lifts as old failures age out.
+//! - the client address alone: spraying many accounts from one address.
+//!
+//! The login name is a keyed hash of the (normalised) email whether or not an account
+//! exists, so throttling behaves the same for unknown accounts and enumerates nothing.
 
 use time::{Duration, OffsetDateTime};
 
@@ -18,10 +24,17 @@ pub struct Limits {
     pub per_hour: u32,
 }
 
-/// Per login name: 5 free, delays up to a minute, at most 100 failures an hour.
-pub const ACCOUNT_LIMITS: Limits = Limits {
+/// Per login name and address: 5 free, then delays doubling up to a minute.
+pub const PAIR_LIMITS: Limits = Limits {
     free: 5,
     max_delay: Duration::seconds(60),
+    per_hour: u32::MAX,
+};
+
+/// Per login name from every address: no delay, a ceiling of 100 failures an hour.
+pub const ACCOUNT_LIMITS: Limits = Limits {
+    free: 100,
+    max_delay: Duration::ZERO,
     per_hour: 100,
 };
 
@@ -66,10 +79,19 @@ impl Limits {
     }
 }
 
-pub fn decide(account: &FailureStats, address: &FailureStats, now: OffsetDateTime) -> Decision {
-    let wait = ACCOUNT_LIMITS
-        .wait(account, now)
-        .max(ADDRESS_LIMITS.wait(address, now));
+/// Recent failures along each dimension, as the store counted them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LoginFailures {
+    pub pair: FailureStats,
+    pub account: FailureStats,
+    pub address: FailureStats,
+}
+
+pub fn decide(failures: &LoginFailures, now: OffsetDateTime) -> Decision {
+    let wait = PAIR_LIMITS
+        .wait(&failures.pair, now)
+        .max(ACCOUNT_LIMITS.wait(&failures.account, now))
+        .max(ADDRESS_LIMITS.wait(&failures.address, now));
     if wait > Duration::ZERO {
         // Whole seconds, rounded up, for the Retry-After header.
         let secs = (wait.as_seconds_f64().ceil() as i64).max(1);
@@ -96,17 +118,23 @@ mod tests {
         }
     }
 
+    /// One guesser at one address: all three dimensions see the same failures.
+    fn alone(s: FailureStats) -> LoginFailures {
+        LoginFailures {
+            pair: s,
+            account: s,
+            address: s,
+        }
+    }
+
     #[test]
     fn first_failures_are_free() {
-        assert_eq!(
-            decide(&stats(4, 0, 10), &FailureStats::default(), NOW),
-            Decision::Evaluate
-        );
+        assert_eq!(decide(&alone(stats(4, 0, 10)), NOW), Decision::Evaluate);
     }
 
     #[test]
     fn delays_double_then_cap() {
-        let d = |n| decide(&stats(n, 0, 600), &FailureStats::default(), NOW);
+        let d = |n| decide(&alone(stats(n, 0, 600)), NOW);
         assert_eq!(
             d(5),
             Decision::Throttled {
@@ -125,8 +153,13 @@ mod tests {
                 retry_after: Duration::seconds(8)
             }
         );
+        // The pair's delay stops at a minute (the address dimension, at 50, would not).
+        let pair_only = LoginFailures {
+            pair: stats(50, 0, 600),
+            ..LoginFailures::default()
+        };
         assert_eq!(
-            d(50),
+            decide(&pair_only, NOW),
             Decision::Throttled {
                 retry_after: Duration::seconds(60)
             }
@@ -135,27 +168,49 @@ mod tests {
 
     #[test]
     fn delay_counts_from_the_latest_failure() {
-        assert_eq!(
-            decide(&stats(8, 10, 600), &FailureStats::default(), NOW),
-            Decision::Evaluate
-        );
+        assert_eq!(decide(&alone(stats(8, 10, 600)), NOW), Decision::Evaluate);
     }
 
     #[test]
     fn hourly_ceiling_waits_for_the_oldest_to_age_out() {
-        let d = decide(&stats(100, 3600, 3000), &FailureStats::default(), NOW);
+        // 100 failures spread over many addresses: each pair is under its free budget.
+        let failures = LoginFailures {
+            pair: stats(1, 3600, 3600),
+            account: stats(100, 60, 3000),
+            address: stats(1, 3600, 3600),
+        };
         assert_eq!(
-            d,
+            decide(&failures, NOW),
             Decision::Throttled {
                 retry_after: Duration::seconds(600)
             }
         );
+        let below = LoginFailures {
+            account: stats(99, 60, 3000),
+            ..failures
+        };
+        assert_eq!(decide(&below, NOW), Decision::Evaluate);
+    }
+
+    #[test]
+    fn another_address_is_not_slowed_by_a_guesser() {
+        // The guesser's pair is delayed; the owner's pair (other address) has no failures.
+        let owner = LoginFailures {
+            pair: FailureStats::default(),
+            account: stats(30, 0, 600),
+            address: FailureStats::default(),
+        };
+        assert_eq!(decide(&owner, NOW), Decision::Evaluate);
     }
 
     #[test]
     fn address_dimension_throttles_spraying() {
+        let spraying = LoginFailures {
+            address: stats(22, 0, 100),
+            ..LoginFailures::default()
+        };
         assert_eq!(
-            decide(&FailureStats::default(), &stats(22, 0, 100), NOW),
+            decide(&spraying, NOW),
             Decision::Throttled {
                 retry_after: Duration::seconds(4)
             }

@@ -70,15 +70,11 @@ pub async fn login(
     let login_key = keys.blind_index.keyed_hash("login-throttle", &login_name);
     let address_key = keys.blind_index.keyed_hash("address-throttle", client_addr);
 
-    let attempt = state
+    let (attempt, failures) = state
         .store
-        .record_login_attempt(&login_key, &address_key, now)
+        .begin_login_attempt(&login_key, &address_key, now)
         .await?;
-    let (by_login, by_address) = state
-        .store
-        .login_failure_stats(&login_key, &address_key, attempt, now)
-        .await?;
-    if let Decision::Throttled { retry_after } = throttle::decide(&by_login, &by_address, now) {
+    if let Decision::Throttled { retry_after } = throttle::decide(&failures, now) {
         state.store.forget_login_attempt(attempt).await?;
         let secs = u64::try_from(retry_after.whole_seconds()).unwrap_or(1);
         return Err(AppError::login_failed().retry_after(secs));

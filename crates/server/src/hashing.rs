@@ -4,6 +4,7 @@
 //! stall on a hash. Waiting requests queue on a semaphore, not on threads.
 
 use offboard_core::PasswordHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{oneshot, Semaphore};
@@ -34,6 +35,8 @@ pub struct HashingPool {
     permits: Arc<Semaphore>,
     /// Verified for unknown accounts so a failed login costs the same either way.
     dummy_hash: Arc<String>,
+    /// Password verifications performed (real and dummy), for tests and metrics.
+    verifications: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for HashingPool {
@@ -66,6 +69,7 @@ impl HashingPool {
             sender,
             permits: Arc::new(Semaphore::new(workers * QUEUE_PER_WORKER)),
             dummy_hash,
+            verifications: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -95,7 +99,14 @@ impl HashingPool {
             })
             .map_err(|_| PoolStopped)?;
         let matched = answer.await.map_err(|_| PoolStopped)?;
+        self.verifications.fetch_add(1, Ordering::Relaxed);
         Ok(matched && phc.is_some())
+    }
+}
+
+impl HashingPool {
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The store conformance suite: every test runs on SQLite and on PostgreSQL, so the two
 //! backends cannot drift apart unnoticed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
 use offboard_core::throttle::FailureStats;
 use offboard_core::{AccountId, EmailAddress};
@@ -37,6 +38,7 @@ conformance!(
     password_change_revokes_sessions,
     sessions_by_kind_and_revocation,
     login_attempts_counted_in_the_window,
+    parallel_login_attempts_see_each_other,
     outbox_newest_first_and_filtered,
     audit_appends_in_order,
     migrations_are_idempotent,
@@ -155,34 +157,74 @@ async fn sessions_by_kind_and_revocation(store: Store) {
 }
 
 async fn login_attempts_counted_in_the_window(store: Store) {
-    let old = store
-        .record_login_attempt("L", "A", T0 - Duration::hours(2))
+    let (old, _) = store
+        .begin_login_attempt("L", "A", T0 - Duration::hours(2))
         .await
         .unwrap();
-    let a = store
-        .record_login_attempt("L", "A", T0 - Duration::minutes(10))
+    let (a, _) = store
+        .begin_login_attempt("L", "A", T0 - Duration::minutes(10))
         .await
         .unwrap();
-    let _b = store
-        .record_login_attempt("L", "B", T0 - Duration::minutes(5))
+    let (_b, _) = store
+        .begin_login_attempt("L", "B", T0 - Duration::minutes(5))
         .await
         .unwrap();
-    let mine = store.record_login_attempt("L", "A", T0).await.unwrap();
+    let (_c, _) = store
+        .begin_login_attempt("M", "A", T0 - Duration::minutes(3))
+        .await
+        .unwrap();
+    let (mine, seen) = store.begin_login_attempt("L", "A", T0).await.unwrap();
     assert!(old < a && a < mine);
-    let (login, address) = store.login_failure_stats("L", "A", mine, T0).await.unwrap();
+    // The attempt two hours ago is outside the window; this attempt is not in its own counts.
     assert_eq!(
-        login,
+        seen.pair,
+        FailureStats {
+            count: 1,
+            latest: Some(T0 - Duration::minutes(10)),
+            oldest: Some(T0 - Duration::minutes(10))
+        }
+    );
+    assert_eq!(
+        seen.account,
         FailureStats {
             count: 2,
             latest: Some(T0 - Duration::minutes(5)),
             oldest: Some(T0 - Duration::minutes(10))
         }
     );
-    assert_eq!(address.count, 1);
+    assert_eq!(seen.address.count, 2);
     store.forget_login_attempt(a).await.unwrap();
-    let (login, _) = store.login_failure_stats("L", "A", mine, T0).await.unwrap();
-    assert_eq!(login.count, 1);
+    let (_, seen) = store.begin_login_attempt("L", "A", T0).await.unwrap();
+    assert_eq!(
+        seen.pair.count, 1,
+        "the forgotten attempt no longer counts, this one's predecessor does"
+    );
     assert_eq!(store.prune_login_attempts(T0).await.unwrap(), 1);
+}
+
+async fn parallel_login_attempts_see_each_other(store: Store) {
+    // Twenty attempts at once: the counts each one saw must be exactly 0..20, i.e. every
+    // attempt saw all the attempts recorded before it (no lost update).
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .begin_login_attempt("P", "A", T0)
+                    .await
+                    .unwrap()
+                    .1
+                    .pair
+                    .count
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for t in tasks {
+        seen.push(t.await.unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (0..20).collect::<Vec<u32>>());
 }
 
 async fn outbox_newest_first_and_filtered(store: Store) {

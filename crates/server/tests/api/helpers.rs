@@ -1,0 +1,181 @@
+//! `spawn_app`: the real application on port 0, over a throw-away SQLite file or a fresh
+//! PostgreSQL database, with the dev clock and the dev outbox.
+
+use offboard_core::DevClock;
+use offboard_server::{AppState, Application, Mode, ServerConfig};
+use offboard_store::testing::TestDatabase;
+use offboard_store::Backend;
+use reqwest::header::HeaderMap;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Runs each listed `async fn name(backend: Backend)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(offboard_store::Backend::Sqlite).await } )* }
+        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(offboard_store::Backend::Postgres).await } )* }
+    };
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub address: String,
+    /// A plain API client: no cookies, no redirects followed.
+    pub api: reqwest::Client,
+    pub state: AppState,
+    _db: TestDatabase,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut ServerConfig),
+) -> TestApp {
+    let db = TestDatabase::new(backend).await.expect("test database");
+    let store = db.store().await.expect("store");
+    let mut config = ServerConfig::dev_defaults();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.password_workers = 2;
+    configure(&mut config);
+    let dev_clock = Arc::new(DevClock::new());
+    let app = Application::build(config, store, Some(dev_clock))
+        .await
+        .expect("build app");
+    let address = format!("http://{}", app.address());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        address,
+        api: client(false),
+        state,
+        _db: db,
+    }
+}
+
+/// A client; with `cookies` it behaves like a browser session (cookie jar).
+pub fn client(cookies: bool) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(cookies)
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.state.config.mode == Mode::Production
+    }
+
+    pub async fn post_json(&self, path: &str, body: Value) -> reqwest::Response {
+        self.api
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json_as(&self, token: &str, path: &str, body: Value) -> reqwest::Response {
+        self.api
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_as(&self, token: &str, path: &str) -> reqwest::Response {
+        self.api
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn signup(&self, email: &str) -> String {
+        let res = self
+            .post_json(
+                "/api/v1/signup",
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "signup of {email}");
+        res.json::<Value>().await.unwrap()["account_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn login(&self, email: &str) -> String {
+        let res = self
+            .post_json(
+                "/api/v1/login",
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "login of {email}");
+        res.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn advance(&self, seconds: i64) {
+        let res = self
+            .post_json("/api/v1/dev/clock", json!({"advance_seconds": seconds}))
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+
+    /// GETs a page with a browser-like client and returns the CSRF token in its forms.
+    pub async fn csrf_token(&self, browser: &reqwest::Client, path: &str) -> String {
+        let html = browser
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        extract_csrf(&html).expect("a csrf_token field on the page")
+    }
+}
+
+pub fn extract_csrf(html: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+/// An error body's `error.code`, checking the API.md shape on the way.
+pub async fn error_code(res: reqwest::Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.expect("a JSON error body");
+    let error = &body["error"];
+    assert!(error["code"].is_string(), "error.code in {body}");
+    assert!(error["message"].is_string(), "error.message in {body}");
+    (status, body)
+}
+
+/// Headers minus the ones that legitimately differ between two answers.
+pub fn comparable(headers: &HeaderMap) -> Vec<(String, String)> {
+    let mut out: Vec<_> = headers
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "date" | "set-cookie"))
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    out.sort();
+    out
+}

@@ -1,0 +1,8 @@
+//! HTTP tests against the real application on both databases (one test binary).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
+mod helpers;
+
+mod accounts;
+mod pages;
+mod platform;
