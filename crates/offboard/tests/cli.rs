@@ -8,12 +8,19 @@ use std::time::{Duration, Instant};
 
 fn offboard(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_offboard"));
-    cmd.current_dir(dir).env_remove("OFFBOARD_DATABASE_URL").env_remove("OFFBOARD_MODE").env("NO_COLOR", "1");
+    cmd.current_dir(dir)
+        .env_remove("OFFBOARD_DATABASE_URL")
+        .env_remove("OFFBOARD_MODE")
+        .env("NO_COLOR", "1");
     cmd
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Server(Child);
@@ -65,7 +72,10 @@ fn serve_with_no_settings_runs_dev_mode_on_sqlite_and_says_so() {
     let first = lines.join("\n");
     assert!(first.contains("DEV MODE"), "{first}");
     assert!(first.contains("sqlite://offboard.db"), "{first}");
-    assert!(first.contains("new empty one was created"), "a fresh database is announced: {first}");
+    assert!(
+        first.contains("new empty one was created"),
+        "a fresh database is announced: {first}"
+    );
     assert!(dir.path().join("offboard.db").exists());
     assert!(dir.path().join("offboard.db.keys").exists());
     let health = reqwest::blocking::get(format!("http://127.0.0.1:{port}/readyz")).unwrap();
@@ -77,19 +87,34 @@ fn invalid_settings_stop_start_up_naming_the_setting() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         ("OFFBOARD_LISTEN", "not-an-address", "`listen`"),
-        ("OFFBOARD_DATABASE_URL", "mysql://root@localhost/db", "`database_url`"),
+        (
+            "OFFBOARD_DATABASE_URL",
+            "mysql://root@localhost/db",
+            "`database_url`",
+        ),
         ("OFFBOARD_MODE", "staging", "mode"),
         ("OFFBOARD_REREGISTER_DAYS", "soon", "reregister_days"),
         ("OFFBOARD_MODE", "production", "production"),
     ];
     for (var, value, named) in cases {
-        let out = offboard(dir.path()).arg("serve").env(var, value).output().unwrap();
+        let out = offboard(dir.path())
+            .arg("serve")
+            .env(var, value)
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{var}={value} should stop start-up");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(named), "{var}={value}: {err}");
+        assert!(
+            err.to_lowercase().contains(&named.to_lowercase()),
+            "{var}={value}: {err}"
+        );
     }
     // A settings file is read too, and its errors are named the same way.
-    std::fs::write(dir.path().join("offboard.toml"), "session_idle_minutes = 0\n").unwrap();
+    std::fs::write(
+        dir.path().join("offboard.toml"),
+        "session_idle_minutes = 0\n",
+    )
+    .unwrap();
     let out = offboard(dir.path()).arg("migrate").output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("session_idle_minutes"));
@@ -99,7 +124,11 @@ fn invalid_settings_stop_start_up_naming_the_setting() {
 fn demo_prints_credentials_that_log_in() {
     let dir = tempfile::tempdir().unwrap();
     let out = offboard(dir.path()).arg("demo").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let port = free_port();
     let (_server, _) = serve(dir.path(), port);

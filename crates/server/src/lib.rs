@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod config;
 pub mod error;
 pub mod hashing;
+pub mod help;
 pub mod http;
 pub mod notify;
 pub mod routes;

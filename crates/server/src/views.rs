@@ -172,3 +172,18 @@ pub fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
+
+#[derive(Template)]
+#[template(path = "help_index.html")]
+pub struct HelpIndexPage {
+    pub layout: Layout,
+    pub topics: &'static [crate::help::HelpTopic],
+}
+
+#[derive(Template)]
+#[template(path = "help_topic.html")]
+pub struct HelpTopicPage {
+    pub layout: Layout,
+    pub topic: &'static crate::help::HelpTopic,
+    pub related: Vec<&'static crate::help::HelpTopic>,
+}

@@ -2,6 +2,7 @@
 
 use crate::accounts;
 use crate::error::AppError;
+use crate::help;
 use crate::http::client::ClientAddr;
 use crate::http::cookies;
 use crate::http::csrf::{CsrfForm, CsrfToken};
@@ -11,7 +12,8 @@ use crate::views::{
     self, DeleteOverviewPage, FactorView, HomePage, Layout, LoginPage, SecurityPage, SessionView,
     SignupPage,
 };
-use axum::extract::State;
+use crate::views::{HelpIndexPage, HelpTopicPage};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::SameSite;
@@ -28,6 +30,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(logout_submit))
         .routes(routes!(security_page))
         .routes(routes!(delete_overview))
+        .routes(routes!(help_index))
+        .routes(routes!(help_topic))
         .routes(routes!(stylesheet))
 }
 
@@ -259,6 +263,43 @@ pub async fn delete_overview(
     views::render(&DeleteOverviewPage {
         layout: layout(&state, Some(&user), &csrf),
         steps: DELETION_STEPS.iter().map(|s| (*s).to_owned()).collect(),
+    })
+}
+
+#[utoipa::path(get, path = "/help", tag = "pages", responses((status = 200, description = "the help centre", content_type = "text/html")))]
+pub async fn help_index(
+    State(state): State<AppState>,
+    MaybePageUser(user): MaybePageUser,
+    csrf: CsrfToken,
+) -> Response {
+    views::render(&HelpIndexPage {
+        layout: layout(&state, user.as_ref(), &csrf),
+        topics: help::TOPICS,
+    })
+}
+
+#[utoipa::path(get, path = "/help/{slug}", tag = "pages", params(("slug" = String, Path, description = "topic")),
+    responses((status = 200, description = "one help topic", content_type = "text/html"), (status = 404, description = "no such topic", content_type = "text/html")))]
+pub async fn help_topic(
+    State(state): State<AppState>,
+    MaybePageUser(user): MaybePageUser,
+    csrf: CsrfToken,
+    Path(slug): Path<String>,
+) -> Response {
+    let layout = layout(&state, user.as_ref(), &csrf);
+    let Some(index) = help::TOPICS.iter().position(|t| t.slug == slug) else {
+        return views::error_page(&AppError::not_found().with_help("/help"), Some(layout));
+    };
+    // Neighbours in the list are the closest topics (the list follows the journey).
+    let related = [index.checked_sub(1), Some(index + 1)]
+        .into_iter()
+        .flatten()
+        .filter_map(|i| help::TOPICS.get(i))
+        .collect();
+    views::render(&HelpTopicPage {
+        layout,
+        topic: &help::TOPICS[index],
+        related,
     })
 }
 

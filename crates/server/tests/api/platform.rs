@@ -14,6 +14,7 @@ both_backends!(
     dev_clock_moves_forward_only,
     production_mode_hides_dev_routes_and_hardens_cookies,
     unknown_paths_get_404_in_the_right_format,
+    every_help_link_the_app_gives_resolves,
 );
 
 async fn health_and_readiness(backend: Backend) {
@@ -95,6 +96,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/security"),
     ("get", "/security/delete"),
     ("get", "/static/app.css"),
+    ("get", "/help"),
+    ("get", "/help/{slug}"),
     ("get", "/healthz"),
     ("get", "/readyz"),
 ];
@@ -123,9 +126,10 @@ async fn openapi_describes_every_route(backend: Backend) {
     }
     assert_eq!(described, ROUTES.len(), "every route is described");
     for (method, path) in ROUTES {
+        let path = path.replace("{slug}", "cannot-log-in");
         let req = match *method {
-            "get" => app.api.get(app.url(path)),
-            _ => app.api.post(app.url(path)),
+            "get" => app.api.get(app.url(&path)),
+            _ => app.api.post(app.url(&path)),
         };
         let status = req.send().await.unwrap().status();
         assert!(
@@ -284,4 +288,56 @@ async fn unknown_paths_get_404_in_the_right_format(backend: Backend) {
         .to_str()
         .unwrap()
         .starts_with("text/html"));
+}
+
+/// R15: the help links in errors and pages point at pages that exist.
+async fn every_help_link_the_app_gives_resolves(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let index = app
+        .api
+        .get(app.url("/help"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for topic in offboard_server::help::TOPICS {
+        assert!(
+            index.contains(&format!("/help/{}", topic.slug)),
+            "the index lists {}",
+            topic.slug
+        );
+        let res = app
+            .api
+            .get(app.url(&format!("/help/{}", topic.slug)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{}", topic.slug);
+        assert!(res.text().await.unwrap().contains(topic.title));
+    }
+    assert_eq!(
+        app.api
+            .get(app.url("/help/no-such-topic"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    // Links inside error bodies resolve too.
+    let res = app
+        .post_json(
+            "/api/v1/login",
+            json!({"email": "x@example.com", "password": "wrong password!"}),
+        )
+        .await;
+    let body: Value = res.json().await.unwrap();
+    let help = body["error"]["help"].as_str().unwrap();
+    assert_eq!(
+        app.api.get(app.url(help)).send().await.unwrap().status(),
+        200,
+        "{help}"
+    );
 }
