@@ -6,11 +6,16 @@ pub mod clock;
 pub mod crypto;
 pub mod email;
 pub mod ids;
+pub mod otp;
 pub mod password;
+pub mod phone;
 pub mod session;
 pub mod throttle;
+pub mod totp;
 
 pub use clock::{Clock, DevClock, SystemClock};
 pub use email::EmailAddress;
 pub use ids::AccountId;
+pub use otp::{Channel, OtpCode, Purpose};
 pub use password::{Password, PasswordError, PasswordHasher};
+pub use phone::PhoneNumber;

@@ -146,6 +146,7 @@ async fn serve(validated: Validated) -> Result<()> {
                 .unwrap_or(2)
         }),
         trust_forwarded_for: settings.trust_forwarded_for,
+        delivery: validated.delivery.clone(),
     };
     let dev_clock = (validated.clock == ClockSetting::Dev).then(|| Arc::new(DevClock::new()));
     let app = Application::build(config, store.clone(), dev_clock)

@@ -5,10 +5,13 @@
 use anyhow::{bail, Context, Result};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use offboard_server::config::Delivery;
+use offboard_server::notify::{SmsConfig, SmtpConfig, SmtpTls};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -69,6 +72,36 @@ pub struct Settings {
     pub password_workers: Option<usize>,
     pub trust_forwarded_for: bool,
     pub log_format: LogFormat,
+    /// SMTP relay for email (required when `email_delivery = "smtp"`, the production default).
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    pub smtp_tls: SmtpTls,
+    pub smtp_username: Option<String>,
+    #[serde(skip_serializing)]
+    pub smtp_password: Option<SecretString>,
+    /// The From address, e.g. `offboard <no-reply@exchange.example>`.
+    pub smtp_from: Option<String>,
+    pub smtp_timeout_secs: u64,
+    /// `none`, `webhook` (JSON POST) or `twilio`.
+    pub sms_provider: SmsProvider,
+    /// Webhook provider: the URL that receives `{"to", "body"}`.
+    pub sms_url: Option<String>,
+    /// Webhook provider: bearer token; Twilio: the auth token.
+    #[serde(skip_serializing)]
+    pub sms_token: Option<SecretString>,
+    pub twilio_base_url: String,
+    pub twilio_account_sid: Option<String>,
+    /// Twilio: the sending number or messaging service.
+    pub sms_from: Option<String>,
+    pub sms_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    None,
+    Webhook,
+    Twilio,
 }
 
 impl Default for Settings {
@@ -89,6 +122,20 @@ impl Default for Settings {
             password_workers: None,
             trust_forwarded_for: false,
             log_format: LogFormat::Text,
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_from: None,
+            smtp_timeout_secs: 10,
+            sms_provider: SmsProvider::None,
+            sms_url: None,
+            sms_token: None,
+            twilio_base_url: "https://api.twilio.com".into(),
+            twilio_account_sid: None,
+            sms_from: None,
+            sms_timeout_secs: 10,
         }
     }
 }
@@ -100,6 +147,7 @@ pub struct Validated {
     pub listen: SocketAddr,
     pub clock: ClockSetting,
     pub email_delivery: EmailDelivery,
+    pub delivery: Delivery,
 }
 
 impl Settings {
@@ -168,14 +216,89 @@ impl Settings {
                 (ClockSetting::System, delivery)
             }
         };
-        if email_delivery == EmailDelivery::Smtp {
-            bail!("setting `email_delivery`: SMTP delivery is not available in this build yet; production mode cannot start until it is (use mode = \"dev\" to try offboard)");
-        }
+        let delivery = match email_delivery {
+            EmailDelivery::Outbox => Delivery::DevOutbox,
+            EmailDelivery::Smtp => Delivery::Live {
+                smtp: self.smtp_config()?,
+                sms: self.sms_config()?,
+            },
+        };
         Ok(Validated {
             listen,
             clock,
             email_delivery,
+            delivery,
             settings: self,
+        })
+    }
+
+    fn smtp_config(&self) -> Result<SmtpConfig> {
+        let host = self
+            .smtp_host
+            .clone()
+            .filter(|h| !h.trim().is_empty())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "setting `smtp_host` (OFFBOARD_SMTP_HOST) is required to send email over SMTP"
+                )
+            })?;
+        let from = self.smtp_from.clone().filter(|f| f.contains('@')).ok_or_else(|| {
+            anyhow::anyhow!("setting `smtp_from` (OFFBOARD_SMTP_FROM) must be the sender address, e.g. \"offboard <no-reply@example.com>\"")
+        })?;
+        if self.smtp_timeout_secs == 0 || self.smtp_timeout_secs > 120 {
+            bail!("setting `smtp_timeout_secs` must be between 1 and 120");
+        }
+        if self.smtp_password.is_some() && self.smtp_username.is_none() {
+            bail!("setting `smtp_username` is required when `smtp_password` is set");
+        }
+        Ok(SmtpConfig {
+            host,
+            port: self.smtp_port,
+            tls: self.smtp_tls,
+            username: self.smtp_username.clone(),
+            password: self.smtp_password.clone(),
+            from,
+            timeout: Duration::from_secs(self.smtp_timeout_secs),
+        })
+    }
+
+    fn sms_config(&self) -> Result<Option<SmsConfig>> {
+        if self.sms_timeout_secs == 0 || self.sms_timeout_secs > 120 {
+            bail!("setting `sms_timeout_secs` must be between 1 and 120");
+        }
+        let timeout = Duration::from_secs(self.sms_timeout_secs);
+        Ok(match self.sms_provider {
+            SmsProvider::None => None,
+            SmsProvider::Webhook => {
+                let url = self.sms_url.clone().filter(|u| u.starts_with("http://") || u.starts_with("https://")).ok_or_else(|| {
+                    anyhow::anyhow!("setting `sms_url` (OFFBOARD_SMS_URL) must be an http(s) URL for sms_provider = \"webhook\"")
+                })?;
+                Some(SmsConfig::Webhook {
+                    url,
+                    token: self.sms_token.clone(),
+                    timeout,
+                })
+            }
+            SmsProvider::Twilio => {
+                let account_sid = self.twilio_account_sid.clone().ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "setting `twilio_account_sid` is required for sms_provider = \"twilio\""
+                    )
+                })?;
+                let auth_token = self.sms_token.clone().ok_or_else(|| {
+                    anyhow::anyhow!("setting `sms_token` (the Twilio auth token) is required for sms_provider = \"twilio\"")
+                })?;
+                let from = self.sms_from.clone().ok_or_else(|| {
+                    anyhow::anyhow!("setting `sms_from` is required for sms_provider = \"twilio\"")
+                })?;
+                Some(SmsConfig::Twilio {
+                    base_url: self.twilio_base_url.clone(),
+                    account_sid,
+                    auth_token,
+                    from,
+                    timeout,
+                })
+            }
         })
     }
 }
@@ -251,5 +374,65 @@ mod tests {
             err.to_string().contains("refuses generated defaults"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn production_needs_smtp_and_gets_it() {
+        let keyed = Settings {
+            mode: Mode::Production,
+            blind_index_key: Some(SecretString::from("ab".repeat(32))),
+            ..Settings::default()
+        };
+        let err = keyed.clone().validate().unwrap_err();
+        assert!(
+            err.to_string().contains("`smtp_host`"),
+            "production needs SMTP: {err}"
+        );
+        let ok = Settings {
+            smtp_host: Some("smtp.example.com".into()),
+            smtp_from: Some("no-reply@example.com".into()),
+            ..keyed
+        }
+        .validate()
+        .unwrap();
+        assert!(matches!(ok.delivery, Delivery::Live { sms: None, .. }));
+    }
+
+    #[test]
+    fn sms_providers_need_their_settings() {
+        let smtp = |s: Settings| Settings {
+            email_delivery: Some(EmailDelivery::Smtp),
+            smtp_host: Some("smtp.example.com".into()),
+            smtp_from: Some("no-reply@example.com".into()),
+            ..s
+        };
+        let err = smtp(Settings {
+            sms_provider: SmsProvider::Webhook,
+            ..Settings::default()
+        })
+        .validate()
+        .unwrap_err();
+        assert!(err.to_string().contains("`sms_url`"), "{err}");
+        let err = smtp(Settings {
+            sms_provider: SmsProvider::Twilio,
+            ..Settings::default()
+        })
+        .validate()
+        .unwrap_err();
+        assert!(err.to_string().contains("`twilio_account_sid`"), "{err}");
+        let ok = smtp(Settings {
+            sms_provider: SmsProvider::Webhook,
+            sms_url: Some("https://sms.example/send".into()),
+            ..Settings::default()
+        })
+        .validate()
+        .unwrap();
+        assert!(matches!(
+            ok.delivery,
+            Delivery::Live {
+                sms: Some(SmsConfig::Webhook { .. }),
+                ..
+            }
+        ));
     }
 }

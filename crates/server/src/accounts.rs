@@ -35,6 +35,7 @@ pub async fn signup(state: &AppState, email: &str, password: &str) -> Result<Acc
         to: email.as_str(),
         subject: "Your offboard account is ready",
         body: &body,
+        html: None,
         code: None,
     };
     if let Err(err) = state.notifier.send_email(welcome, now).await {
@@ -57,6 +58,7 @@ pub async fn login(
     state: &AppState,
     email: &str,
     password: &str,
+    totp_code: Option<&str>,
     client_addr: &str,
     headers: &HeaderMap,
 ) -> Result<LoggedIn, AppError> {
@@ -94,6 +96,26 @@ pub async fn login(
         return Err(AppError::login_failed());
     };
     state.store.forget_login_attempt(attempt).await?;
+    // Second factor: an account with an authenticator needs its code too.
+    if crate::factors::bound_factors(state, &account).await?.totp {
+        let Some(code) = totp_code.map(str::trim).filter(|c| !c.is_empty()) else {
+            return Err(AppError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "totp_required",
+                "The password is right. Now enter the 6-digit code from your authenticator app.",
+            )
+            .with_help(crate::factors::HELP_AUTHENTICATOR));
+        };
+        crate::factors::check_totp(
+            state,
+            account.id,
+            offboard_core::Purpose::Login,
+            code,
+            true,
+            false,
+        )
+        .await?;
+    }
     let token = start_session(state, account.id, headers).await?;
     audit(state, Some(account.id), "login", None).await;
     Ok(LoggedIn {

@@ -1,5 +1,6 @@
 //! What the server needs to know, already validated by the binary's settings loader.
 
+use crate::notify::{SmsConfig, SmtpConfig};
 use offboard_core::crypto::SecretKey;
 use offboard_core::session::SessionPolicy;
 use std::net::SocketAddr;
@@ -28,6 +29,35 @@ impl Keys {
     }
 }
 
+/// Where outgoing email and text messages go.
+// Built once at start-up and read once by `AppState::new`; boxing would only make the
+// settings loader's code noisier.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone)]
+pub enum Delivery {
+    /// Kept in the dev outbox (dev mode only; production with this sends nothing).
+    DevOutbox,
+    /// Sent for real: email over SMTP, text messages through `sms` when configured.
+    Live {
+        smtp: SmtpConfig,
+        sms: Option<SmsConfig>,
+    },
+}
+
+/// By hand so no password or token can appear; the configs' own Debug redacts them too.
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Delivery::DevOutbox => f.write_str("DevOutbox"),
+            Delivery::Live { smtp, sms } => f
+                .debug_struct("Live")
+                .field("smtp", smtp)
+                .field("sms", sms)
+                .finish(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
@@ -38,6 +68,8 @@ pub struct ServerConfig {
     pub password_workers: usize,
     /// Honour `X-Forwarded-For` from a trusted reverse proxy for the client address.
     pub trust_forwarded_for: bool,
+    /// Where email and text messages go.
+    pub delivery: Delivery,
 }
 
 impl ServerConfig {
@@ -51,6 +83,7 @@ impl ServerConfig {
                 .map(|n| n.get())
                 .unwrap_or(2),
             trust_forwarded_for: false,
+            delivery: Delivery::DevOutbox,
         }
     }
 

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod config;
 pub mod error;
+pub mod factors;
 pub mod hashing;
 pub mod help;
 pub mod http;

@@ -35,7 +35,7 @@ impl AppState {
             None => Arc::new(offboard_core::SystemClock),
         };
         let hashing = HashingPool::start(config.password_workers);
-        let notifier = Notifier::for_mode(config.mode, store.clone());
+        let notifier = Notifier::from_delivery(config.mode, &config.delivery, store.clone());
         Self(Arc::new(Inner {
             store,
             clock,

@@ -75,6 +75,8 @@ pub struct LoginPage {
     pub layout: Layout,
     pub email: String,
     pub error: Option<String>,
+    /// The password was right and an authenticator code is needed.
+    pub needs_totp: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +101,31 @@ pub struct SecurityPage {
     pub factors: Vec<FactorView>,
     pub identity_status: String,
     pub sessions: Vec<SessionView>,
+    pub totp_bound: bool,
+    /// The bound phone, masked.
+    pub phone: Option<String>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    pub error_help: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "totp_setup.html")]
+pub struct TotpSetupPage {
+    pub layout: Layout,
+    pub secret_grouped: String,
+    pub otpauth_uri: String,
+    pub error: Option<String>,
+    pub error_help: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "phone_confirm.html")]
+pub struct PhoneConfirmPage {
+    pub layout: Layout,
+    pub phone: String,
+    pub error: Option<String>,
+    pub error_help: Option<String>,
 }
 
 #[derive(Template)]

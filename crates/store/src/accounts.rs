@@ -25,6 +25,8 @@ pub struct AccountRow {
     pub id: AccountId,
     pub email: String,
     pub password_hash: String,
+    /// Verified phone in E.164, if one is bound.
+    pub phone: Option<String>,
     pub status: AccountStatus,
     pub created_at: OffsetDateTime,
 }
@@ -38,7 +40,7 @@ impl std::fmt::Debug for AccountRow {
     }
 }
 
-const ACCOUNT_COLUMNS: &str = "id, email, password_hash, status, created_at";
+const ACCOUNT_COLUMNS: &str = "id, email, password_hash, phone, status, created_at";
 
 fn account_from_row<R: Row>(row: &R) -> Result<AccountRow, StoreError>
 where
@@ -58,6 +60,7 @@ where
         password_hash: row
             .try_get::<Option<String>, _>("password_hash")?
             .unwrap_or_default(),
+        phone: row.try_get("phone")?,
         status: AccountStatus::parse(&row.try_get::<String, _>("status")?)?,
         created_at: from_unix(row.try_get("created_at")?),
     })

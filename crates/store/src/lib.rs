@@ -12,6 +12,7 @@ mod accounts;
 mod audit;
 mod connect;
 mod error;
+mod factors;
 mod outbox;
 mod sessions;
 pub mod testing;
@@ -21,6 +22,7 @@ pub use accounts::{AccountRow, AccountStatus};
 pub use audit::{AuditEntry, AuditRecord};
 pub use connect::{Backend, ConnectReport};
 pub use error::StoreError;
+pub use factors::{CodeCheck, CodeSlot, IssuedCode, NewCode, TotpRow};
 pub use outbox::{OutboxMessage, StoredMessage};
 pub use sessions::{NewSession, SessionKind, SessionRow};
 

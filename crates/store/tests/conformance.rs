@@ -2,12 +2,15 @@
 //! backends cannot drift apart unnoticed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
+use offboard_core::otp::{SendDecision, Verdict};
 use offboard_core::throttle::FailureStats;
 use offboard_core::{AccountId, EmailAddress};
+use offboard_core::{Channel, PhoneNumber, Purpose};
 use offboard_store::testing::TestDatabase;
 use offboard_store::{
     AuditEntry, Backend, NewSession, OutboxMessage, SessionKind, Store, StoreError,
 };
+use offboard_store::{CodeSlot, NewCode};
 use std::future::Future;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -42,6 +45,9 @@ conformance!(
     outbox_newest_first_and_filtered,
     audit_appends_in_order,
     migrations_are_idempotent,
+    codes_issue_retire_and_consume,
+    totp_setup_cannot_replace_a_bound_authenticator,
+    a_phone_binds_to_one_account_only,
 );
 
 fn email(s: &str) -> EmailAddress {
@@ -276,4 +282,171 @@ async fn audit_appends_in_order(store: Store) {
 async fn migrations_are_idempotent(store: Store) {
     store.migrate().await.unwrap();
     store.ping().await.unwrap();
+}
+
+async fn account(store: &Store, email_text: &str) -> AccountId {
+    let id = AccountId::new();
+    store
+        .create_account(id, &email(email_text), "h", T0)
+        .await
+        .unwrap();
+    id
+}
+
+async fn codes_issue_retire_and_consume(store: Store) {
+    let id = account(&store, "otp@example.com").await;
+    let new = || NewCode {
+        account_id: id,
+        purpose: Purpose::Unbind,
+        channel: Channel::Email,
+        flow_id: None,
+        destination: None,
+    };
+    let first = store
+        .issue_code(new(), T0, |cid| format!("hash-{cid}"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.expires_at, T0 + Duration::minutes(10));
+    // Within the cooldown: refused, nothing written.
+    let again = store
+        .issue_code(new(), T0 + Duration::seconds(30), |_| unreachable!())
+        .await
+        .unwrap();
+    assert_eq!(
+        again.unwrap_err(),
+        SendDecision::ResendTooSoon {
+            retry_after: Duration::seconds(30)
+        }
+    );
+    let second = store
+        .issue_code(new(), T0 + Duration::seconds(61), |cid| {
+            format!("hash-{cid}")
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    // The judge sees only the newest live code.
+    let seen = std::sync::Mutex::new(None);
+    let check = store
+        .check_code(
+            CodeSlot {
+                account_id: id,
+                purpose: Purpose::Unbind,
+                channel: Channel::Email,
+                flow_id: None,
+            },
+            T0 + Duration::seconds(62),
+            false,
+            |ctx| {
+                *seen.lock().unwrap() = ctx.latest.as_ref().map(|c| c.id.clone());
+                Verdict::Accepted
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(seen.lock().unwrap().as_deref(), Some(second.id.as_str()));
+    assert_ne!(first.id, second.id);
+    assert_eq!(check.code_id.as_deref(), Some(second.id.as_str()));
+    assert!(store
+        .consume_code(&second.id, T0 + Duration::seconds(63))
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .consume_code(&second.id, T0 + Duration::seconds(64))
+            .await
+            .unwrap(),
+        "single use"
+    );
+    // A wrong verdict costs a try and a unit of the hourly budget.
+    store
+        .issue_code(new(), T0 + Duration::seconds(200), |cid| {
+            format!("hash-{cid}")
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .check_code(
+            CodeSlot {
+                account_id: id,
+                purpose: Purpose::Unbind,
+                channel: Channel::Email,
+                flow_id: None,
+            },
+            T0 + Duration::seconds(201),
+            false,
+            |_| Verdict::Wrong { attempts_left: 4 },
+        )
+        .await
+        .unwrap();
+    store
+        .check_code(
+            CodeSlot {
+                account_id: id,
+                purpose: Purpose::Unbind,
+                channel: Channel::Email,
+                flow_id: None,
+            },
+            T0 + Duration::seconds(202),
+            false,
+            |ctx| {
+                assert_eq!(ctx.latest.as_ref().unwrap().attempts, 1);
+                assert_eq!(ctx.failures_last_hour, 1);
+                Verdict::Accepted
+            },
+        )
+        .await
+        .unwrap();
+}
+
+async fn totp_setup_cannot_replace_a_bound_authenticator(store: Store) {
+    let id = account(&store, "totp@example.com").await;
+    store.begin_totp(id, "SECRETONE", T0).await.unwrap();
+    store.begin_totp(id, "SECRETTWO", T0).await.unwrap();
+    let row = store.totp_factor(id).await.unwrap().unwrap();
+    assert_eq!((row.secret.as_str(), row.confirmed), ("SECRETTWO", false));
+    store
+        .check_totp(id, Purpose::FactorSetup, T0, true, |_, _, _| {
+            (Verdict::Accepted, Some(100))
+        })
+        .await
+        .unwrap();
+    let row = store.totp_factor(id).await.unwrap().unwrap();
+    assert_eq!((row.confirmed, row.last_step), (true, Some(100)));
+    assert!(matches!(
+        store.begin_totp(id, "SECRETTHREE", T0).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(
+        !store.consume_totp_step(id, 100).await.unwrap(),
+        "a used step again"
+    );
+    assert!(store.consume_totp_step(id, 101).await.unwrap());
+    assert!(store.remove_totp(id, T0).await.unwrap());
+    assert!(store.totp_factor(id).await.unwrap().is_none());
+}
+
+async fn a_phone_binds_to_one_account_only(store: Store) {
+    let a = account(&store, "pa@example.com").await;
+    let b = account(&store, "pb@example.com").await;
+    let phone = PhoneNumber::parse("+447911123456").unwrap();
+    store.set_phone(a, &phone, T0).await.unwrap();
+    assert!(matches!(
+        store.set_phone(b, &phone, T0).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store
+            .get_account(a)
+            .await
+            .unwrap()
+            .unwrap()
+            .phone
+            .as_deref(),
+        Some("+447911123456")
+    );
+    store.clear_phone(a, T0).await.unwrap();
+    store.set_phone(b, &phone, T0).await.unwrap();
 }

@@ -81,7 +81,8 @@ pub struct LoginResponse {
 #[utoipa::path(post, path = "/api/v1/login", tag = "accounts", request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
-        (status = 401, description = "`unauthorized`, identical for every failure", body = ErrorBody),
+        (status = 401, description = "`unauthorized`, identical for every failure; `totp_required` after a right password when an authenticator is bound", body = ErrorBody),
+        (status = 400, description = "`invalid_code` / `rate_limited`: a wrong authenticator code", body = ErrorBody),
         (status = 422, body = ErrorBody),
     ))]
 pub async fn login(
@@ -90,8 +91,15 @@ pub async fn login(
     headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    let _ = &req.totp_code; // checked once TOTP binding exists (factors issue)
-    let done = accounts::login(&state, &req.email, &req.password, &addr, &headers).await?;
+    let done = accounts::login(
+        &state,
+        &req.email,
+        &req.password,
+        req.totp_code.as_deref(),
+        &addr,
+        &headers,
+    )
+    .await?;
     Ok(Json(LoginResponse {
         token: done.token,
         account_id: done.account_id.to_string(),
@@ -129,14 +137,18 @@ pub struct MeResponse {
 /// The signed-in account.
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
     responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)))]
-pub async fn me(ApiUser(user): ApiUser) -> Json<MeResponse> {
-    Json(MeResponse {
+pub async fn me(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> ApiResult<Json<MeResponse>> {
+    let factors = crate::factors::bound_factors(&state, &user.account).await?;
+    Ok(Json(MeResponse {
         account_id: user.account.id.to_string(),
         email: user.account.email,
-        phone: None,
-        factors: vec!["email".to_owned()],
+        phone: user.account.phone,
+        factors: factors.names(),
         identity: IdentitySummary {
             status: "none".to_owned(),
         },
-    })
+    }))
 }

@@ -3,8 +3,10 @@
 
 pub mod api;
 pub mod dev;
+pub mod factors;
 pub mod health;
 pub mod pages;
+pub mod security;
 
 use crate::error::AppError;
 use crate::http::{csrf, guard, MAX_BODY_BYTES};
@@ -23,6 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
     components(schemas(crate::error::ErrorBody)),
     tags(
         (name = "accounts", description = "Sign-up, login, sessions"),
+        (name = "factors", description = "Two-factor verification: codes, authenticator, phone"),
         (name = "pages", description = "Server-rendered web pages (HTML)"),
         (name = "dev", description = "Dev mode only; 404 in production"),
         (name = "operations", description = "Health and API description"),
@@ -64,7 +67,9 @@ pub fn router(state: AppState) -> Router {
 pub fn openapi_router(state: &AppState) -> OpenApiRouter<AppState> {
     let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::routes())
+        .merge(factors::routes())
         .merge(pages::routes())
+        .merge(security::routes())
         .merge(health::routes());
     if state.config.is_dev() {
         router = router.merge(dev::routes());

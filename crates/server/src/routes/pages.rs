@@ -8,10 +8,7 @@ use crate::http::cookies;
 use crate::http::csrf::{CsrfForm, CsrfToken};
 use crate::http::session::{MaybePageUser, PageUser};
 use crate::state::AppState;
-use crate::views::{
-    self, DeleteOverviewPage, FactorView, HomePage, Layout, LoginPage, SecurityPage, SessionView,
-    SignupPage,
-};
+use crate::views::{self, DeleteOverviewPage, HomePage, Layout, LoginPage, SignupPage};
 use crate::views::{HelpIndexPage, HelpTopicPage};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -28,14 +25,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(signup_page, signup_submit))
         .routes(routes!(login_page, login_submit))
         .routes(routes!(logout_submit))
-        .routes(routes!(security_page))
         .routes(routes!(delete_overview))
         .routes(routes!(help_index))
         .routes(routes!(help_topic))
         .routes(routes!(stylesheet))
 }
 
-fn layout(
+pub(crate) fn layout(
     state: &AppState,
     user: Option<&crate::http::session::Authenticated>,
     csrf: &CsrfToken,
@@ -135,6 +131,7 @@ pub async fn login_page(State(state): State<AppState>, csrf: CsrfToken) -> Respo
         layout: layout(&state, None, &csrf),
         email: String::new(),
         error: None,
+        needs_totp: false,
     })
 }
 
@@ -144,6 +141,9 @@ pub struct LoginForm {
     pub email: String,
     #[serde(default)]
     pub password: String,
+    /// Only needed when an authenticator is bound.
+    #[serde(default)]
+    pub totp_code: Option<String>,
 }
 
 #[utoipa::path(post, path = "/login", tag = "pages",
@@ -156,7 +156,16 @@ pub async fn login_submit(
     headers: HeaderMap,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Response {
-    match accounts::login(&state, &form.email, &form.password, &addr, &headers).await {
+    match accounts::login(
+        &state,
+        &form.email,
+        &form.password,
+        form.totp_code.as_deref(),
+        &addr,
+        &headers,
+    )
+    .await
+    {
         Ok(done) => signed_in_redirect(&state, done.token, "/security"),
         Err(err) if err.status.is_client_error() => {
             let mut message = err.message.clone();
@@ -165,10 +174,15 @@ pub async fn login_submit(
                     " Too many attempts: wait {secs} seconds before the next one."
                 ));
             }
+            let needs_totp = err.code == "totp_required";
+            if needs_totp {
+                message.push_str(" Type your password again together with the code.");
+            }
             let page = LoginPage {
                 layout: layout(&state, None, &csrf),
                 email: form.email.trim().to_owned(),
                 error: Some(message),
+                needs_totp,
             };
             let mut response = views::render_with_status(err.status, &page);
             if let Some(secs) = err.retry_after {
@@ -206,43 +220,6 @@ pub async fn logout_submit(
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
-}
-
-#[utoipa::path(get, path = "/security", tag = "pages", responses((status = 200, description = "security page", content_type = "text/html"), (status = 303, description = "not signed in: to the login page")))]
-pub async fn security_page(
-    State(state): State<AppState>,
-    PageUser(user): PageUser,
-    csrf: CsrfToken,
-) -> Response {
-    let sessions = match state.store.list_sessions(user.account.id).await {
-        Ok(sessions) => sessions,
-        Err(err) => {
-            return views::error_page(&err.into(), Some(layout(&state, Some(&user), &csrf)))
-        }
-    };
-    let sessions = sessions
-        .into_iter()
-        .map(|s| SessionView {
-            device: s
-                .user_agent
-                .clone()
-                .unwrap_or_else(|| "Unknown device".to_owned()),
-            started: views::human_time(s.created_at),
-            last_seen: views::human_time(s.last_seen_at),
-            current: s.token_hash == user.token_hash,
-        })
-        .collect();
-    let factors = vec![FactorView {
-        label: "Email codes".to_owned(),
-        detail: format!("Codes go to {}", user.account.email),
-    }];
-    views::render(&SecurityPage {
-        layout: layout(&state, Some(&user), &csrf),
-        email: user.account.email.clone(),
-        factors,
-        identity_status: "Not verified yet".to_owned(),
-        sessions,
-    })
 }
 
 /// The steps of account deletion (PRODUCT.md "The deletion journey").

@@ -179,3 +179,65 @@ pub fn comparable(headers: &HeaderMap) -> Vec<(String, String)> {
     out.sort();
     out
 }
+
+impl TestApp {
+    /// The newest one-time code the dev outbox holds for this address or phone.
+    pub async fn latest_code(&self, to: &str) -> String {
+        let messages: Vec<Value> = self
+            .api
+            .get(self.url(&format!("/api/v1/dev/outbox?to={}", urlencode(to))))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        messages
+            .iter()
+            .find_map(|m| m["code"].as_str())
+            .unwrap_or_else(|| panic!("no code in the outbox for {to}: {messages:?}"))
+            .to_owned()
+    }
+
+    /// The authenticator code for the app's current time (optionally some steps away).
+    pub fn totp_now(&self, secret: &str, step_offset: i64) -> String {
+        let step = offboard_core::totp::step_of(self.state.now()) + step_offset;
+        offboard_core::totp::code_at_step(secret, step).unwrap()
+    }
+
+    pub async fn delete_json_as(&self, token: &str, path: &str, body: Value) -> reqwest::Response {
+        self.api
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs up, logs in, binds an authenticator; returns (token, secret).
+    pub async fn user_with_totp(&self, email: &str) -> (String, String) {
+        self.signup(email).await;
+        let token = self.login(email).await;
+        let setup: Value = self
+            .post_json_as(&token, "/api/v1/me/totp", json!({}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let secret = setup["secret"].as_str().unwrap().to_owned();
+        let res = self
+            .post_json_as(
+                &token,
+                "/api/v1/me/totp/confirm",
+                json!({"code": self.totp_now(&secret, 0)}),
+            )
+            .await;
+        assert_eq!(res.status(), 204);
+        (token, secret)
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.replace('+', "%2B").replace('@', "%40")
+}

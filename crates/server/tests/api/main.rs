@@ -4,5 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod factors;
 mod pages;
 mod platform;
+mod security_pages;

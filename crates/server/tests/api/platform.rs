@@ -84,6 +84,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/login"),
     ("post", "/api/v1/logout"),
     ("get", "/api/v1/me"),
+    ("post", "/api/v1/me/totp"),
+    ("delete", "/api/v1/me/totp"),
+    ("post", "/api/v1/me/totp/confirm"),
+    ("post", "/api/v1/me/phone"),
+    ("delete", "/api/v1/me/phone"),
+    ("post", "/api/v1/me/phone/confirm"),
+    ("post", "/api/v1/me/codes"),
     ("get", "/api/v1/dev/outbox"),
     ("post", "/api/v1/dev/clock"),
     ("get", "/dev/outbox"),
@@ -94,6 +101,16 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/login"),
     ("post", "/logout"),
     ("get", "/security"),
+    ("post", "/security/totp/setup"),
+    ("get", "/security/totp"),
+    ("get", "/security/totp/qr.svg"),
+    ("post", "/security/totp/confirm"),
+    ("post", "/security/totp/remove"),
+    ("post", "/security/phone"),
+    ("get", "/security/phone/confirm"),
+    ("post", "/security/phone/confirm"),
+    ("post", "/security/phone/remove"),
+    ("post", "/security/codes"),
     ("get", "/security/delete"),
     ("get", "/static/app.css"),
     ("get", "/help"),
@@ -129,6 +146,7 @@ async fn openapi_describes_every_route(backend: Backend) {
         let path = path.replace("{slug}", "cannot-log-in");
         let req = match *method {
             "get" => app.api.get(app.url(&path)),
+            "delete" => app.api.delete(app.url(&path)),
             _ => app.api.post(app.url(&path)),
         };
         let status = req.send().await.unwrap().status();

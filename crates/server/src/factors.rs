@@ -1,0 +1,469 @@
+//! Verification factors for the API and the pages: sending email/SMS codes (R5), checking
+//! every bound factor, and authenticator (TOTP) codes with replay protection.
+
+use crate::accounts::audit;
+use crate::error::AppError;
+use crate::notify::{code_message, Email, NotifyError, Sms};
+use crate::state::AppState;
+use axum::http::StatusCode;
+use offboard_core::otp::{self, SendDecision, Verdict};
+use offboard_core::{totp, AccountId, Channel, OtpCode, PhoneNumber, Purpose};
+use offboard_store::{AccountRow, CodeSlot, NewCode, TotpRow};
+
+pub const HELP_WRONG_CODE: &str = "/help/wrong-code";
+pub const HELP_AUTHENTICATOR: &str = "/help/authenticator-errors";
+pub const HELP_EMAIL_MISSING: &str = "/help/email-code-missing";
+pub const HELP_SMS_MISSING: &str = "/help/sms-code-missing";
+
+/// Seconds until another code of the same purpose and channel may be requested.
+pub fn resend_after_secs() -> i64 {
+    otp::RESEND_AFTER.whole_seconds()
+}
+
+/// Which factors an account has bound (email always).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoundFactors {
+    pub sms: bool,
+    pub totp: bool,
+}
+
+impl BoundFactors {
+    pub fn names(&self) -> Vec<String> {
+        let mut names = vec!["email".to_owned()];
+        if self.sms {
+            names.push("sms".to_owned());
+        }
+        if self.totp {
+            names.push("totp".to_owned());
+        }
+        names
+    }
+}
+
+pub async fn bound_factors(
+    state: &AppState,
+    account: &AccountRow,
+) -> Result<BoundFactors, AppError> {
+    let totp = state
+        .store
+        .totp_factor(account.id)
+        .await?
+        .is_some_and(|t| t.confirmed);
+    Ok(BoundFactors {
+        sms: account.phone.is_some(),
+        totp,
+    })
+}
+
+/// Sends a code of `purpose` on `channel` to the account's address, or to `to_phone`
+/// when binding a new phone. Returns the seconds until a resend is allowed.
+pub async fn send_code(
+    state: &AppState,
+    account: &AccountRow,
+    purpose: Purpose,
+    channel: Channel,
+    flow_id: Option<&str>,
+    to_phone: Option<&PhoneNumber>,
+) -> Result<i64, AppError> {
+    let destination = match channel {
+        Channel::Email => account.email.clone(),
+        Channel::Sms => match (to_phone, &account.phone) {
+            (Some(phone), _) => phone.as_str().to_owned(),
+            (None, Some(phone)) => phone.clone(),
+            (None, None) => {
+                return Err(AppError::validation(
+                    "channel",
+                    "no phone is bound to this account; use email",
+                )
+                .with_help(HELP_SMS_MISSING))
+            }
+        },
+    };
+    let now = state.now();
+    let code = OtpCode::generate();
+    let key = &state.config.keys.blind_index;
+    let new = NewCode {
+        account_id: account.id,
+        purpose,
+        channel,
+        flow_id,
+        destination: to_phone.map(PhoneNumber::as_str),
+    };
+    let issued = state
+        .store
+        .issue_code(new, now, |id| code.hash(key, id))
+        .await?;
+    let detail = format!("purpose={} channel={}", purpose.as_str(), channel.as_str());
+    let issued = match issued {
+        Ok(issued) => issued,
+        Err(decision) => {
+            audit(state, Some(account.id), "code_refused", Some(&detail)).await;
+            return Err(send_refusal(decision, channel));
+        }
+    };
+    let minutes = (issued.expires_at - now).whole_minutes();
+    let message = code_message(purpose.as_str(), code.as_str(), minutes);
+    let delivered = match channel {
+        Channel::Email => {
+            let email = Email {
+                to: &destination,
+                subject: &message.subject,
+                body: &message.text,
+                html: Some(&message.html),
+                code: Some(code.as_str()),
+            };
+            state.notifier.send_email(email, now).await
+        }
+        Channel::Sms => {
+            let sms = Sms {
+                to: &destination,
+                body: &message.sms,
+                code: Some(code.as_str()),
+            };
+            state.notifier.send_sms(sms, now).await
+        }
+    };
+    match delivered {
+        Ok(()) => {
+            audit(state, Some(account.id), "code_sent", Some(&detail)).await;
+            Ok(resend_after_secs())
+        }
+        Err(err) => {
+            tracing::warn!(%err, channel = channel.as_str(), "code delivery failed");
+            audit(
+                state,
+                Some(account.id),
+                "code_delivery_failed",
+                Some(&detail),
+            )
+            .await;
+            let help = if channel == Channel::Sms {
+                HELP_SMS_MISSING
+            } else {
+                HELP_EMAIL_MISSING
+            };
+            let message = match err {
+                NotifyError::NoSmsProvider => {
+                    "This server cannot send text messages. Use an email code, or ask the operator."
+                }
+                _ => "We could not send the code just now. Wait a minute and press Get code again.",
+            };
+            Err(
+                AppError::new(StatusCode::SERVICE_UNAVAILABLE, "delivery_failed", message)
+                    .with_help(help)
+                    .with("retry_after", resend_after_secs()),
+            )
+        }
+    }
+}
+
+fn send_refusal(decision: SendDecision, channel: Channel) -> AppError {
+    let help = if channel == Channel::Sms {
+        HELP_SMS_MISSING
+    } else {
+        HELP_EMAIL_MISSING
+    };
+    match decision {
+        SendDecision::ResendTooSoon { retry_after } => {
+            let secs = retry_after.whole_seconds();
+            AppError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "resend_too_soon",
+                format!("A code was sent moments ago. You can ask for a new one in {secs} seconds; the last code still works."),
+            )
+            .with("retry_after", secs)
+            .retry_after(u64::try_from(secs).unwrap_or(60))
+            .with_help(help)
+        }
+        SendDecision::RateLimited { retry_after } => {
+            rate_limited(retry_after.whole_seconds(), help)
+        }
+        SendDecision::Send => AppError::internal("send refusal without a refusal"),
+    }
+}
+
+fn rate_limited(secs: i64, help: &'static str) -> AppError {
+    AppError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!(
+            "Too many codes or wrong tries in the last hour. Try again in {} minutes.",
+            (secs + 59) / 60
+        ),
+    )
+    .with("retry_after", secs)
+    .retry_after(u64::try_from(secs).unwrap_or(3600))
+    .with_help(help)
+}
+
+/// Turns a verdict other than `Accepted` into the contract's error, naming the factor.
+pub fn verdict_error(verdict: Verdict, factor: &str) -> AppError {
+    let help = if factor == "totp" {
+        HELP_AUTHENTICATOR
+    } else {
+        HELP_WRONG_CODE
+    };
+    let what = match factor {
+        "totp" => "authenticator code",
+        "sms" => "SMS code",
+        _ => "email code",
+    };
+    let bad = StatusCode::BAD_REQUEST;
+    let err = match verdict {
+        Verdict::Wrong { .. } if factor == "totp" => AppError::new(
+            bad,
+            "invalid_code",
+            format!("The {what} is wrong. Use the code your app shows now; if it keeps failing, check that your phone sets its clock automatically."),
+        ),
+        Verdict::Wrong { attempts_left } => AppError::new(
+            bad,
+            "invalid_code",
+            format!("The {what} is wrong. Check the newest message; {attempts_left} tries left for this code."),
+        )
+        .with("attempts_left", attempts_left),
+        Verdict::NoCode if factor == "totp" => {
+            AppError::new(bad, "invalid_code", "No authenticator is bound to this account.")
+        }
+        Verdict::NoCode => AppError::new(
+            bad,
+            "invalid_code",
+            format!("There is no active {what}: it was replaced by a newer one or never sent. Press Get code."),
+        ),
+        Verdict::Expired => AppError::new(
+            bad,
+            "code_expired",
+            format!("The {what} has expired (codes work for 10 minutes). Ask for a new one."),
+        ),
+        Verdict::Used => AppError::new(bad, "code_used", format!("That {what} was already used. Each code works once; ask for a new one.")),
+        Verdict::Exhausted => AppError::new(
+            bad,
+            "code_exhausted",
+            format!("The {what} was entered wrongly too many times and no longer works. Ask for a new one."),
+        ),
+        Verdict::RateLimited { retry_after } => return rate_limited(retry_after.whole_seconds(), help).with("factor", factor),
+        Verdict::Accepted => AppError::internal("accepted verdict reported as an error"),
+    };
+    err.with_help(help).with("factor", factor)
+}
+
+/// Judges an authenticator code for `check_totp`. `setup` accepts a not yet confirmed
+/// authenticator (the first code turns it on).
+fn judge_totp(
+    row: Option<&TotpRow>,
+    failures: u32,
+    oldest: Option<time::OffsetDateTime>,
+    submitted: Option<&OtpCode>,
+    setup: bool,
+    now: time::OffsetDateTime,
+) -> (Verdict, Option<i64>) {
+    if failures >= otp::MAX_FAILURES_PER_HOUR {
+        let ready = oldest.map(|t| t + otp::HOUR).unwrap_or(now + otp::HOUR);
+        let secs = (ready - now).whole_seconds().max(1);
+        return (
+            Verdict::RateLimited {
+                retry_after: time::Duration::seconds(secs),
+            },
+            None,
+        );
+    }
+    let Some(row) = row.filter(|r| r.confirmed != setup) else {
+        return (Verdict::NoCode, None);
+    };
+    let Some(code) = submitted else {
+        return (Verdict::Wrong { attempts_left: 0 }, None);
+    };
+    match totp::matching_step(&row.secret, code, now, row.last_step) {
+        Ok(Some(step)) => (Verdict::Accepted, Some(step)),
+        Ok(None) => (Verdict::Wrong { attempts_left: 0 }, None),
+        Err(err) => {
+            tracing::error!(%err, "stored authenticator secret is unreadable");
+            (Verdict::NoCode, None)
+        }
+    }
+}
+
+/// Checks an authenticator code. With `consume`, the matched step is recorded so it is
+/// never accepted again; `setup` confirms a pending authenticator.
+pub async fn check_totp(
+    state: &AppState,
+    account_id: AccountId,
+    purpose: Purpose,
+    code: &str,
+    consume: bool,
+    setup: bool,
+) -> Result<Option<i64>, AppError> {
+    let submitted = OtpCode::parse(code);
+    let now = state.now();
+    let (verdict, step) = state
+        .store
+        .check_totp(
+            account_id,
+            purpose,
+            now,
+            consume,
+            |row, failures, oldest| {
+                judge_totp(row, failures, oldest, submitted.as_ref(), setup, now)
+            },
+        )
+        .await?;
+    if verdict != Verdict::Accepted {
+        audit(
+            state,
+            Some(account_id),
+            "code_failed",
+            Some(&format!("purpose={} factor=totp", purpose.as_str())),
+        )
+        .await;
+        return Err(verdict_error(verdict, "totp"));
+    }
+    Ok(step)
+}
+
+/// Checks an email or SMS code; with `consume` it is used up.
+pub async fn check_code(
+    state: &AppState,
+    account_id: AccountId,
+    purpose: Purpose,
+    channel: Channel,
+    flow_id: Option<&str>,
+    code: &str,
+    consume: bool,
+) -> Result<offboard_store::CodeCheck, AppError> {
+    let factor = channel.as_str();
+    let Some(submitted) = OtpCode::parse(code) else {
+        return Err(
+            AppError::validation(&format!("{factor}_code"), "a code is 6 digits")
+                .with_help(HELP_WRONG_CODE),
+        );
+    };
+    let now = state.now();
+    let key = &state.config.keys.blind_index;
+    let check = state
+        .store
+        .check_code(
+            CodeSlot {
+                account_id,
+                purpose,
+                channel,
+                flow_id,
+            },
+            now,
+            consume,
+            |ctx| otp::judge(ctx, &submitted, key, now),
+        )
+        .await?;
+    if check.verdict != Verdict::Accepted {
+        audit(
+            state,
+            Some(account_id),
+            "code_failed",
+            Some(&format!("purpose={} factor={factor}", purpose.as_str())),
+        )
+        .await;
+        return Err(verdict_error(check.verdict, factor));
+    }
+    Ok(check)
+}
+
+/// The codes a request offers for "every bound factor".
+#[derive(Debug, Default, Clone)]
+pub struct FactorCodes {
+    pub email_code: Option<String>,
+    pub sms_code: Option<String>,
+    pub totp_code: Option<String>,
+}
+
+/// R5: every factor bound to the account must verify. All codes are checked first
+/// (wrong ones cost tries) and consumed only when all are right, so one mistyped code
+/// does not burn the others.
+pub async fn verify_all(
+    state: &AppState,
+    account: &AccountRow,
+    purpose: Purpose,
+    flow_id: Option<&str>,
+    codes: &FactorCodes,
+) -> Result<(), AppError> {
+    let bound = bound_factors(state, account).await?;
+    let required = |value: &Option<String>, field: &str, why: &str| -> Result<String, AppError> {
+        match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            Some(v) => Ok(v.to_owned()),
+            None => Err(AppError::validation(field, format!("is required: {why}"))),
+        }
+    };
+    let email = required(
+        &codes.email_code,
+        "email_code",
+        "every account confirms with an email code",
+    )?;
+    let sms = if bound.sms {
+        Some(required(
+            &codes.sms_code,
+            "sms_code",
+            "a phone is bound to this account",
+        )?)
+    } else {
+        None
+    };
+    let totp_code = if bound.totp {
+        Some(required(
+            &codes.totp_code,
+            "totp_code",
+            "an authenticator is bound to this account",
+        )?)
+    } else {
+        None
+    };
+
+    let email_check = check_code(
+        state,
+        account.id,
+        purpose,
+        Channel::Email,
+        flow_id,
+        &email,
+        false,
+    )
+    .await?;
+    let sms_check = match &sms {
+        Some(code) => Some(
+            check_code(
+                state,
+                account.id,
+                purpose,
+                Channel::Sms,
+                flow_id,
+                code,
+                false,
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let totp_step = match &totp_code {
+        Some(code) => check_totp(state, account.id, purpose, code, false, false).await?,
+        None => None,
+    };
+
+    let now = state.now();
+    let used = |factor: &str| verdict_error(Verdict::Used, factor);
+    for (check, factor) in [(Some(email_check), "email"), (sms_check, "sms")] {
+        if let Some(id) = check.and_then(|c| c.code_id) {
+            if !state.store.consume_code(&id, now).await? {
+                return Err(used(factor));
+            }
+        }
+    }
+    if let Some(step) = totp_step {
+        if !state.store.consume_totp_step(account.id, step).await? {
+            return Err(used("totp"));
+        }
+    }
+    audit(
+        state,
+        Some(account.id),
+        "factors_verified",
+        Some(&format!("purpose={}", purpose.as_str())),
+    )
+    .await;
+    Ok(())
+}

@@ -1,0 +1,418 @@
+//! The security page and its forms: authenticator and phone binding and removal, codes.
+
+use crate::error::AppError;
+use crate::factors::{self, FactorCodes};
+use crate::http::csrf::{CsrfForm, CsrfToken};
+use crate::http::session::{Authenticated, PageUser};
+use crate::routes::factors as api;
+use crate::routes::pages::layout;
+use crate::state::AppState;
+use crate::views::{self, FactorView, PhoneConfirmPage, SecurityPage, SessionView, TotpSetupPage};
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use offboard_core::{totp, PhoneNumber};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(security_page))
+        .routes(routes!(totp_setup_submit))
+        .routes(routes!(totp_setup_page))
+        .routes(routes!(totp_qr))
+        .routes(routes!(totp_confirm_submit))
+        .routes(routes!(totp_remove_submit))
+        .routes(routes!(phone_submit))
+        .routes(routes!(phone_confirm_page, phone_confirm_submit))
+        .routes(routes!(phone_remove_submit))
+        .routes(routes!(codes_submit))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct NoticeQuery {
+    /// One of a fixed set of keys; never echoed as text.
+    pub notice: Option<String>,
+}
+
+fn notice_text(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "totp_bound" => "Your authenticator is on. Logins now ask for its code.",
+        "totp_removed" => "The authenticator was removed.",
+        "phone_bound" => "Your phone is bound. SMS codes go to it from now on.",
+        "phone_removed" => "The phone was removed.",
+        "code_sent_email" => "We emailed you a code. It works for 10 minutes.",
+        "code_sent_sms" => "We texted you a code. It works for 10 minutes.",
+        _ => return None,
+    })
+}
+
+/// Renders the security page, with a notice or an error.
+async fn render_security(
+    state: &AppState,
+    user: &Authenticated,
+    csrf: &CsrfToken,
+    notice: Option<&str>,
+    error: Option<&AppError>,
+) -> Response {
+    let page = async {
+        let sessions = state.store.list_sessions(user.account.id).await?;
+        let bound = factors::bound_factors(state, &user.account).await?;
+        Ok::<_, AppError>((sessions, bound))
+    }
+    .await;
+    let (sessions, bound) = match page {
+        Ok(v) => v,
+        Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf))),
+    };
+    let phone = user
+        .account
+        .phone
+        .as_deref()
+        .and_then(|p| PhoneNumber::parse(p).ok())
+        .map(|p| p.masked());
+    let mut factor_views = vec![FactorView {
+        label: "Email codes".to_owned(),
+        detail: format!("Codes go to {}", user.account.email),
+    }];
+    if let Some(masked) = &phone {
+        factor_views.push(FactorView {
+            label: "SMS codes".to_owned(),
+            detail: format!("Codes go to {masked}"),
+        });
+    }
+    if bound.totp {
+        factor_views.push(FactorView {
+            label: "Authenticator app".to_owned(),
+            detail: "On: logins ask for its code".to_owned(),
+        });
+    }
+    let sessions = sessions
+        .into_iter()
+        .map(|s| SessionView {
+            device: s
+                .user_agent
+                .clone()
+                .unwrap_or_else(|| "Unknown device".to_owned()),
+            started: views::human_time(s.created_at),
+            last_seen: views::human_time(s.last_seen_at),
+            current: s.token_hash == user.token_hash,
+        })
+        .collect();
+    let page = SecurityPage {
+        layout: layout(state, Some(user), csrf),
+        email: user.account.email.clone(),
+        factors: factor_views,
+        identity_status: "Not verified yet".to_owned(),
+        sessions,
+        totp_bound: bound.totp,
+        phone,
+        notice: notice.and_then(notice_text).map(str::to_owned),
+        error: error.map(|e| e.message.clone()),
+        error_help: error.and_then(|e| e.help).map(str::to_owned),
+    };
+    let status = error.map(|e| e.status).unwrap_or(StatusCode::OK);
+    views::render_with_status(status, &page)
+}
+
+#[utoipa::path(get, path = "/security", tag = "pages", params(NoticeQuery),
+    responses((status = 200, description = "security page", content_type = "text/html"), (status = 303, description = "not signed in: to the login page")))]
+pub async fn security_page(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
+    render_security(&state, &user, &csrf, q.notice.as_deref(), None).await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct EmptyForm {}
+
+#[utoipa::path(post, path = "/security/totp/setup", tag = "pages",
+    request_body(content = EmptyForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "to the setup page")))]
+pub async fn totp_setup_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+    CsrfForm(_form): CsrfForm<EmptyForm>,
+) -> Response {
+    match api::begin_totp(&state, &user.account).await {
+        Ok(_) => Redirect::to("/security/totp").into_response(),
+        Err(err) => render_security(&state, &user, &csrf, None, Some(&err)).await,
+    }
+}
+
+/// The pending secret, if a setup is under way.
+async fn pending_secret(
+    state: &AppState,
+    user: &Authenticated,
+) -> Result<Option<String>, AppError> {
+    Ok(state
+        .store
+        .totp_factor(user.account.id)
+        .await?
+        .filter(|t| !t.confirmed)
+        .map(|t| t.secret))
+}
+
+async fn render_totp_setup(
+    state: &AppState,
+    user: &Authenticated,
+    csrf: &CsrfToken,
+    error: Option<&AppError>,
+) -> Response {
+    let secret = match pending_secret(state, user).await {
+        Ok(Some(secret)) => secret,
+        Ok(None) => return Redirect::to("/security").into_response(),
+        Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf))),
+    };
+    let uri = totp::otpauth_uri(&secret, &user.account.email).unwrap_or_default();
+    let grouped = secret
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let page = TotpSetupPage {
+        layout: layout(state, Some(user), csrf),
+        secret_grouped: grouped,
+        otpauth_uri: uri,
+        error: error.map(|e| e.message.clone()),
+        error_help: error.and_then(|e| e.help).map(str::to_owned),
+    };
+    views::render_with_status(error.map(|e| e.status).unwrap_or(StatusCode::OK), &page)
+}
+
+#[utoipa::path(get, path = "/security/totp", tag = "pages",
+    responses((status = 200, description = "QR code, secret and the confirm form", content_type = "text/html")))]
+pub async fn totp_setup_page(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+) -> Response {
+    render_totp_setup(&state, &user, &csrf, None).await
+}
+
+/// The pending secret as a QR code (SVG), served from our own origin.
+#[utoipa::path(get, path = "/security/totp/qr.svg", tag = "pages",
+    responses((status = 200, description = "QR code", content_type = "image/svg+xml"), (status = 404, description = "no setup under way")))]
+pub async fn totp_qr(State(state): State<AppState>, PageUser(user): PageUser) -> Response {
+    let secret = match pending_secret(&state, &user).await {
+        Ok(Some(secret)) => secret,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(err) => return err.into_response(),
+    };
+    let Ok(uri) = totp::otpauth_uri(&secret, &user.account.email) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    match qrcode::QrCode::new(uri.as_bytes()) {
+        Ok(code) => {
+            let svg = code
+                .render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(220, 220)
+                .quiet_zone(true)
+                .build();
+            (
+                [
+                    (header::CONTENT_TYPE, "image/svg+xml"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                svg,
+            )
+                .into_response()
+        }
+        Err(err) => AppError::internal(err).into_response(),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CodeForm {
+    #[serde(default)]
+    pub code: String,
+}
+
+#[utoipa::path(post, path = "/security/totp/confirm", tag = "pages",
+    request_body(content = CodeForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "bound; to the security page"), (status = 400, description = "the setup page with the error", content_type = "text/html")))]
+pub async fn totp_confirm_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Response {
+    let result = factors::check_totp(
+        &state,
+        user.account.id,
+        offboard_core::Purpose::FactorSetup,
+        &form.code,
+        true,
+        true,
+    )
+    .await;
+    match result {
+        Ok(_) => {
+            crate::accounts::audit(&state, Some(user.account.id), "totp_bound", None).await;
+            Redirect::to("/security?notice=totp_bound").into_response()
+        }
+        Err(err) => render_totp_setup(&state, &user, &csrf, Some(&err)).await,
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct FactorCodesForm {
+    #[serde(default)]
+    pub email_code: Option<String>,
+    #[serde(default)]
+    pub sms_code: Option<String>,
+    #[serde(default)]
+    pub totp_code: Option<String>,
+}
+
+impl From<FactorCodesForm> for FactorCodes {
+    fn from(f: FactorCodesForm) -> Self {
+        FactorCodes {
+            email_code: f.email_code,
+            sms_code: f.sms_code,
+            totp_code: f.totp_code,
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/security/totp/remove", tag = "pages",
+    request_body(content = FactorCodesForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "removed"), (status = 400, description = "the security page with the error", content_type = "text/html")))]
+pub async fn totp_remove_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+    CsrfForm(form): CsrfForm<FactorCodesForm>,
+) -> Response {
+    match api::remove_totp(&state, &user.account, form.into()).await {
+        Ok(()) => Redirect::to("/security?notice=totp_removed").into_response(),
+        Err(err) => render_security(&state, &user, &csrf, None, Some(&err)).await,
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PhoneForm {
+    #[serde(default)]
+    pub phone: String,
+}
+
+#[utoipa::path(post, path = "/security/phone", tag = "pages",
+    request_body(content = PhoneForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "code sent; to the confirm page"), (status = 422, description = "the security page with the error", content_type = "text/html")))]
+pub async fn phone_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+    CsrfForm(form): CsrfForm<PhoneForm>,
+) -> Response {
+    match api::begin_phone(&state, &user.account, &form.phone).await {
+        Ok(_) => Redirect::to("/security/phone/confirm").into_response(),
+        Err(err) => render_security(&state, &user, &csrf, None, Some(&err)).await,
+    }
+}
+
+/// The number the latest phone-binding code went to.
+async fn pending_phone(state: &AppState, user: &Authenticated) -> Result<Option<String>, AppError> {
+    Ok(state
+        .store
+        .pending_destination(user.account.id, offboard_core::Purpose::PhoneBinding)
+        .await?)
+}
+
+async fn render_phone_confirm(
+    state: &AppState,
+    user: &Authenticated,
+    csrf: &CsrfToken,
+    error: Option<&AppError>,
+) -> Response {
+    let phone = match pending_phone(state, user).await {
+        Ok(Some(phone)) => phone,
+        Ok(None) => return Redirect::to("/security").into_response(),
+        Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf))),
+    };
+    let page = PhoneConfirmPage {
+        layout: layout(state, Some(user), csrf),
+        phone,
+        error: error.map(|e| e.message.clone()),
+        error_help: error.and_then(|e| e.help).map(str::to_owned),
+    };
+    views::render_with_status(error.map(|e| e.status).unwrap_or(StatusCode::OK), &page)
+}
+
+#[utoipa::path(get, path = "/security/phone/confirm", tag = "pages",
+    responses((status = 200, description = "enter the SMS code", content_type = "text/html")))]
+pub async fn phone_confirm_page(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+) -> Response {
+    render_phone_confirm(&state, &user, &csrf, None).await
+}
+
+#[utoipa::path(post, path = "/security/phone/confirm", tag = "pages",
+    request_body(content = CodeForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "bound"), (status = 400, description = "the confirm page with the error", content_type = "text/html")))]
+pub async fn phone_confirm_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Response {
+    match api::confirm_phone(&state, &user.account, &form.code).await {
+        Ok(()) => Redirect::to("/security?notice=phone_bound").into_response(),
+        Err(err) => render_phone_confirm(&state, &user, &csrf, Some(&err)).await,
+    }
+}
+
+#[utoipa::path(post, path = "/security/phone/remove", tag = "pages",
+    request_body(content = FactorCodesForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "removed"), (status = 400, description = "the security page with the error", content_type = "text/html")))]
+pub async fn phone_remove_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+    CsrfForm(form): CsrfForm<FactorCodesForm>,
+) -> Response {
+    match api::remove_phone(&state, &user.account, form.into()).await {
+        Ok(()) => Redirect::to("/security?notice=phone_removed").into_response(),
+        Err(err) => render_security(&state, &user, &csrf, None, Some(&err)).await,
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SendCodeForm {
+    #[serde(default)]
+    pub channel: String,
+    #[serde(default)]
+    pub purpose: String,
+}
+
+#[utoipa::path(post, path = "/security/codes", tag = "pages",
+    request_body(content = SendCodeForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "sent; back to the security page"), (status = 429, description = "the security page with the wait", content_type = "text/html")))]
+pub async fn codes_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+    CsrfForm(form): CsrfForm<SendCodeForm>,
+) -> Response {
+    match api::send_action_code(&state, &user.account, &form.channel, &form.purpose).await {
+        Ok(_) => Redirect::to(&format!(
+            "/security?notice=code_sent_{}",
+            if form.channel == "sms" {
+                "sms"
+            } else {
+                "email"
+            }
+        ))
+        .into_response(),
+        Err(err) => render_security(&state, &user, &csrf, None, Some(&err)).await,
+    }
+}
