@@ -70,6 +70,62 @@ impl SecretKey {
     }
 }
 
+/// Authenticated encryption for records at rest (document numbers, retained records).
+/// Format: `v1.<key id>.<base64url(nonce || ciphertext)>`, XChaCha20-Poly1305 with a
+/// random 192-bit nonce; `aad` binds the ciphertext to its row (e.g. the account id) so
+/// it cannot be moved to another record. The key id makes rotation possible: a reader
+/// picks the key whose id the ciphertext names.
+impl SecretKey {
+    /// A short, stable, non-secret name for this key: 8 hex characters of an HMAC.
+    pub fn key_id(&self) -> String {
+        hex::encode(&self.mac("key-id", b"")[..4])
+    }
+
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> String {
+        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+        use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+        let cipher = XChaCha20Poly1305::new(self.0.as_slice().into());
+        let mut nonce = [0u8; 24];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        // Encryption with a valid key and nonce cannot fail for inputs this size.
+        let ciphertext = cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+            .unwrap_or_default();
+        let mut blob = nonce.to_vec();
+        blob.extend_from_slice(&ciphertext);
+        format!("v1.{}.{}", self.key_id(), URL_SAFE_NO_PAD.encode(blob))
+    }
+
+    /// `None` if the text was sealed under another key, altered, or bound to other `aad`.
+    pub fn open(&self, aad: &[u8], sealed: &str) -> Option<Zeroizing<Vec<u8>>> {
+        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+        use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+        let mut parts = sealed.splitn(3, '.');
+        let (Some("v1"), Some(key_id), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
+            return None;
+        };
+        if key_id != self.key_id() {
+            return None;
+        }
+        let blob = URL_SAFE_NO_PAD.decode(body).ok()?;
+        if blob.len() < 24 + 16 {
+            return None;
+        }
+        let (nonce, ciphertext) = blob.split_at(24);
+        let cipher = XChaCha20Poly1305::new(self.0.as_slice().into());
+        cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad }).ok().map(Zeroizing::new)
+    }
+}
+
+/// The key id a sealed text names, to pick the right key during rotation.
+pub fn sealed_key_id(sealed: &str) -> Option<&str> {
+    let mut parts = sealed.splitn(3, '.');
+    match (parts.next(), parts.next()) {
+        (Some("v1"), Some(id)) => Some(id),
+        _ => None,
+    }
+}
+
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SecretKey(***)")
@@ -112,6 +168,23 @@ mod tests {
             k1.keyed_hash("email", "a@b.c"),
             k1.keyed_hash("email", "a@b.c")
         );
+    }
+
+    #[test]
+    fn seal_and_open_bind_key_and_context() {
+        let key = SecretKey::generate();
+        let sealed = key.seal(b"account-1", b"AB123456");
+        assert!(sealed.starts_with(&format!("v1.{}.", key.key_id())));
+        assert!(!sealed.contains("AB123456"));
+        assert_eq!(key.open(b"account-1", &sealed).unwrap().as_slice(), b"AB123456");
+        assert!(key.open(b"account-2", &sealed).is_none(), "bound to its record");
+        assert!(SecretKey::generate().open(b"account-1", &sealed).is_none(), "other key");
+        let mut tampered = sealed.clone().into_bytes();
+        let last = tampered.len() - 2;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        assert!(key.open(b"account-1", &String::from_utf8(tampered).unwrap()).is_none());
+        assert_ne!(key.seal(b"a", b"x"), key.seal(b"a", b"x"), "random nonces");
+        assert_eq!(sealed_key_id(&sealed), Some(key.key_id().as_str()));
     }
 
     #[test]

@@ -6,6 +6,8 @@ pub mod clock;
 pub mod crypto;
 pub mod email;
 pub mod ids;
+pub mod identity;
+pub mod money;
 pub mod otp;
 pub mod password;
 pub mod phone;

@@ -147,6 +147,9 @@ async fn serve(validated: Validated) -> Result<()> {
         }),
         trust_forwarded_for: settings.trust_forwarded_for,
         delivery: validated.delivery.clone(),
+        admin_token: settings.admin_token.clone(),
+        dust: settings.dust.clone(),
+        asset_source: validated.asset_source.clone(),
     };
     let dev_clock = (validated.clock == ClockSetting::Dev).then(|| Arc::new(DevClock::new()));
     let app = Application::build(config, store.clone(), dev_clock)

@@ -5,7 +5,8 @@
 use anyhow::{bail, Context, Result};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
-use offboard_server::config::Delivery;
+use offboard_server::config::{AssetSourceConfig, Delivery};
+use std::collections::BTreeMap;
 use offboard_server::notify::{SmsConfig, SmtpConfig, SmtpTls};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -68,6 +69,18 @@ pub struct Settings {
     /// 64 hex characters. Required in production (or in `keys_file`).
     #[serde(skip_serializing)]
     pub blind_index_key: Option<SecretString>,
+    /// Encrypts identity document numbers (AEAD). 64 hex characters.
+    #[serde(skip_serializing)]
+    pub document_key: Option<SecretString>,
+    /// Seals retained records of deleted accounts. 64 hex characters.
+    #[serde(skip_serializing)]
+    pub retention_key: Option<SecretString>,
+    /// Signs captcha challenges. 64 hex characters.
+    #[serde(skip_serializing)]
+    pub captcha_key: Option<SecretString>,
+    /// Signs settings-defined webhooks. 64 hex characters.
+    #[serde(skip_serializing)]
+    pub webhook_key: Option<SecretString>,
     pub email_delivery: Option<EmailDelivery>,
     pub password_workers: Option<usize>,
     pub trust_forwarded_for: bool,
@@ -94,6 +107,14 @@ pub struct Settings {
     /// Twilio: the sending number or messaging service.
     pub sms_from: Option<String>,
     pub sms_timeout_secs: u64,
+    /// Per-asset dust thresholds (`[dust] BTC = "0.00001"`): balances at or under these
+    /// do not block deletion. Default 0 for every asset.
+    pub dust: BTreeMap<String, String>,
+    /// The host platform's holdings endpoint; unset means the embedded ledger.
+    pub asset_source_url: Option<String>,
+    #[serde(skip_serializing)]
+    pub asset_source_token: Option<SecretString>,
+    pub asset_source_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +139,10 @@ impl Default for Settings {
             session_absolute_hours: 12,
             keys_file: None,
             blind_index_key: None,
+            document_key: None,
+            retention_key: None,
+            captcha_key: None,
+            webhook_key: None,
             email_delivery: None,
             password_workers: None,
             trust_forwarded_for: false,
@@ -136,6 +161,10 @@ impl Default for Settings {
             twilio_account_sid: None,
             sms_from: None,
             sms_timeout_secs: 10,
+            dust: BTreeMap::new(),
+            asset_source_url: None,
+            asset_source_token: None,
+            asset_source_timeout_secs: 5,
         }
     }
 }
@@ -148,6 +177,7 @@ pub struct Validated {
     pub clock: ClockSetting,
     pub email_delivery: EmailDelivery,
     pub delivery: Delivery,
+    pub asset_source: AssetSourceConfig,
 }
 
 impl Settings {
@@ -210,8 +240,11 @@ impl Settings {
                 if delivery == EmailDelivery::Outbox {
                     bail!("setting `email_delivery`: production mode refuses the dev outbox; configure SMTP");
                 }
-                if self.blind_index_key.is_none() && self.keys_file.is_none() {
-                    bail!("setting `blind_index_key` (or `keys_file`): production mode needs its own keys and refuses generated defaults");
+                let every_key = [&self.blind_index_key, &self.document_key, &self.retention_key, &self.captcha_key, &self.webhook_key]
+                    .iter()
+                    .all(|k| k.is_some());
+                if !every_key && self.keys_file.is_none() {
+                    bail!("settings `blind_index_key`, `document_key`, `retention_key`, `captcha_key`, `webhook_key` (or `keys_file`): production mode needs its own keys and refuses generated defaults");
                 }
                 (ClockSetting::System, delivery)
             }
@@ -223,11 +256,32 @@ impl Settings {
                 sms: self.sms_config()?,
             },
         };
+        for (asset, threshold) in &self.dust {
+            match threshold.parse::<rust_decimal::Decimal>() {
+                Ok(d) if !d.is_sign_negative() => {}
+                _ => bail!("setting `dust.{asset}`: {threshold:?} must be a decimal at or above 0, as a string (\"0.0001\")"),
+            }
+        }
+        let asset_source = match &self.asset_source_url {
+            None => AssetSourceConfig::Embedded,
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                if self.asset_source_timeout_secs == 0 || self.asset_source_timeout_secs > 60 {
+                    bail!("setting `asset_source_timeout_secs` must be between 1 and 60");
+                }
+                AssetSourceConfig::Http {
+                    url: url.trim_end_matches('/').to_owned(),
+                    token: self.asset_source_token.clone(),
+                    timeout: Duration::from_secs(self.asset_source_timeout_secs),
+                }
+            }
+            Some(_) => bail!("setting `asset_source_url` (OFFBOARD_ASSET_SOURCE_URL) must be an http(s) URL"),
+        };
         Ok(Validated {
             listen,
             clock,
             email_delivery,
             delivery,
+            asset_source,
             settings: self,
         })
     }
@@ -380,7 +434,7 @@ mod tests {
     fn production_needs_smtp_and_gets_it() {
         let keyed = Settings {
             mode: Mode::Production,
-            blind_index_key: Some(SecretString::from("ab".repeat(32))),
+            keys_file: Some(PathBuf::from("/etc/offboard/keys.json")),
             ..Settings::default()
         };
         let err = keyed.clone().validate().unwrap_err();

@@ -19,12 +19,24 @@ pub struct Keys {
     /// Keyed hashes (blind indexes) of login names and addresses for throttling, and
     /// later of emails, phones and document numbers.
     pub blind_index: SecretKey,
+    /// Encrypts identity document numbers (XChaCha20-Poly1305).
+    pub document: SecretKey,
+    /// Seals retained records of deleted accounts.
+    pub retention: SecretKey,
+    /// Signs captcha challenges.
+    pub captcha: SecretKey,
+    /// Signs webhook deliveries defined in settings.
+    pub webhook: SecretKey,
 }
 
 impl Keys {
     pub fn generate() -> Self {
         Self {
             blind_index: SecretKey::generate(),
+            document: SecretKey::generate(),
+            retention: SecretKey::generate(),
+            captcha: SecretKey::generate(),
+            webhook: SecretKey::generate(),
         }
     }
 }
@@ -70,6 +82,30 @@ pub struct ServerConfig {
     pub trust_forwarded_for: bool,
     /// Where email and text messages go.
     pub delivery: Delivery,
+    /// Bearer token of the host/admin API; `None` turns the admin API off.
+    pub admin_token: Option<secrecy::SecretString>,
+    /// Per-asset dust thresholds: balances at or under these do not block deletion.
+    pub dust: std::collections::BTreeMap<String, String>,
+    /// Where the deletion gate learns what an account still holds.
+    pub asset_source: AssetSourceConfig,
+}
+
+/// The asset source: the embedded ledger, or the host platform over HTTP.
+#[derive(Clone, Default)]
+pub enum AssetSourceConfig {
+    #[default]
+    Embedded,
+    /// `GET {url}/accounts/{account_id}/holdings` with `Authorization: Bearer {token}`.
+    Http { url: String, token: Option<secrecy::SecretString>, timeout: std::time::Duration },
+}
+
+impl std::fmt::Debug for AssetSourceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AssetSourceConfig::Embedded => f.write_str("Embedded"),
+            AssetSourceConfig::Http { url, timeout, .. } => f.debug_struct("Http").field("url", url).field("timeout", timeout).finish_non_exhaustive(),
+        }
+    }
 }
 
 impl ServerConfig {
@@ -84,6 +120,9 @@ impl ServerConfig {
                 .unwrap_or(2),
             trust_forwarded_for: false,
             delivery: Delivery::DevOutbox,
+            admin_token: None,
+            dust: std::collections::BTreeMap::new(),
+            asset_source: AssetSourceConfig::Embedded,
         }
     }
 

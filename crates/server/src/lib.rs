@@ -10,6 +10,8 @@ pub mod factors;
 pub mod hashing;
 pub mod help;
 pub mod http;
+pub mod identity;
+pub mod ledger;
 pub mod notify;
 pub mod routes;
 pub mod startup;

@@ -13,6 +13,8 @@ mod audit;
 mod connect;
 mod error;
 mod factors;
+mod identity;
+mod ledger;
 mod outbox;
 mod sessions;
 pub mod testing;

@@ -1,6 +1,7 @@
 //! Request plumbing shared by the pages and the API: body parsing with contract errors,
 //! sessions from cookie or bearer token, CSRF, client addresses and response headers.
 
+pub mod admin;
 pub mod client;
 pub mod cookies;
 pub mod csrf;

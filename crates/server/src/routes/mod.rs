@@ -5,6 +5,9 @@ pub mod api;
 pub mod dev;
 pub mod factors;
 pub mod health;
+pub mod identity;
+pub mod assets;
+pub mod admin;
 pub mod pages;
 pub mod security;
 
@@ -70,7 +73,10 @@ pub fn openapi_router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(factors::routes())
         .merge(pages::routes())
         .merge(security::routes())
-        .merge(health::routes());
+        .merge(health::routes())
+        .merge(identity::routes())
+        .merge(assets::routes())
+        .merge(admin::routes());
     if state.config.is_dev() {
         router = router.merge(dev::routes());
     }

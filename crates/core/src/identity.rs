@@ -1,0 +1,1 @@
+//! Identity documents: written by the identity work.

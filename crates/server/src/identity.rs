@@ -1,0 +1,1 @@
+//! Identity verification: written by the identity work.

@@ -1,0 +1,1 @@
+//! The asset ledger and the asset-source port.

@@ -1,0 +1,1 @@
+//! Identity (KYC) records: written by the identity work.
