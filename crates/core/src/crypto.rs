@@ -89,7 +89,13 @@ impl SecretKey {
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         // Encryption with a valid key and nonce cannot fail for inputs this size.
         let ciphertext = cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
             .unwrap_or_default();
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&ciphertext);
@@ -101,7 +107,8 @@ impl SecretKey {
         use chacha20poly1305::aead::{Aead, KeyInit, Payload};
         use chacha20poly1305::{XChaCha20Poly1305, XNonce};
         let mut parts = sealed.splitn(3, '.');
-        let (Some("v1"), Some(key_id), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some("v1"), Some(key_id), Some(body)) = (parts.next(), parts.next(), parts.next())
+        else {
             return None;
         };
         if key_id != self.key_id() {
@@ -113,7 +120,16 @@ impl SecretKey {
         }
         let (nonce, ciphertext) = blob.split_at(24);
         let cipher = XChaCha20Poly1305::new(self.0.as_slice().into());
-        cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad }).ok().map(Zeroizing::new)
+        cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad,
+                },
+            )
+            .ok()
+            .map(Zeroizing::new)
     }
 }
 
@@ -176,13 +192,24 @@ mod tests {
         let sealed = key.seal(b"account-1", b"AB123456");
         assert!(sealed.starts_with(&format!("v1.{}.", key.key_id())));
         assert!(!sealed.contains("AB123456"));
-        assert_eq!(key.open(b"account-1", &sealed).unwrap().as_slice(), b"AB123456");
-        assert!(key.open(b"account-2", &sealed).is_none(), "bound to its record");
-        assert!(SecretKey::generate().open(b"account-1", &sealed).is_none(), "other key");
+        assert_eq!(
+            key.open(b"account-1", &sealed).unwrap().as_slice(),
+            b"AB123456"
+        );
+        assert!(
+            key.open(b"account-2", &sealed).is_none(),
+            "bound to its record"
+        );
+        assert!(
+            SecretKey::generate().open(b"account-1", &sealed).is_none(),
+            "other key"
+        );
         let mut tampered = sealed.clone().into_bytes();
         let last = tampered.len() - 2;
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
-        assert!(key.open(b"account-1", &String::from_utf8(tampered).unwrap()).is_none());
+        assert!(key
+            .open(b"account-1", &String::from_utf8(tampered).unwrap())
+            .is_none());
         assert_ne!(key.seal(b"a", b"x"), key.seal(b"a", b"x"), "random nonces");
         assert_eq!(sealed_key_id(&sealed), Some(key.key_id().as_str()));
     }

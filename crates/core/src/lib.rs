@@ -5,8 +5,8 @@
 pub mod clock;
 pub mod crypto;
 pub mod email;
-pub mod ids;
 pub mod identity;
+pub mod ids;
 pub mod money;
 pub mod otp;
 pub mod password;

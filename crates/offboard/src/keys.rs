@@ -44,10 +44,18 @@ fn from_settings<'a>(settings: &'a Settings, name: &str) -> Option<&'a SecretStr
 
 pub fn load(settings: &Settings) -> Result<Keys> {
     let path = keys_path(settings);
-    let all_in_settings = KEY_NAMES.iter().all(|name| from_settings(settings, name).is_some());
+    let all_in_settings = KEY_NAMES
+        .iter()
+        .all(|name| from_settings(settings, name).is_some());
     let mut file: BTreeMap<String, String> = if path.exists() {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading keys file {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("keys file {} is not a JSON object of hex keys", path.display()))?
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading keys file {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "keys file {} is not a JSON object of hex keys",
+                path.display()
+            )
+        })?
     } else if settings.mode == Mode::Production && !all_in_settings {
         bail!(
             "setting `keys_file`: {} does not exist and not every key is set (`blind_index_key`, `document_key`, `retention_key`, `captcha_key`, `webhook_key`); production mode does not generate keys",
@@ -63,9 +71,17 @@ pub fn load(settings: &Settings) -> Result<Keys> {
             SecretKey::from_hex(text.expose_secret())
                 .with_context(|| format!("setting `{name}_key` must be 64 hex characters"))?
         } else if let Some(text) = file.get(name) {
-            SecretKey::from_hex(text).with_context(|| format!("keys file {}: `{name}` must be 64 hex characters", path.display()))?
+            SecretKey::from_hex(text).with_context(|| {
+                format!(
+                    "keys file {}: `{name}` must be 64 hex characters",
+                    path.display()
+                )
+            })?
         } else if settings.mode == Mode::Production {
-            bail!("keys file {} has no `{name}` key (or set `{name}_key`)", path.display());
+            bail!(
+                "keys file {} has no `{name}` key (or set `{name}_key`)",
+                path.display()
+            );
         } else {
             let key = SecretKey::generate();
             file.insert(name.to_owned(), key.to_hex().to_string());
@@ -97,7 +113,9 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut f = options.open(path).with_context(|| format!("writing keys file {}", path.display()))?;
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("writing keys file {}", path.display()))?;
     f.write_all(text.as_bytes())?;
     Ok(())
 }
@@ -110,18 +128,28 @@ mod tests {
     fn dev_keys_are_generated_once_and_private() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("x.db");
-        let settings = Settings { database_url: format!("sqlite://{}", db.display()), ..Settings::default() };
+        let settings = Settings {
+            database_url: format!("sqlite://{}", db.display()),
+            ..Settings::default()
+        };
         let first = load(&settings).unwrap();
         let second = load(&settings).unwrap();
         assert_eq!(first.blind_index.bytes(), second.blind_index.bytes());
         assert_eq!(first.document.bytes(), second.document.bytes());
-        assert_ne!(first.blind_index.bytes(), first.document.bytes(), "one key per purpose");
+        assert_ne!(
+            first.blind_index.bytes(),
+            first.document.bytes(),
+            "one key per purpose"
+        );
         let path = keys_path(&settings);
         assert_eq!(path, dir.path().join("x.db.keys"));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
     }
 
@@ -135,7 +163,10 @@ mod tests {
         };
         assert!(load(&settings).is_err());
         assert!(!dir.path().join("missing.keys").exists());
-        let partial = Settings { blind_index_key: Some(SecretString::from("ab".repeat(32))), ..settings };
+        let partial = Settings {
+            blind_index_key: Some(SecretString::from("ab".repeat(32))),
+            ..settings
+        };
         assert!(load(&partial).is_err(), "one key is not all keys");
     }
 

@@ -150,6 +150,7 @@ async fn serve(validated: Validated) -> Result<()> {
         admin_token: settings.admin_token.clone(),
         dust: settings.dust.clone(),
         asset_source: validated.asset_source.clone(),
+        assets: validated.assets.clone(),
     };
     let dev_clock = (validated.clock == ClockSetting::Dev).then(|| Arc::new(DevClock::new()));
     let app = Application::build(config, store.clone(), dev_clock)

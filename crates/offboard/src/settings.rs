@@ -6,10 +6,10 @@ use anyhow::{bail, Context, Result};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use offboard_server::config::{AssetSourceConfig, Delivery};
-use std::collections::BTreeMap;
 use offboard_server::notify::{SmsConfig, SmtpConfig, SmtpTls};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -115,6 +115,8 @@ pub struct Settings {
     #[serde(skip_serializing)]
     pub asset_source_token: Option<SecretString>,
     pub asset_source_timeout_secs: u64,
+    /// Assets of the embedded ledger and their decimal places (`[assets] BTC = 8`).
+    pub assets: BTreeMap<String, u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,6 +167,11 @@ impl Default for Settings {
             asset_source_url: None,
             asset_source_token: None,
             asset_source_timeout_secs: 5,
+            assets: BTreeMap::from([
+                ("BTC".to_owned(), 8),
+                ("ETH".to_owned(), 18),
+                ("USDT".to_owned(), 6),
+            ]),
         }
     }
 }
@@ -178,6 +185,7 @@ pub struct Validated {
     pub email_delivery: EmailDelivery,
     pub delivery: Delivery,
     pub asset_source: AssetSourceConfig,
+    pub assets: offboard_core::money::AssetRegistry,
 }
 
 impl Settings {
@@ -240,9 +248,15 @@ impl Settings {
                 if delivery == EmailDelivery::Outbox {
                     bail!("setting `email_delivery`: production mode refuses the dev outbox; configure SMTP");
                 }
-                let every_key = [&self.blind_index_key, &self.document_key, &self.retention_key, &self.captcha_key, &self.webhook_key]
-                    .iter()
-                    .all(|k| k.is_some());
+                let every_key = [
+                    &self.blind_index_key,
+                    &self.document_key,
+                    &self.retention_key,
+                    &self.captcha_key,
+                    &self.webhook_key,
+                ]
+                .iter()
+                .all(|k| k.is_some());
                 if !every_key && self.keys_file.is_none() {
                     bail!("settings `blind_index_key`, `document_key`, `retention_key`, `captcha_key`, `webhook_key` (or `keys_file`): production mode needs its own keys and refuses generated defaults");
                 }
@@ -274,14 +288,32 @@ impl Settings {
                     timeout: Duration::from_secs(self.asset_source_timeout_secs),
                 }
             }
-            Some(_) => bail!("setting `asset_source_url` (OFFBOARD_ASSET_SOURCE_URL) must be an http(s) URL"),
+            Some(_) => bail!(
+                "setting `asset_source_url` (OFFBOARD_ASSET_SOURCE_URL) must be an http(s) URL"
+            ),
         };
+        let mut assets = BTreeMap::new();
+        for (code, decimals) in &self.assets {
+            let upper = code.to_uppercase();
+            if upper.len() < 2
+                || upper.len() > 10
+                || !upper.chars().all(|c| c.is_ascii_alphanumeric())
+                || *decimals > 18
+            {
+                bail!("setting `assets.{code}`: asset codes are 2-10 letters or digits with 0 to 18 decimal places");
+            }
+            assets.insert(upper, *decimals);
+        }
+        if assets.is_empty() {
+            bail!("setting `assets` lists no asset");
+        }
         Ok(Validated {
             listen,
             clock,
             email_delivery,
             delivery,
             asset_source,
+            assets: offboard_core::money::AssetRegistry::new(assets),
             settings: self,
         })
     }

@@ -88,6 +88,8 @@ pub struct ServerConfig {
     pub dust: std::collections::BTreeMap<String, String>,
     /// Where the deletion gate learns what an account still holds.
     pub asset_source: AssetSourceConfig,
+    /// The assets the embedded ledger keeps, with their decimal places.
+    pub assets: offboard_core::money::AssetRegistry,
 }
 
 /// The asset source: the embedded ledger, or the host platform over HTTP.
@@ -96,14 +98,22 @@ pub enum AssetSourceConfig {
     #[default]
     Embedded,
     /// `GET {url}/accounts/{account_id}/holdings` with `Authorization: Bearer {token}`.
-    Http { url: String, token: Option<secrecy::SecretString>, timeout: std::time::Duration },
+    Http {
+        url: String,
+        token: Option<secrecy::SecretString>,
+        timeout: std::time::Duration,
+    },
 }
 
 impl std::fmt::Debug for AssetSourceConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             AssetSourceConfig::Embedded => f.write_str("Embedded"),
-            AssetSourceConfig::Http { url, timeout, .. } => f.debug_struct("Http").field("url", url).field("timeout", timeout).finish_non_exhaustive(),
+            AssetSourceConfig::Http { url, timeout, .. } => f
+                .debug_struct("Http")
+                .field("url", url)
+                .field("timeout", timeout)
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -123,6 +133,7 @@ impl ServerConfig {
             admin_token: None,
             dust: std::collections::BTreeMap::new(),
             asset_source: AssetSourceConfig::Embedded,
+            assets: offboard_core::money::AssetRegistry::default(),
         }
     }
 

@@ -1,1 +1,110 @@
-//! The asset ledger and the asset-source port.
+//! The asset-source port. The deletion gate (R4) and the assets pages ask "what does this
+//! account still hold?" of whichever source is configured: the embedded ledger, or the
+//! host platform over HTTP (`GET {url}/accounts/{id}/holdings`, answering the same JSON as
+//! `GET /api/v1/me/assets`).
+
+use crate::config::AssetSourceConfig;
+use crate::error::AppError;
+use crate::state::AppState;
+use axum::http::StatusCode;
+use offboard_core::money::{self, Blocker, Holdings};
+use offboard_core::AccountId;
+use rust_decimal::Decimal;
+use secrecy::ExposeSecret;
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("the asset source did not answer: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Store(#[from] offboard_store::StoreError),
+}
+
+impl From<SourceError> for AppError {
+    fn from(err: SourceError) -> Self {
+        match err {
+            SourceError::Store(e) => e.into(),
+            SourceError::Unavailable(reason) => {
+                tracing::warn!(%reason, "asset source unavailable");
+                AppError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "asset_source_unavailable",
+                    "We could not check your assets just now. Nothing was changed; try again in a minute.",
+                )
+            }
+        }
+    }
+}
+
+/// What an account holds, from the configured source.
+pub async fn holdings(state: &AppState, account_id: AccountId) -> Result<Holdings, SourceError> {
+    match &state.config.asset_source {
+        AssetSourceConfig::Embedded => Ok(state.store.holdings(account_id).await?),
+        AssetSourceConfig::Http {
+            url,
+            token,
+            timeout,
+        } => {
+            let client = reqwest::Client::builder()
+                .timeout(*timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| SourceError::Unavailable(e.to_string()))?;
+            let mut request = client.get(format!("{url}/accounts/{account_id}/holdings"));
+            if let Some(token) = token {
+                request = request.bearer_auth(token.expose_secret());
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|e| SourceError::Unavailable(without_url(&e)))?;
+            if !response.status().is_success() {
+                return Err(SourceError::Unavailable(format!(
+                    "answered {}",
+                    response.status().as_u16()
+                )));
+            }
+            response.json::<Holdings>().await.map_err(|e| {
+                SourceError::Unavailable(format!("unreadable answer: {}", without_url(&e)))
+            })
+        }
+    }
+}
+
+/// reqwest errors include the URL, which may carry credentials in its query.
+fn without_url(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        "timed out".to_owned()
+    } else if err.is_connect() {
+        "connection failed".to_owned()
+    } else if err.is_decode() {
+        "not the expected JSON".to_owned()
+    } else {
+        "request failed".to_owned()
+    }
+}
+
+/// Dust thresholds from settings; invalid entries were refused at start-up.
+pub fn dust(state: &AppState) -> BTreeMap<String, Decimal> {
+    state
+        .config
+        .dust
+        .iter()
+        .filter_map(|(asset, text)| {
+            Decimal::from_str(text)
+                .ok()
+                .map(|d| (asset.to_uppercase(), d))
+        })
+        .collect()
+}
+
+/// R4: what still blocks deleting the account.
+pub async fn blockers(
+    state: &AppState,
+    account_id: AccountId,
+) -> Result<Vec<Blocker>, SourceError> {
+    let holdings = holdings(state, account_id).await?;
+    Ok(money::blockers(&holdings, &dust(state)))
+}

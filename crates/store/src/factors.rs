@@ -3,37 +3,13 @@
 //! single writer; a PostgreSQL advisory lock), so 100 parallel guesses cannot each see
 //! "4 tries so far" — the lost-update bug behind a real CVE in a peer.
 
-use crate::{from_unix, on_db, to_unix, Db, Store, StoreError};
+use crate::{from_unix, locked_tx, on_db, to_unix, Store, StoreError};
 use offboard_core::otp::{
     self, Channel, Purpose, SendContext, SendDecision, StoredCode, Verdict, VerifyContext,
 };
 use offboard_core::{AccountId, PhoneNumber};
 use sqlx::Row;
 use time::OffsetDateTime;
-
-/// Runs `$body` in a write transaction holding the per-account lock `$key`.
-macro_rules! locked_tx {
-    ($store:expr, $key:expr, $tx:ident => $body:expr) => {
-        match &$store.db {
-            Db::Sqlite(pool) => {
-                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let out = $body;
-                $tx.commit().await?;
-                out
-            }
-            Db::Postgres(pool) => {
-                let mut $tx = pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                    .bind($key)
-                    .execute(&mut *$tx)
-                    .await?;
-                let out = $body;
-                $tx.commit().await?;
-                out
-            }
-        }
-    };
-}
 
 #[derive(Debug, Clone)]
 pub struct NewCode<'a> {

@@ -15,6 +15,10 @@ mod error;
 mod factors;
 mod identity;
 mod ledger;
+pub use ledger::{
+    DepositOutcome, DepositRow, LedgerAudit, SettleOutcome, Settlement, WithdrawalOutcome,
+    WithdrawalRow,
+};
 mod outbox;
 mod sessions;
 pub mod testing;
@@ -25,6 +29,7 @@ pub use audit::{AuditEntry, AuditRecord};
 pub use connect::{Backend, ConnectReport};
 pub use error::StoreError;
 pub use factors::{CodeCheck, CodeSlot, IssuedCode, NewCode, TotpRow};
+pub use identity::{IdentityChange, IdentityRow, NewIdentity, StoredDocumentNumber};
 pub use outbox::{OutboxMessage, StoredMessage};
 pub use sessions::{NewSession, SessionKind, SessionRow};
 
@@ -77,6 +82,31 @@ macro_rules! in_tx {
     };
 }
 pub(crate) use in_tx;
+
+/// Runs `$body` in a write transaction holding the per-account lock `$key`.
+macro_rules! locked_tx {
+    ($store:expr, $key:expr, $tx:ident => $body:expr) => {
+        match &$store.db {
+            $crate::Db::Sqlite(pool) => {
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::Db::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .bind($key)
+                    .execute(&mut *$tx)
+                    .await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+pub(crate) use locked_tx;
 
 impl Store {
     pub fn backend(&self) -> Backend {

@@ -113,3 +113,17 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// Test support: marks an account deleted without the deletion journey, to test what
+/// other features do with deleted accounts. Only the tests call it; no route does.
+pub async fn mark_deleted(
+    store: &crate::Store,
+    id: offboard_core::AccountId,
+) -> Result<(), StoreError> {
+    crate::on_db!(store, pool => sqlx::query("UPDATE accounts SET status = 'deleted' WHERE id = $1")
+        .bind(id.to_string())
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}

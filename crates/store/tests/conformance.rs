@@ -2,6 +2,7 @@
 //! backends cannot drift apart unnoticed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
+use offboard_core::identity::{Country, DocumentType, IdentityStatus};
 use offboard_core::otp::{SendDecision, Verdict};
 use offboard_core::throttle::FailureStats;
 use offboard_core::{AccountId, EmailAddress};
@@ -11,6 +12,7 @@ use offboard_store::{
     AuditEntry, Backend, NewSession, OutboxMessage, SessionKind, Store, StoreError,
 };
 use offboard_store::{CodeSlot, NewCode};
+use offboard_store::{IdentityRow, NewIdentity};
 use std::future::Future;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -48,6 +50,15 @@ conformance!(
     codes_issue_retire_and_consume,
     totp_setup_cannot_replace_a_bound_authenticator,
     a_phone_binds_to_one_account_only,
+    identity_round_trip_and_history,
+    identity_keeps_approved_numbers_and_replaces_pending_ones,
+    accounts_found_by_document_index,
+    identity_needs_an_account,
+    concurrent_deposits_and_withdrawals_keep_the_books_balanced,
+    retried_deposits_credit_once,
+    withdrawals_settle_once,
+    deposits_to_deleted_accounts_are_unclaimed,
+    holds_and_pending_items_show_in_holdings,
 );
 
 fn email(s: &str) -> EmailAddress {
@@ -449,4 +460,494 @@ async fn a_phone_binds_to_one_account_only(store: Store) {
     );
     store.clear_phone(a, T0).await.unwrap();
     store.set_phone(b, &phone, T0).await.unwrap();
+}
+
+fn new_identity<'a>(
+    account_id: AccountId,
+    status: IdentityStatus,
+    number: &'a str,
+    actor: &'a str,
+    now: OffsetDateTime,
+) -> NewIdentity<'a> {
+    NewIdentity {
+        account_id,
+        document_type: DocumentType::Passport,
+        country: Country::parse("gb").unwrap(),
+        expires_on: time::macros::date!(2031 - 04 - 30),
+        status,
+        number_sealed: number,
+        number_index: number,
+        number_masked: "•••456",
+        reason: None,
+        actor,
+        now,
+    }
+}
+
+fn indexes(row: &IdentityRow) -> Vec<(&str, bool)> {
+    row.numbers
+        .iter()
+        .map(|n| (n.index.as_str(), n.approved_at.is_some()))
+        .collect()
+}
+
+async fn identity_round_trip_and_history(store: Store) {
+    let id = account(&store, "kyc@example.com").await;
+    assert!(store.identity(id).await.unwrap().is_none());
+    store
+        .upsert_identity(new_identity(
+            id,
+            IdentityStatus::Pending,
+            "idx-a",
+            "user",
+            T0,
+        ))
+        .await
+        .unwrap();
+    let row = store.identity(id).await.unwrap().unwrap();
+    assert_eq!(row.account_id, id);
+    assert_eq!(row.document_type, DocumentType::Passport);
+    assert_eq!(row.country.as_str(), "GB");
+    assert_eq!(row.expires_on, time::macros::date!(2031 - 04 - 30));
+    assert_eq!(row.status, IdentityStatus::Pending);
+    assert_eq!((row.created_at, row.updated_at), (T0, T0));
+    assert_eq!(indexes(&row), [("idx-a", false)]);
+    let latest = row.latest_number().unwrap();
+    assert_eq!((latest.sealed.as_str(), latest.added_at), ("idx-a", T0));
+
+    // A resubmission while pending replaces the pending number and the document.
+    let mut again = new_identity(
+        id,
+        IdentityStatus::Pending,
+        "idx-b",
+        "user",
+        T0 + Duration::minutes(1),
+    );
+    again.document_type = DocumentType::IdCard;
+    again.country = Country::parse("DE").unwrap();
+    store.upsert_identity(again).await.unwrap();
+    let row = store.identity(id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.document_type, row.country.as_str()),
+        (DocumentType::IdCard, "DE")
+    );
+    assert_eq!(indexes(&row), [("idx-b", false)]);
+    assert_eq!(
+        (row.created_at, row.updated_at),
+        (T0, T0 + Duration::minutes(1))
+    );
+
+    let later = T0 + Duration::minutes(2);
+    assert!(store
+        .set_identity_status(id, IdentityStatus::Approved, "admin", later)
+        .await
+        .unwrap());
+    let row = store.identity(id).await.unwrap().unwrap();
+    assert_eq!(row.status, IdentityStatus::Approved);
+    assert_eq!(row.numbers[0].approved_at, Some(later));
+    assert_eq!(row.approved_numbers().count(), 1);
+    assert!(!store
+        .set_identity_status(AccountId::new(), IdentityStatus::Approved, "admin", later)
+        .await
+        .unwrap());
+
+    let history = store.identity_history(id).await.unwrap();
+    let lines: Vec<_> = history
+        .iter()
+        .map(|h| (h.actor.as_str(), h.change.as_str()))
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0].0, "user");
+    assert!(
+        lines[0].1.starts_with(
+            "document submitted: passport, GB, expires 2031-04-30, number •••456, status pending"
+        ),
+        "{}",
+        lines[0].1
+    );
+    assert!(
+        lines[1].1.starts_with("document updated: id_card, DE"),
+        "{}",
+        lines[1].1
+    );
+    assert!(lines[1].1.ends_with("(was pending)"), "{}", lines[1].1);
+    assert_eq!(lines[2], ("admin", "status: pending → approved"));
+    assert_eq!(history[2].at, later);
+    assert!(store
+        .identity_history(AccountId::new())
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn identity_keeps_approved_numbers_and_replaces_pending_ones(store: Store) {
+    let id = account(&store, "renewed@example.com").await;
+    store
+        .upsert_identity(new_identity(
+            id,
+            IdentityStatus::Approved,
+            "idx-a",
+            "admin",
+            T0,
+        ))
+        .await
+        .unwrap();
+    // Support records a changed number: the original stays valid, the new one is last.
+    let mut changed = new_identity(
+        id,
+        IdentityStatus::Approved,
+        "idx-b",
+        "agent:7",
+        T0 + Duration::days(1),
+    );
+    changed.reason = Some("passport renewed");
+    store.upsert_identity(changed).await.unwrap();
+    let row = store.identity(id).await.unwrap().unwrap();
+    assert_eq!(indexes(&row), [("idx-a", true), ("idx-b", true)]);
+    assert_eq!(row.numbers[1].reason.as_deref(), Some("passport renewed"));
+    assert_eq!(row.numbers[0].approved_at, Some(T0), "approval time kept");
+
+    // A pending number joins, and a second pending one replaces it.
+    for idx in ["idx-c", "idx-d"] {
+        store
+            .upsert_identity(new_identity(
+                id,
+                IdentityStatus::Pending,
+                idx,
+                "admin",
+                T0 + Duration::days(2),
+            ))
+            .await
+            .unwrap();
+    }
+    let row = store.identity(id).await.unwrap().unwrap();
+    assert_eq!(row.status, IdentityStatus::Pending);
+    assert_eq!(
+        indexes(&row),
+        [("idx-a", true), ("idx-b", true), ("idx-d", false)]
+    );
+
+    // A rejection keeps the list; re-approving the original moves it to the end, once.
+    assert!(store
+        .set_identity_status(
+            id,
+            IdentityStatus::Rejected,
+            "admin",
+            T0 + Duration::days(3)
+        )
+        .await
+        .unwrap());
+    store
+        .upsert_identity(new_identity(
+            id,
+            IdentityStatus::Approved,
+            "idx-a",
+            "admin",
+            T0 + Duration::days(4),
+        ))
+        .await
+        .unwrap();
+    let row = store.identity(id).await.unwrap().unwrap();
+    assert_eq!(row.status, IdentityStatus::Approved);
+    assert_eq!(indexes(&row), [("idx-b", true), ("idx-a", true)]);
+    assert_eq!(row.numbers[1].approved_at, Some(T0));
+    let history = store.identity_history(id).await.unwrap();
+    assert_eq!(history.len(), 6);
+    assert!(
+        history[1].change.ends_with("; reason: passport renewed"),
+        "{}",
+        history[1].change
+    );
+    assert_eq!(history[4].change, "status: pending → rejected");
+}
+
+async fn accounts_found_by_document_index(store: Store) {
+    let a = account(&store, "doc-a@example.com").await;
+    let b = account(&store, "doc-b@example.com").await;
+    let c = account(&store, "doc-c@example.com").await;
+    for (id, idx) in [(a, "shared"), (b, "other"), (c, "shared")] {
+        store
+            .upsert_identity(new_identity(id, IdentityStatus::Approved, idx, "admin", T0))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.accounts_by_document_index("shared").await.unwrap(),
+        [a, c]
+    );
+    assert_eq!(
+        store.accounts_by_document_index("other").await.unwrap(),
+        [b]
+    );
+    assert!(store
+        .accounts_by_document_index("nobody")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn identity_needs_an_account(store: Store) {
+    let ghost = AccountId::new();
+    assert!(store
+        .upsert_identity(new_identity(
+            ghost,
+            IdentityStatus::Pending,
+            "idx",
+            "admin",
+            T0
+        ))
+        .await
+        .is_err());
+    assert!(store.identity(ghost).await.unwrap().is_none());
+    assert!(
+        store
+            .accounts_by_document_index("idx")
+            .await
+            .unwrap()
+            .is_empty(),
+        "rolled back"
+    );
+}
+
+fn d(text: &str) -> rust_decimal::Decimal {
+    text.parse().unwrap()
+}
+
+async fn concurrent_deposits_and_withdrawals_keep_the_books_balanced(store: Store) {
+    use offboard_store::{Settlement, WithdrawalOutcome};
+    let id = account(&store, "ledger@example.com").await;
+    store.deposit(id, "BTC", d("1"), None, T0).await.unwrap();
+    // 40 deposits of 0.01 and 40 withdrawals of 0.02 at once: no lost or doubled money.
+    let mut tasks = Vec::new();
+    for i in 0..80 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                store.deposit(id, "BTC", d("0.01"), None, T0).await.unwrap();
+                None
+            } else {
+                match store
+                    .request_withdrawal(id, "BTC", d("0.02"), "bc1qexample", T0)
+                    .await
+                    .unwrap()
+                {
+                    WithdrawalOutcome::Requested { withdrawal_id } => Some(withdrawal_id),
+                    WithdrawalOutcome::InsufficientFunds { .. } => {
+                        panic!("there was always enough")
+                    }
+                }
+            }
+        }));
+    }
+    let mut withdrawals = Vec::new();
+    for t in tasks {
+        if let Some(w) = t.await.unwrap() {
+            withdrawals.push(w);
+        }
+    }
+    // Settle half as failed (funds return) and half as completed, concurrently.
+    let mut settles = Vec::new();
+    for (i, w) in withdrawals.into_iter().enumerate() {
+        let store = store.clone();
+        settles.push(tokio::spawn(async move {
+            let how = if i % 2 == 0 {
+                Settlement::Fail
+            } else {
+                Settlement::Complete
+            };
+            store.settle_withdrawal(&w, how, T0).await.unwrap()
+        }));
+    }
+    for s in settles {
+        s.await.unwrap();
+    }
+    // 1 + 40 * 0.01 - 40 * 0.02 + 20 * 0.02 returned = 1.0
+    let holdings = store.holdings(id).await.unwrap();
+    assert_eq!(holdings.balances[0].amount, d("1.00"));
+    assert!(holdings.pending.is_empty());
+    let audit = store.ledger_audit().await.unwrap();
+    assert_eq!(audit.violations(), Vec::<String>::new());
+}
+
+async fn retried_deposits_credit_once(store: Store) {
+    use offboard_store::DepositOutcome;
+    let id = account(&store, "idem@example.com").await;
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .deposit(id, "ETH", d("2.5"), Some("key-1"), T0)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    let mut credited = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            DepositOutcome::Credited { deposit_id } => {
+                credited += 1;
+                ids.insert(deposit_id);
+            }
+            DepositOutcome::Repeated { deposit_id } => {
+                ids.insert(deposit_id);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        (credited, ids.len()),
+        (1, 1),
+        "credited once, one id for every retry"
+    );
+    assert_eq!(
+        store.holdings(id).await.unwrap().balances[0].amount,
+        d("2.5")
+    );
+    assert_eq!(
+        store
+            .deposit(id, "ETH", d("3"), Some("key-1"), T0)
+            .await
+            .unwrap(),
+        DepositOutcome::KeyReused
+    );
+}
+
+async fn withdrawals_settle_once(store: Store) {
+    use offboard_store::{SettleOutcome, Settlement, WithdrawalOutcome};
+    let id = account(&store, "settle@example.com").await;
+    store.deposit(id, "USDT", d("100"), None, T0).await.unwrap();
+    let over = store
+        .request_withdrawal(id, "USDT", d("100.000001"), "0xabc", T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        over,
+        WithdrawalOutcome::InsufficientFunds {
+            available: d("100")
+        }
+    );
+    let WithdrawalOutcome::Requested { withdrawal_id: a } = store
+        .request_withdrawal(id, "USDT", d("60"), "0xabc", T0)
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    let WithdrawalOutcome::Requested { withdrawal_id: b } = store
+        .request_withdrawal(id, "USDT", d("40"), "0xabc", T0)
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        store
+            .settle_withdrawal(&a, Settlement::Complete, T0)
+            .await
+            .unwrap(),
+        SettleOutcome::Done
+    );
+    assert_eq!(
+        store
+            .settle_withdrawal(&a, Settlement::Fail, T0)
+            .await
+            .unwrap(),
+        SettleOutcome::AlreadySettled {
+            status: "completed".into()
+        },
+        "a completed withdrawal cannot be failed afterwards"
+    );
+    assert_eq!(
+        store
+            .settle_withdrawal(&b, Settlement::Fail, T0)
+            .await
+            .unwrap(),
+        SettleOutcome::Done
+    );
+    assert_eq!(
+        store
+            .settle_withdrawal(&b, Settlement::Complete, T0)
+            .await
+            .unwrap(),
+        SettleOutcome::AlreadySettled {
+            status: "failed".into()
+        },
+        "nor the reverse"
+    );
+    assert_eq!(
+        store
+            .settle_withdrawal("nope", Settlement::Complete, T0)
+            .await
+            .unwrap(),
+        SettleOutcome::NotFound
+    );
+    assert_eq!(
+        store.holdings(id).await.unwrap().balances[0].amount,
+        d("40"),
+        "the failed one returned its funds"
+    );
+    assert_eq!(
+        store.ledger_audit().await.unwrap().violations(),
+        Vec::<String>::new()
+    );
+}
+
+async fn deposits_to_deleted_accounts_are_unclaimed(store: Store) {
+    use offboard_store::DepositOutcome;
+    let id = account(&store, "gone@example.com").await;
+    offboard_store::testing::mark_deleted(&store, id)
+        .await
+        .unwrap();
+    let outcome = store.deposit(id, "BTC", d("1"), None, T0).await.unwrap();
+    assert!(
+        matches!(outcome, DepositOutcome::AccountDeleted { .. }),
+        "{outcome:?}"
+    );
+    assert!(
+        store.holdings(id).await.unwrap().balances.is_empty(),
+        "never silently credited"
+    );
+    assert_eq!(
+        store.deposits_of(id).await.unwrap()[0].status,
+        "unclaimed",
+        "never lost either"
+    );
+    assert_eq!(
+        store
+            .deposit(AccountId::new(), "BTC", d("1"), None, T0)
+            .await
+            .unwrap(),
+        DepositOutcome::NoSuchAccount
+    );
+}
+
+async fn holds_and_pending_items_show_in_holdings(store: Store) {
+    let id = account(&store, "holds@example.com").await;
+    let hold = store
+        .add_hold(id, "order", "ORD-7", T0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store
+        .add_hold(AccountId::new(), "order", "x", T0)
+        .await
+        .unwrap()
+        .is_none());
+    store.deposit(id, "BTC", d("0.5"), None, T0).await.unwrap();
+    store
+        .request_withdrawal(id, "BTC", d("0.5"), "bc1qexample", T0)
+        .await
+        .unwrap();
+    let h = store.holdings(id).await.unwrap();
+    assert!(h.balances.is_empty(), "a zero balance is not listed");
+    assert_eq!((h.holds.len(), h.holds[0].reference.as_str()), (1, "ORD-7"));
+    assert_eq!(
+        (h.pending.len(), h.pending[0].kind.as_str()),
+        (1, "withdrawal")
+    );
+    assert!(store.release_hold(&hold).await.unwrap());
+    assert!(!store.release_hold(&hold).await.unwrap());
+    assert!(store.holdings(id).await.unwrap().holds.is_empty());
 }

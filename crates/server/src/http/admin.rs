@@ -5,8 +5,8 @@
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use offboard_core::crypto::constant_time_eq;
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
@@ -18,7 +18,10 @@ pub struct AdminAuth;
 impl FromRequestParts<AppState> for AdminAuth {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Some(expected) = &state.config.admin_token else {
             return Err(AppError::not_found());
         };

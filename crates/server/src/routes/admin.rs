@@ -1,8 +1,281 @@
-//! The host/admin API for the ledger: deposits, withdrawal outcomes, holds.
+//! The host/admin API for the ledger (API.md "Host / admin API"): deposits with
+//! `Idempotency-Key`, withdrawal outcomes, holds. Bearer `OFFBOARD_ADMIN_TOKEN`.
 
+use crate::accounts::audit;
+use crate::error::{ApiResult, AppError, ErrorBody};
+use crate::http::admin::AdminAuth;
+use crate::http::json::ApiJson;
 use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use offboard_core::AccountId;
+use offboard_store::{DepositOutcome, SettleOutcome, Settlement};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(deposit))
+        .routes(routes!(complete_withdrawal))
+        .routes(routes!(fail_withdrawal))
+        .routes(routes!(add_hold))
+        .routes(routes!(release_hold))
+}
+
+fn account_id(text: &str) -> Result<AccountId, AppError> {
+    text.parse().map_err(|_| {
+        AppError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is no account with this id.",
+        )
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DepositRequest {
+    pub asset: String,
+    /// Decimal string, e.g. `"0.25"`.
+    pub amount: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepositResponse {
+    pub deposit_id: String,
+}
+
+/// Parses an amount field that must be a decimal *string* (API.md: never floats).
+pub fn amount_field(
+    state: &AppState,
+    asset: &str,
+    value: &serde_json::Value,
+) -> Result<rust_decimal::Decimal, AppError> {
+    let Some(text) = value.as_str() else {
+        return Err(AppError::validation(
+            "amount",
+            "send amounts as decimal strings such as \"12.5\", never as JSON numbers",
+        ));
+    };
+    state
+        .config
+        .assets
+        .amount(asset, text)
+        .map_err(|e| AppError::validation("amount", e))
+}
+
+pub fn asset_field(state: &AppState, asset: &str) -> Result<String, AppError> {
+    state
+        .config
+        .assets
+        .asset(asset)
+        .map(|(code, _)| code)
+        .map_err(|e| AppError::validation("asset", e))
+}
+
+/// Credits a deposit. A retry with the same `Idempotency-Key` credits once and answers
+/// the same `deposit_id`. For a deleted account the amount is held as unclaimed (R4).
+#[utoipa::path(post, path = "/api/v1/admin/accounts/{account_id}/deposits", tag = "admin", request_body = DepositRequest,
+    params(("account_id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
+    responses((status = 201, body = DepositResponse), (status = 409, description = "`account_deleted`, or the idempotency key was used for another request", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn deposit(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<DepositRequest>,
+) -> ApiResult<Response> {
+    let account_id = account_id(&account)?;
+    let asset = asset_field(&state, &req.asset)?;
+    let amount = amount_field(&state, &asset, &req.amount)?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let text = v
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && k.len() <= 200);
+            Some(
+                text.ok_or_else(|| {
+                    AppError::validation("Idempotency-Key", "must be 1 to 200 visible characters")
+                })?
+                .to_owned(),
+            )
+        }
+    };
+    let outcome = state
+        .store
+        .deposit(account_id, &asset, amount, key.as_deref(), state.now())
+        .await?;
+    match outcome {
+        DepositOutcome::Credited { deposit_id } => {
+            audit(
+                &state,
+                Some(account_id),
+                "deposit_credited",
+                Some(&format!("asset={asset} amount={amount}")),
+            )
+            .await;
+            Ok((StatusCode::CREATED, Json(DepositResponse { deposit_id })).into_response())
+        }
+        DepositOutcome::Repeated { deposit_id } => {
+            Ok((StatusCode::CREATED, Json(DepositResponse { deposit_id })).into_response())
+        }
+        DepositOutcome::KeyReused => Err(AppError::conflict(
+            "This Idempotency-Key was already used for a different deposit.",
+        )),
+        DepositOutcome::NoSuchAccount => Err(AppError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is no account with this id.",
+        )),
+        DepositOutcome::AccountDeleted { deposit_id } => {
+            audit(
+                &state,
+                None,
+                "deposit_unclaimed",
+                Some(&format!(
+                    "deposit={deposit_id} asset={asset} amount={amount}"
+                )),
+            )
+            .await;
+            Err(AppError::new(
+                StatusCode::CONFLICT,
+                "account_deleted",
+                "This account is deleted. The deposit was not credited; it is held as unclaimed for support.",
+            )
+            .with("deposit_id", deposit_id))
+        }
+    }
+}
+
+async fn settle(state: &AppState, id: &str, how: Settlement) -> ApiResult<StatusCode> {
+    match state.store.settle_withdrawal(id, how, state.now()).await? {
+        SettleOutcome::Done => {
+            let action = if how == Settlement::Complete {
+                "withdrawal_completed"
+            } else {
+                "withdrawal_failed"
+            };
+            audit(state, None, action, Some(&format!("withdrawal={id}"))).await;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        SettleOutcome::NotFound => Err(AppError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is no withdrawal with this id.",
+        )),
+        SettleOutcome::AlreadySettled { status } => Err(AppError::conflict(format!(
+            "This withdrawal is already {status}; a settled withdrawal never changes."
+        ))
+        .with("status", status)),
+    }
+}
+
+/// Marks a pending withdrawal as sent.
+#[utoipa::path(post, path = "/api/v1/admin/withdrawals/{withdrawal_id}/complete", tag = "admin", params(("withdrawal_id" = String, Path)),
+    responses((status = 204, description = "completed"), (status = 404, body = ErrorBody), (status = 409, description = "already settled", body = ErrorBody)))]
+pub async fn complete_withdrawal(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    settle(&state, &id, Settlement::Complete).await
+}
+
+/// Marks a pending withdrawal as failed; the funds return to the balance.
+#[utoipa::path(post, path = "/api/v1/admin/withdrawals/{withdrawal_id}/fail", tag = "admin", params(("withdrawal_id" = String, Path)),
+    responses((status = 204, description = "failed, funds returned"), (status = 404, body = ErrorBody), (status = 409, description = "already settled", body = ErrorBody)))]
+pub async fn fail_withdrawal(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    settle(&state, &id, Settlement::Fail).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct HoldRequest {
+    /// `order`, `bot`, or another kind the host uses.
+    pub kind: String,
+    pub reference: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldResponse {
+    pub hold_id: String,
+}
+
+/// Reports something that keeps the account's assets busy (an open order, a bot, ...).
+#[utoipa::path(post, path = "/api/v1/admin/accounts/{account_id}/holds", tag = "admin", request_body = HoldRequest,
+    params(("account_id" = String, Path)),
+    responses((status = 201, body = HoldResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_hold(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    Path(account): Path<String>,
+    ApiJson(req): ApiJson<HoldRequest>,
+) -> ApiResult<Response> {
+    let account_id = account_id(&account)?;
+    let kind = req.kind.trim();
+    if kind.is_empty()
+        || kind.len() > 40
+        || !kind
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(AppError::validation(
+            "kind",
+            "1 to 40 letters, digits, '-' or '_' (e.g. order, bot)",
+        ));
+    }
+    let reference = req.reference.trim();
+    if reference.is_empty() || reference.chars().count() > 200 {
+        return Err(AppError::validation("reference", "1 to 200 characters"));
+    }
+    match state
+        .store
+        .add_hold(account_id, kind, reference, state.now())
+        .await?
+    {
+        Some(hold_id) => {
+            audit(
+                &state,
+                Some(account_id),
+                "hold_added",
+                Some(&format!("kind={kind}")),
+            )
+            .await;
+            Ok((StatusCode::CREATED, Json(HoldResponse { hold_id })).into_response())
+        }
+        None => Err(AppError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is no account with this id.",
+        )),
+    }
+}
+
+/// Releases a hold (the order closed, the bot stopped).
+#[utoipa::path(delete, path = "/api/v1/admin/holds/{hold_id}", tag = "admin", params(("hold_id" = String, Path)),
+    responses((status = 204, description = "released"), (status = 404, body = ErrorBody)))]
+pub async fn release_hold(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    if state.store.release_hold(&id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(AppError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is no hold with this id.",
+        ))
+    }
 }

@@ -148,7 +148,9 @@ pub async fn me(
         phone: user.account.phone,
         factors: factors.names(),
         identity: IdentitySummary {
-            status: "none".to_owned(),
+            status: crate::identity::status_str(&state, user.account.id)
+                .await?
+                .to_owned(),
         },
     }))
 }

@@ -1,8 +1,598 @@
-//! Assets: balances, withdrawals, export (user API and page).
+//! Assets for the account holder: balances, pending items and holds, withdrawals (with a
+//! code from every bound factor), the statement export, and the assets page.
 
+use crate::accounts::audit;
+use crate::error::{ApiResult, AppError, ErrorBody};
+use crate::factors::{self, FactorCodes};
+use crate::http::csrf::{CsrfForm, CsrfToken};
+use crate::http::json::ApiJson;
+use crate::http::session::{ApiUser, Authenticated, PageUser};
+use crate::ledger;
+use crate::routes::admin::{amount_field, asset_field};
+use crate::routes::pages::layout;
 use crate::state::AppState;
+use crate::views::{self, Layout};
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use offboard_core::money::Holdings;
+use offboard_core::Purpose;
+use offboard_store::{AccountRow, WithdrawalOutcome};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(my_assets))
+        .routes(routes!(withdraw))
+        .routes(routes!(export))
+        .routes(routes!(assets_page))
+        .routes(routes!(withdraw_submit))
+        .routes(routes!(codes_submit))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BalanceOut {
+    pub asset: String,
+    pub amount: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldOut {
+    pub hold_id: String,
+    pub kind: String,
+    pub reference: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PendingOut {
+    /// `deposit` or `withdrawal`.
+    pub kind: String,
+    pub id: String,
+    pub asset: String,
+    pub amount: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssetsResponse {
+    pub balances: Vec<BalanceOut>,
+    pub holds: Vec<HoldOut>,
+    pub pending: Vec<PendingOut>,
+}
+
+impl From<Holdings> for AssetsResponse {
+    fn from(h: Holdings) -> Self {
+        Self {
+            balances: h
+                .balances
+                .into_iter()
+                .map(|b| BalanceOut {
+                    asset: b.asset,
+                    amount: b.amount.normalize().to_string(),
+                })
+                .collect(),
+            holds: h
+                .holds
+                .into_iter()
+                .map(|x| HoldOut {
+                    hold_id: x.hold_id,
+                    kind: x.kind,
+                    reference: x.reference,
+                })
+                .collect(),
+            pending: h
+                .pending
+                .into_iter()
+                .map(|p| PendingOut {
+                    kind: p.kind,
+                    id: p.id,
+                    asset: p.asset,
+                    amount: p.amount.normalize().to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Balances, holds and pending items, from the configured asset source.
+#[utoipa::path(get, path = "/api/v1/me/assets", tag = "assets",
+    responses((status = 200, body = AssetsResponse), (status = 401, body = ErrorBody), (status = 503, description = "`asset_source_unavailable`", body = ErrorBody)))]
+pub async fn my_assets(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> ApiResult<Json<AssetsResponse>> {
+    let holdings = ledger::holdings(&state, user.account.id).await?;
+    Ok(Json(holdings.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct WithdrawalRequest {
+    pub asset: String,
+    /// Decimal string.
+    #[schema(value_type = String)]
+    pub amount: serde_json::Value,
+    pub address: String,
+    pub email_code: Option<String>,
+    pub sms_code: Option<String>,
+    pub totp_code: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WithdrawalResponse {
+    pub withdrawal_id: String,
+    pub status: String,
+}
+
+/// Validates, checks the balance, verifies every bound factor (codes of purpose
+/// `withdrawal`), then reserves the funds in one locked transaction.
+pub async fn request_withdrawal(
+    state: &AppState,
+    account: &AccountRow,
+    req: &WithdrawalRequest,
+) -> Result<String, AppError> {
+    if !matches!(
+        state.config.asset_source,
+        crate::config::AssetSourceConfig::Embedded
+    ) {
+        return Err(AppError::conflict(
+            "Withdrawals are made on the exchange itself; this server reads balances from it.",
+        ));
+    }
+    let asset = asset_field(state, &req.asset)?;
+    let amount = amount_field(state, &asset, &req.amount)?;
+    let address = req.address.trim();
+    state
+        .config
+        .assets
+        .validate_address(&asset, address)
+        .map_err(|e| AppError::validation("address", e))?;
+    // Check the balance before spending the user's codes; the locked transaction below
+    // checks it again.
+    let available = state
+        .store
+        .holdings(account.id)
+        .await?
+        .balances
+        .into_iter()
+        .find(|b| b.asset == asset)
+        .map(|b| b.amount)
+        .unwrap_or_default();
+    if available < amount {
+        return Err(insufficient(&asset, available));
+    }
+    let codes = FactorCodes {
+        email_code: req.email_code.clone(),
+        sms_code: req.sms_code.clone(),
+        totp_code: req.totp_code.clone(),
+    };
+    factors::verify_all(state, account, Purpose::Withdrawal, None, &codes).await?;
+    match state
+        .store
+        .request_withdrawal(account.id, &asset, amount, address, state.now())
+        .await?
+    {
+        WithdrawalOutcome::Requested { withdrawal_id } => {
+            audit(
+                state,
+                Some(account.id),
+                "withdrawal_requested",
+                Some(&format!("asset={asset} amount={amount}")),
+            )
+            .await;
+            Ok(withdrawal_id)
+        }
+        WithdrawalOutcome::InsufficientFunds { available } => Err(insufficient(&asset, available)),
+    }
+}
+
+fn insufficient(asset: &str, available: rust_decimal::Decimal) -> AppError {
+    AppError::new(
+        StatusCode::CONFLICT,
+        "insufficient_funds",
+        format!(
+            "You have {} {asset} available, less than this withdrawal.",
+            available.normalize()
+        ),
+    )
+    .with("available", available.normalize().to_string())
+}
+
+/// Withdraws to an outside address. Needs a code for every bound factor.
+#[utoipa::path(post, path = "/api/v1/me/withdrawals", tag = "assets", request_body = WithdrawalRequest,
+    responses((status = 201, body = WithdrawalResponse), (status = 409, description = "`insufficient_funds`", body = ErrorBody),
+        (status = 400, description = "a code was wrong, expired, used or exhausted", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn withdraw(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiJson(req): ApiJson<WithdrawalRequest>,
+) -> ApiResult<Response> {
+    let id = request_withdrawal(&state, &user.account, &req).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(WithdrawalResponse {
+            withdrawal_id: id,
+            status: "pending".to_owned(),
+        }),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ExportQuery {
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Statement {
+    pub account: StatementAccount,
+    pub balances: Vec<BalanceOut>,
+    pub deposits: Vec<StatementLine>,
+    pub withdrawals: Vec<StatementLine>,
+    pub generated_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatementAccount {
+    pub account_id: String,
+    pub email: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatementLine {
+    pub id: String,
+    pub asset: String,
+    pub amount: String,
+    pub status: String,
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+/// The account's statement: balances, deposits and withdrawals (JSON or CSV). Offered
+/// again before deletion, because afterwards it is gone.
+#[utoipa::path(get, path = "/api/v1/me/export", tag = "assets", params(ExportQuery),
+    responses((status = 200, body = Statement), (status = 200, description = "CSV with ?format=csv", content_type = "text/csv")))]
+pub async fn export(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Query(q): Query<ExportQuery>,
+) -> ApiResult<Response> {
+    let account = &user.account;
+    let holdings = state.store.holdings(account.id).await?;
+    let deposits = state.store.deposits_of(account.id).await?;
+    let withdrawals = state.store.withdrawals_of(account.id).await?;
+    let statement = Statement {
+        account: StatementAccount {
+            account_id: account.id.to_string(),
+            email: account.email.clone(),
+            created_at: views::rfc3339(account.created_at),
+        },
+        balances: AssetsResponse::from(holdings).balances,
+        deposits: deposits
+            .into_iter()
+            .map(|d| StatementLine {
+                id: d.id,
+                asset: d.asset,
+                amount: d.amount.normalize().to_string(),
+                status: d.status,
+                created_at: views::rfc3339(d.created_at),
+                address: None,
+            })
+            .collect(),
+        withdrawals: withdrawals
+            .into_iter()
+            .map(|w| StatementLine {
+                id: w.id,
+                asset: w.asset,
+                amount: w.amount.normalize().to_string(),
+                status: w.status,
+                created_at: views::rfc3339(w.created_at),
+                address: Some(w.address),
+            })
+            .collect(),
+        generated_at: views::rfc3339(state.now()),
+    };
+    audit(&state, Some(account.id), "statement_exported", None).await;
+    match q.format.as_deref().unwrap_or("json") {
+        "json" => Ok((
+            [(
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"offboard-statement.json\"",
+            )],
+            Json(statement),
+        )
+            .into_response()),
+        "csv" => Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"offboard-statement.csv\"",
+                ),
+            ],
+            statement_csv(&statement),
+        )
+            .into_response()),
+        _ => Err(AppError::validation(
+            "format",
+            "must be \"json\" or \"csv\"",
+        )),
+    }
+}
+
+/// One row per line, RFC 4180 quoting. Hand-written: five fixed columns do not need a
+/// CSV crate, and every field is quoted so commas or quotes in addresses stay safe.
+fn statement_csv(s: &Statement) -> String {
+    fn q(field: &str) -> String {
+        // Leading =, +, -, @ would run as a formula in a spreadsheet: prefix a quote.
+        let safe = if field.starts_with(['=', '+', '-', '@']) {
+            format!("'{field}")
+        } else {
+            field.to_owned()
+        };
+        format!("\"{}\"", safe.replace('"', "\"\""))
+    }
+    let mut out = String::from("type,id,asset,amount,status,created_at,address\r\n");
+    for b in &s.balances {
+        out.push_str(
+            &[
+                q("balance"),
+                q(""),
+                q(&b.asset),
+                q(&b.amount),
+                q(""),
+                q(&s.generated_at),
+                q(""),
+            ]
+            .join(","),
+        );
+        out.push_str("\r\n");
+    }
+    for (kind, lines) in [("deposit", &s.deposits), ("withdrawal", &s.withdrawals)] {
+        for l in lines {
+            let address = l.address.clone().unwrap_or_default();
+            out.push_str(
+                &[
+                    q(kind),
+                    q(&l.id),
+                    q(&l.asset),
+                    q(&l.amount),
+                    q(&l.status),
+                    q(&l.created_at),
+                    q(&address),
+                ]
+                .join(","),
+            );
+            out.push_str("\r\n");
+        }
+    }
+    out
+}
+
+// ----- the assets page -----
+
+#[derive(Debug, Clone)]
+pub struct BalanceView {
+    pub asset: String,
+    pub amount: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PendingView {
+    pub kind_label: String,
+    pub id: String,
+    pub asset: String,
+    pub amount: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct HoldView {
+    pub kind: String,
+    pub reference: String,
+}
+
+#[derive(Template)]
+#[template(path = "assets.html")]
+pub struct AssetsPage {
+    pub layout: Layout,
+    pub balances: Vec<BalanceView>,
+    pub pending: Vec<PendingView>,
+    pub holds: Vec<HoldView>,
+    pub assets: Vec<String>,
+    pub needs_sms: bool,
+    pub needs_totp: bool,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    pub error_help: Option<String>,
+    pub form_asset: String,
+    pub form_amount: String,
+    pub form_address: String,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct NoticeQuery {
+    pub notice: Option<String>,
+}
+
+fn notice_text(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "withdrawal_requested" => {
+            "Your withdrawal is on its way. It shows under Pending until the exchange sends it."
+        }
+        "code_sent_email" => "We emailed you a code. It works for 10 minutes.",
+        "code_sent_sms" => "We texted you a code. It works for 10 minutes.",
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct WithdrawForm {
+    #[serde(default)]
+    pub asset: String,
+    #[serde(default)]
+    pub amount: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub email_code: Option<String>,
+    #[serde(default)]
+    pub sms_code: Option<String>,
+    #[serde(default)]
+    pub totp_code: Option<String>,
+}
+
+async fn render_assets(
+    state: &AppState,
+    user: &Authenticated,
+    csrf: &CsrfToken,
+    notice: Option<&str>,
+    error: Option<&AppError>,
+    form: &WithdrawForm,
+) -> Response {
+    let loaded = async {
+        let holdings = ledger::holdings(state, user.account.id).await?;
+        let bound = factors::bound_factors(state, &user.account).await?;
+        Ok::<_, AppError>((holdings, bound))
+    }
+    .await;
+    let (holdings, bound) = match loaded {
+        Ok(v) => v,
+        Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf))),
+    };
+    let page = AssetsPage {
+        layout: layout(state, Some(user), csrf),
+        balances: holdings
+            .balances
+            .iter()
+            .map(|b| BalanceView {
+                asset: b.asset.clone(),
+                amount: b.amount.normalize().to_string(),
+            })
+            .collect(),
+        pending: holdings
+            .pending
+            .iter()
+            .map(|p| PendingView {
+                kind_label: if p.kind == "deposit" {
+                    "Deposit".to_owned()
+                } else {
+                    "Withdrawal".to_owned()
+                },
+                id: p.id.clone(),
+                asset: p.asset.clone(),
+                amount: p.amount.normalize().to_string(),
+            })
+            .collect(),
+        holds: holdings
+            .holds
+            .iter()
+            .map(|h| HoldView {
+                kind: h.kind.clone(),
+                reference: h.reference.clone(),
+            })
+            .collect(),
+        assets: state.config.assets.codes().map(str::to_owned).collect(),
+        needs_sms: bound.sms,
+        needs_totp: bound.totp,
+        notice: notice.and_then(notice_text).map(str::to_owned),
+        error: error.map(|e| e.message.clone()),
+        error_help: error.and_then(|e| e.help).map(str::to_owned),
+        form_asset: form.asset.clone(),
+        form_amount: form.amount.clone(),
+        form_address: form.address.clone(),
+    };
+    views::render_with_status(error.map(|e| e.status).unwrap_or(StatusCode::OK), &page)
+}
+
+#[utoipa::path(get, path = "/assets", tag = "pages", params(NoticeQuery),
+    responses((status = 200, description = "balances, pending items, holds and the withdraw form", content_type = "text/html")))]
+pub async fn assets_page(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
+    render_assets(
+        &state,
+        &user,
+        &csrf,
+        q.notice.as_deref(),
+        None,
+        &WithdrawForm::default(),
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/assets/withdraw", tag = "pages",
+    request_body(content = WithdrawForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "requested"), (status = 400, description = "the page with the error", content_type = "text/html")))]
+pub async fn withdraw_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+    CsrfForm(form): CsrfForm<WithdrawForm>,
+) -> Response {
+    let req = WithdrawalRequest {
+        asset: form.asset.clone(),
+        amount: serde_json::Value::String(form.amount.clone()),
+        address: form.address.clone(),
+        email_code: form.email_code.clone(),
+        sms_code: form.sms_code.clone(),
+        totp_code: form.totp_code.clone(),
+    };
+    match request_withdrawal(&state, &user.account, &req).await {
+        Ok(_) => Redirect::to("/assets?notice=withdrawal_requested").into_response(),
+        Err(err) => render_assets(&state, &user, &csrf, None, Some(&err), &form).await,
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CodeChannelForm {
+    #[serde(default)]
+    pub channel: String,
+}
+
+#[utoipa::path(post, path = "/assets/codes", tag = "pages",
+    request_body(content = CodeChannelForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "sent"), (status = 429, description = "the page with the wait", content_type = "text/html")))]
+pub async fn codes_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+    CsrfForm(form): CsrfForm<CodeChannelForm>,
+) -> Response {
+    match crate::routes::factors::send_action_code(
+        &state,
+        &user.account,
+        &form.channel,
+        "withdrawal",
+    )
+    .await
+    {
+        Ok(_) => {
+            let which = if form.channel == "sms" {
+                "sms"
+            } else {
+                "email"
+            };
+            Redirect::to(&format!("/assets?notice=code_sent_{which}#withdraw")).into_response()
+        }
+        Err(err) => {
+            render_assets(
+                &state,
+                &user,
+                &csrf,
+                None,
+                Some(&err),
+                &WithdrawForm::default(),
+            )
+            .await
+        }
+    }
 }

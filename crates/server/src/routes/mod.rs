@@ -1,13 +1,13 @@
 //! The router: every route is registered through utoipa-axum so `/api/openapi.json`
 //! is generated from the same list the server serves.
 
+pub mod admin;
 pub mod api;
+pub mod assets;
 pub mod dev;
 pub mod factors;
 pub mod health;
 pub mod identity;
-pub mod assets;
-pub mod admin;
 pub mod pages;
 pub mod security;
 
@@ -30,6 +30,8 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "accounts", description = "Sign-up, login, sessions"),
         (name = "factors", description = "Two-factor verification: codes, authenticator, phone"),
         (name = "pages", description = "Server-rendered web pages (HTML)"),
+        (name = "admin", description = "Host/admin API (bearer OFFBOARD_ADMIN_TOKEN)"),
+        (name = "assets", description = "Balances, withdrawals, statement"),
         (name = "dev", description = "Dev mode only; 404 in production"),
         (name = "operations", description = "Health and API description"),
     )

@@ -105,7 +105,7 @@ async fn render_security(
         layout: layout(state, Some(user), csrf),
         email: user.account.email.clone(),
         factors: factor_views,
-        identity_status: "Not verified yet".to_owned(),
+        identity_status: crate::identity::status_line(state, user.account.id).await,
         sessions,
         totp_bound: bound.totp,
         phone,

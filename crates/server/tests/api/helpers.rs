@@ -25,6 +25,8 @@ pub struct TestApp {
     /// A plain API client: no cookies, no redirects followed.
     pub api: reqwest::Client,
     pub state: AppState,
+    /// The test database's URL, for tests that inspect the tables directly.
+    pub db_url: String,
     _db: TestDatabase,
 }
 
@@ -53,6 +55,7 @@ pub async fn spawn_app_with(
         address,
         api: client(false),
         state,
+        db_url: db.url.clone(),
         _db: db,
     }
 }

@@ -5,6 +5,8 @@ mod helpers;
 
 mod accounts;
 mod factors;
+mod identity;
+mod ledger;
 mod pages;
 mod platform;
 mod security_pages;
