@@ -2,8 +2,10 @@
 //! that decide them. No HTTP, no SQL and no clock reads: time always arrives as a
 //! parameter (see [`clock`]), so every rule can be unit-tested at any instant.
 
+pub mod captcha;
 pub mod clock;
 pub mod crypto;
+pub mod deletion;
 pub mod email;
 pub mod identity;
 pub mod ids;

@@ -1,16 +1,22 @@
-//! `offboard demo`: one account a newcomer can log in with straight away. Running it
-//! again gives the demo account a fresh password.
+//! `offboard demo`: one account a newcomer can walk the whole journey with: a password,
+//! balances, an approved identity and a bound authenticator. Running it again gives the
+//! account a fresh password and authenticator; balances are credited once.
 
 use crate::settings::Validated;
 use anyhow::{Context, Result};
-use offboard_core::{AccountId, EmailAddress, PasswordHasher};
+use offboard_core::identity::IdentityStatus;
+use offboard_core::otp::Verdict;
+use offboard_core::{totp, AccountId, Clock, EmailAddress, Purpose, SystemClock};
+use offboard_server::identity::{submit, IdentitySubmission};
+use offboard_server::{AppState, ServerConfig};
 use offboard_store::{Store, StoreError};
+use rust_decimal::Decimal;
 
 pub const DEMO_EMAIL: &str = "demo@offboard.test";
+pub const DEMO_ID_NUMBER: &str = "P-4821 7730";
 
-pub async fn run(store: &Store, validated: &Validated) -> Result<()> {
+pub async fn run(store: &Store, config: ServerConfig, validated: &Validated) -> Result<()> {
     let email = EmailAddress::parse(DEMO_EMAIL).context("demo email")?;
-    // Readable but random: 4 groups of 5 URL-safe characters.
     let token = offboard_core::crypto::random_token();
     let password: String = token
         .chars()
@@ -24,27 +30,71 @@ pub async fn run(store: &Store, validated: &Validated) -> Result<()> {
         &password[10..15],
         &password[15..20]
     );
-    let hash = tokio::task::spawn_blocking({
-        let password = password.clone();
-        move || PasswordHasher::new().hash(&password)
-    })
-    .await?;
-    let now = offboard_core::Clock::now(&offboard_core::SystemClock);
+    let state = AppState::new(store.clone(), config, None);
+    let hash = state.hashing.hash(&password).await?;
+    let now = SystemClock.now();
     let account_id = match store
         .create_account(AccountId::new(), &email, &hash, now)
         .await
     {
-        Ok(()) => store.find_account_by_email(&email).await?.map(|a| a.id),
+        Ok(()) => {
+            store
+                .find_account_by_email(&email)
+                .await?
+                .context("demo account")?
+                .id
+        }
         Err(StoreError::Conflict) => {
             let existing = store
                 .find_account_by_email(&email)
                 .await?
                 .context("demo account vanished")?;
             store.set_password(existing.id, &hash, now).await?;
-            Some(existing.id)
+            existing.id
         }
         Err(other) => return Err(other.into()),
     };
+
+    // Balances, credited once however often the demo runs.
+    for (asset, amount) in [("BTC", "0.25"), ("USDT", "1500")] {
+        let amount: Decimal = amount.parse()?;
+        store
+            .deposit(
+                account_id,
+                asset,
+                amount,
+                Some(&format!("demo-seed-{account_id}-{asset}")),
+                now,
+            )
+            .await?;
+    }
+
+    // An approved identity (passport).
+    let submission = IdentitySubmission::parse("passport", DEMO_ID_NUMBER, "GB", "2031-05-31")
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    submit(
+        &state,
+        account_id,
+        &submission,
+        "system",
+        IdentityStatus::Approved,
+        Some("demo"),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!(e.message))?;
+
+    // A bound authenticator: replace any previous one, confirm at the previous step so
+    // the code the app shows now works at login.
+    store.remove_totp(account_id, now).await?;
+    let secret = totp::generate_secret();
+    store.begin_totp(account_id, &secret, now).await?;
+    let step = totp::step_of(now) - 1;
+    store
+        .check_totp(account_id, Purpose::FactorSetup, now, true, |_, _, _| {
+            (Verdict::Accepted, Some(step))
+        })
+        .await?;
+
     let url = format!("http://{}", validated.listen);
     println!(
         "{}",
@@ -53,9 +103,14 @@ pub async fn run(store: &Store, validated: &Validated) -> Result<()> {
             "login": format!("{url}/login"),
             "email": DEMO_EMAIL,
             "password": password,
-            "account_id": account_id.map(|id| id.to_string()),
+            "totp_secret": secret,
+            "id_number": DEMO_ID_NUMBER,
+            "account_id": account_id.to_string(),
+            "balances": {"BTC": "0.25", "USDT": "1500"},
         }))?
     );
-    eprintln!("Start the server with `offboard serve`, open {url}/login and sign in with the email and password above.");
+    eprintln!(
+        "Start the server with `offboard serve`, open {url}/login, sign in with the email and password above and the code from an authenticator app holding totp_secret."
+    );
     Ok(())
 }

@@ -65,7 +65,8 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo => {
             let store = connect(&validated.settings).await?;
-            demo::run(&store, &validated).await?;
+            let config = server_config(&validated)?;
+            demo::run(&store, config, &validated).await?;
             store.close().await;
             Ok(())
         }
@@ -127,9 +128,25 @@ async fn serve(validated: Validated) -> Result<()> {
             tracing::info!(database = %redact_url(&settings.database_url), listen = %validated.listen, "production mode")
         }
     }
-    let keys = keys::load(settings)?;
+    let config = server_config(&validated)?;
     let store = connect(settings).await?;
-    let config = ServerConfig {
+    let dev_clock = (validated.clock == ClockSetting::Dev).then(|| Arc::new(DevClock::new()));
+    let app = Application::build(config, store.clone(), dev_clock)
+        .await
+        .with_context(|| format!("binding setting `listen` ({})", validated.listen))?;
+    tracing::info!("offboard listening on http://{}", app.address());
+    app.run_until(offboard_server::startup::shutdown_signal())
+        .await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The server's configuration from validated settings (keys loaded or, in dev, made).
+pub fn server_config(validated: &Validated) -> Result<ServerConfig> {
+    let settings = &validated.settings;
+    let keys = keys::load(settings)?;
+    Ok(ServerConfig {
         listen: validated.listen,
         mode: match settings.mode {
             Mode::Dev => ServerMode::Dev,
@@ -151,17 +168,7 @@ async fn serve(validated: Validated) -> Result<()> {
         dust: settings.dust.clone(),
         asset_source: validated.asset_source.clone(),
         assets: validated.assets.clone(),
-    };
-    let dev_clock = (validated.clock == ClockSetting::Dev).then(|| Arc::new(DevClock::new()));
-    let app = Application::build(config, store.clone(), dev_clock)
-        .await
-        .with_context(|| format!("binding setting `listen` ({})", validated.listen))?;
-    tracing::info!("offboard listening on http://{}", app.address());
-    app.run_until(offboard_server::startup::shutdown_signal())
-        .await?;
-    store.close().await;
-    tracing::info!("stopped");
-    Ok(())
+    })
 }
 
 #[cfg(test)]

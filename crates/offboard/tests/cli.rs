@@ -133,12 +133,42 @@ fn demo_prints_credentials_that_log_in() {
     let port = free_port();
     let (_server, _) = serve(dir.path(), port);
     let client = reqwest::blocking::Client::new();
+    // The demo account has an authenticator: the printed secret makes the code.
+    #[allow(clippy::disallowed_methods)]
+    let step = offboard_core::totp::step_of(time::OffsetDateTime::now_utc());
+    let code =
+        offboard_core::totp::code_at_step(printed["totp_secret"].as_str().unwrap(), step).unwrap();
     let res = client
         .post(format!("http://127.0.0.1:{port}/api/v1/login"))
-        .json(&serde_json::json!({"email": printed["email"], "password": printed["password"]}))
+        .json(&serde_json::json!({"email": printed["email"], "password": printed["password"], "totp_code": code}))
         .send()
         .unwrap();
     assert_eq!(res.status(), 200);
+    let token = res.json::<serde_json::Value>().unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let assets: serde_json::Value = client
+        .get(format!("http://127.0.0.1:{port}/api/v1/me/assets"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        assets["balances"][0],
+        serde_json::json!({"asset": "BTC", "amount": "0.25"})
+    );
+    let me: serde_json::Value = client
+        .get(format!("http://127.0.0.1:{port}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(me["identity"]["status"], "approved");
+    assert_eq!(me["factors"], serde_json::json!(["email", "totp"]));
+    assert!(printed["id_number"].is_string());
     // Running demo again rotates the password: the old one stops working.
     let again = offboard(dir.path()).arg("demo").output().unwrap();
     assert!(again.status.success());

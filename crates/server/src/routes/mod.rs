@@ -30,6 +30,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "accounts", description = "Sign-up, login, sessions"),
         (name = "factors", description = "Two-factor verification: codes, authenticator, phone"),
         (name = "pages", description = "Server-rendered web pages (HTML)"),
+        (name = "identity", description = "Identity (KYC) records"),
         (name = "admin", description = "Host/admin API (bearer OFFBOARD_ADMIN_TOKEN)"),
         (name = "assets", description = "Balances, withdrawals, statement"),
         (name = "dev", description = "Dev mode only; 404 in production"),

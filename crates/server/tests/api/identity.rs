@@ -3,6 +3,7 @@
 
 use crate::both_backends;
 use crate::helpers::{client, error_code, spawn_app, spawn_app_with, TestApp, PASSWORD};
+use offboard_core::identity::IdentityStatus;
 use offboard_core::AccountId;
 use offboard_server::Mode;
 use offboard_store::Backend;
@@ -597,6 +598,43 @@ async fn page_submission_with_errors_and_status(backend: Backend) {
     let html = res.text().await.unwrap();
     assert!(html.contains("contact support") && html.contains("/help/document-changed"));
     assert!(html.contains("•••456"));
+
+    // Rejected or pending (the host's or support's decision): the form is offered again.
+    let me: Value = app
+        .get_as(&app.login("page@example.com").await, "/api/v1/me")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let account: AccountId = me["account_id"].as_str().unwrap().parse().unwrap();
+    for (status, badge, text) in [
+        (
+            IdentityStatus::Rejected,
+            "badge badge-danger\">Rejected",
+            "was not accepted",
+        ),
+        (
+            IdentityStatus::Pending,
+            "badge\">Waiting for review",
+            "We are checking your document",
+        ),
+    ] {
+        assert!(app
+            .state
+            .store
+            .set_identity_status(account, status, "admin", app.state.now())
+            .await
+            .unwrap());
+        let (_, html) = get_text(&app, &browser, "/identity").await;
+        assert!(html.contains(badge) && html.contains(text), "{html}");
+        assert!(html.contains("Submit your document again"));
+        assert!(
+            html.contains("<option value=\"id_card\" selected>"),
+            "the document on file is preselected"
+        );
+        let (_, security) = get_text(&app, &browser, "/security").await;
+        assert!(security.contains(&format!("{} (ID card •••456)", status.label())));
+    }
 }
 
 /// A pool of our own on the test database, to read every table.
