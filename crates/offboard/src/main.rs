@@ -8,9 +8,10 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use offboard_core::session::SessionPolicy;
 use offboard_core::DevClock;
+use offboard_server::config::CaptchaPolicy;
 use offboard_server::{Application, Mode as ServerMode, ServerConfig};
 use offboard_store::Store;
-use settings::{ClockSetting, LogFormat, Mode, Settings, Validated};
+use settings::{CaptchaSetting, ClockSetting, LogFormat, Mode, Settings, Validated};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -168,6 +169,17 @@ pub fn server_config(validated: &Validated) -> Result<ServerConfig> {
         dust: settings.dust.clone(),
         asset_source: validated.asset_source.clone(),
         assets: validated.assets.clone(),
+        deletion: offboard_server::config::DeletionConfig {
+            captcha: match settings.captcha {
+                CaptchaSetting::Always => CaptchaPolicy::Always,
+                CaptchaSetting::Never => CaptchaPolicy::Never,
+                CaptchaSetting::Risk => CaptchaPolicy::Risk,
+            },
+            captcha_max_number: settings.captcha_max_number,
+            reregister_wait: time::Duration::days(i64::from(settings.reregister_days)),
+            retention: time::Duration::days(i64::from(settings.retention_days)),
+            flow_idle: time::Duration::minutes(i64::from(settings.deletion_flow_idle_minutes)),
+        },
     })
 }
 

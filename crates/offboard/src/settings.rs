@@ -62,6 +62,12 @@ pub struct Settings {
     pub admin_token: Option<SecretString>,
     pub captcha: CaptchaSetting,
     pub reregister_days: u32,
+    /// R10: retention of sealed records of deleted accounts (default 5 years, AML).
+    pub retention_days: u32,
+    /// R2: a deletion flow expires after this many idle minutes.
+    pub deletion_flow_idle_minutes: u32,
+    /// R3: proof-of-work difficulty (search space of the captcha).
+    pub captcha_max_number: u64,
     pub session_idle_minutes: u32,
     pub session_absolute_hours: u32,
     /// Where dev mode keeps its generated keys; defaults to beside the SQLite file.
@@ -137,6 +143,9 @@ impl Default for Settings {
             admin_token: None,
             captcha: CaptchaSetting::Risk,
             reregister_days: 30,
+            retention_days: 1827,
+            deletion_flow_idle_minutes: 15,
+            captcha_max_number: 100_000,
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             keys_file: None,
@@ -213,6 +222,15 @@ impl Settings {
             .map_err(|e| anyhow::anyhow!("setting `database_url` (OFFBOARD_DATABASE_URL): {e}"))?;
         if self.reregister_days == 0 || self.reregister_days > 3650 {
             bail!("setting `reregister_days` (OFFBOARD_REREGISTER_DAYS) must be between 1 and 3650, not {}", self.reregister_days);
+        }
+        if self.retention_days == 0 || self.retention_days > 36_500 {
+            bail!("setting `retention_days` must be between 1 and 36500");
+        }
+        if self.deletion_flow_idle_minutes == 0 || self.deletion_flow_idle_minutes > 24 * 60 {
+            bail!("setting `deletion_flow_idle_minutes` must be between 1 and 1440");
+        }
+        if !(1_000..=10_000_000).contains(&self.captcha_max_number) {
+            bail!("setting `captcha_max_number` must be between 1000 and 10000000");
         }
         if self.session_idle_minutes == 0 || self.session_idle_minutes > 24 * 60 {
             bail!("setting `session_idle_minutes` must be between 1 and 1440");

@@ -12,6 +12,13 @@ use offboard_store::{AuditEntry, StoreError};
 /// Creates an account (R9's tombstone check joins here with the journey issue).
 pub async fn signup(state: &AppState, email: &str, password: &str) -> Result<AccountId, AppError> {
     let email = EmailAddress::parse(email).map_err(|e| AppError::validation("email", e))?;
+    // R9: an email of an account deleted less than 30 days ago waits.
+    let hash = crate::deletion::tombstone_hash(
+        state.config.keys.blind_index.clone(),
+        "email",
+        email.as_str(),
+    );
+    crate::deletion::check_reregistration(state, "email address", &hash).await?;
     let password = Password::parse(password).map_err(|e| AppError::validation("password", e))?;
     let hash = state.hashing.hash(password.expose()).await?;
     let id = AccountId::new();

@@ -90,6 +90,42 @@ pub struct ServerConfig {
     pub asset_source: AssetSourceConfig,
     /// The assets the embedded ledger keeps, with their decimal places.
     pub assets: offboard_core::money::AssetRegistry,
+    /// The deletion journey's policies and periods.
+    pub deletion: DeletionConfig,
+}
+
+/// When the captcha is asked (R3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptchaPolicy {
+    Always,
+    Never,
+    /// Asked when a risk signal is present (docs/security.md lists them).
+    Risk,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct DeletionConfig {
+    pub captcha: CaptchaPolicy,
+    /// Proof-of-work difficulty: the search space of the captcha.
+    pub captcha_max_number: u64,
+    /// R9: how long the same identity waits before registering again.
+    pub reregister_wait: time::Duration,
+    /// R10: how long retained records are kept.
+    pub retention: time::Duration,
+    /// R2: idle expiry of a flow.
+    pub flow_idle: time::Duration,
+}
+
+impl Default for DeletionConfig {
+    fn default() -> Self {
+        Self {
+            captcha: CaptchaPolicy::Risk,
+            captcha_max_number: 100_000,
+            reregister_wait: offboard_core::deletion::DEFAULT_REREGISTER_WAIT,
+            retention: offboard_core::deletion::DEFAULT_RETENTION,
+            flow_idle: offboard_core::deletion::DEFAULT_FLOW_IDLE,
+        }
+    }
 }
 
 /// The asset source: the embedded ledger, or the host platform over HTTP.
@@ -134,6 +170,7 @@ impl ServerConfig {
             dust: std::collections::BTreeMap::new(),
             asset_source: AssetSourceConfig::Embedded,
             assets: offboard_core::money::AssetRegistry::default(),
+            deletion: DeletionConfig::default(),
         }
     }
 

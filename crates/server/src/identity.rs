@@ -209,8 +209,10 @@ pub async fn submit(
         }
         Some(_) => {}
     }
-    let sealed = seal_number(state, account_id, &submission.number);
     let index = document_index(state, &submission.number);
+    // R9: a document of an account deleted less than 30 days ago waits.
+    crate::deletion::check_reregistration(state, "ID number", &index).await?;
+    let sealed = seal_number(state, account_id, &submission.number);
     let masked = submission.number.masked();
     let new = NewIdentity {
         account_id,

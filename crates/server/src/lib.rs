@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod config;
+pub mod deletion;
 pub mod error;
 pub mod factors;
 pub mod hashing;

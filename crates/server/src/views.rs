@@ -195,8 +195,12 @@ pub fn human_time(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// RFC 3339 in UTC to the second (the store keeps whole seconds, so answers match it).
 pub fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
+    t.to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
 

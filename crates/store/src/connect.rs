@@ -63,6 +63,7 @@ impl Store {
                 Ok((
                     Store {
                         db: Db::Sqlite(pool),
+                        faults: Default::default(),
                     },
                     ConnectReport {
                         backend: Backend::Sqlite,
@@ -79,6 +80,7 @@ impl Store {
                 Ok((
                     Store {
                         db: Db::Postgres(pool),
+                        faults: Default::default(),
                     },
                     ConnectReport {
                         backend: Backend::Postgres,

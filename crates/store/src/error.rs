@@ -11,6 +11,8 @@ pub enum StoreError {
     Database(sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("a fault was injected for a test")]
+    InjectedFault,
     #[error("stored data is malformed: {0}")]
     Corrupt(String),
 }

@@ -353,6 +353,47 @@ impl Store {
         Ok(removed)
     }
 
+    /// Seconds until a code of this purpose and channel may be sent again (0 = now).
+    pub async fn code_wait(
+        &self,
+        account_id: AccountId,
+        purpose: Purpose,
+        channel: Channel,
+        now: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
+        let last: Option<i64> = on_db!(self, pool => sqlx::query(
+            "SELECT MAX(created_at) AS last FROM otp_codes WHERE account_id = $1 AND purpose = $2 AND channel = $3",
+        )
+        .bind(account_id.to_string())
+        .bind(purpose.as_str())
+        .bind(channel.as_str())
+        .fetch_one(pool)
+        .await
+        .and_then(|r| r.try_get("last")))?;
+        Ok(last
+            .map(|t| {
+                (from_unix(t) + otp::RESEND_AFTER - now)
+                    .whole_seconds()
+                    .max(0)
+            })
+            .unwrap_or(0))
+    }
+
+    /// Wrong codes (any purpose) since `since`: a risk signal for the captcha (R3).
+    pub async fn recent_code_failures(
+        &self,
+        account_id: AccountId,
+        since: OffsetDateTime,
+    ) -> Result<u32, StoreError> {
+        let n: i64 = on_db!(self, pool => sqlx::query("SELECT COUNT(*) AS n FROM otp_failures WHERE account_id = $1 AND at > $2")
+            .bind(account_id.to_string())
+            .bind(to_unix(since))
+            .fetch_one(pool)
+            .await
+            .and_then(|r| r.try_get("n")))?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
     /// Where the latest live code of this purpose went (the phone being bound).
     pub async fn pending_destination(
         &self,

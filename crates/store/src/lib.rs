@@ -11,6 +11,7 @@
 mod accounts;
 mod audit;
 mod connect;
+mod deletion;
 mod error;
 mod factors;
 mod identity;
@@ -27,6 +28,7 @@ mod throttle;
 pub use accounts::{AccountRow, AccountStatus};
 pub use audit::{AuditEntry, AuditRecord};
 pub use connect::{Backend, ConnectReport};
+pub use deletion::{EraseOutcome, Erasure, FlowRow};
 pub use error::StoreError;
 pub use factors::{CodeCheck, CodeSlot, IssuedCode, NewCode, TotpRow};
 pub use identity::{IdentityChange, IdentityRow, NewIdentity, StoredDocumentNumber};
@@ -46,6 +48,8 @@ pub(crate) enum Db {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) db: Db,
+    /// Fault injection for the final erasure (tests only; 0 = off).
+    pub(crate) faults: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// Runs the same body against whichever pool backs the store; `$pool` is bound to the

@@ -182,6 +182,13 @@ pub async fn begin_phone(
             "A phone is already bound. Remove it first to bind another number.",
         ));
     }
+    // R9: a phone of an account deleted less than 30 days ago waits.
+    let hash = crate::deletion::tombstone_hash(
+        state.config.keys.blind_index.clone(),
+        "phone",
+        phone.as_str(),
+    );
+    crate::deletion::check_reregistration(state, "phone number", &hash).await?;
     factors::send_code(
         state,
         account,

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api;
 pub mod assets;
+pub mod deletion;
 pub mod dev;
 pub mod factors;
 pub mod health;
@@ -30,6 +31,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "accounts", description = "Sign-up, login, sessions"),
         (name = "factors", description = "Two-factor verification: codes, authenticator, phone"),
         (name = "pages", description = "Server-rendered web pages (HTML)"),
+        (name = "deletion", description = "The account deletion journey (PRODUCT.md R1-R10)"),
         (name = "identity", description = "Identity (KYC) records"),
         (name = "admin", description = "Host/admin API (bearer OFFBOARD_ADMIN_TOKEN)"),
         (name = "assets", description = "Balances, withdrawals, statement"),
@@ -79,7 +81,8 @@ pub fn openapi_router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(health::routes())
         .merge(identity::routes())
         .merge(assets::routes())
-        .merge(admin::routes());
+        .merge(admin::routes())
+        .merge(deletion::routes());
     if state.config.is_dev() {
         router = router.merge(dev::routes());
     }

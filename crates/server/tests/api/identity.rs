@@ -638,13 +638,13 @@ async fn page_submission_with_errors_and_status(backend: Backend) {
 }
 
 /// A pool of our own on the test database, to read every table.
-enum Db {
+pub(crate) enum Db {
     Sqlite(sqlx::SqlitePool),
     Postgres(sqlx::PgPool),
 }
 
 impl Db {
-    async fn open(app: &TestApp) -> Db {
+    pub(crate) async fn open(app: &TestApp) -> Db {
         if app.db_url.starts_with("sqlite:") {
             Db::Sqlite(sqlx::SqlitePool::connect(&app.db_url).await.unwrap())
         } else {
@@ -664,7 +664,7 @@ impl Db {
     }
 
     /// Every cell of every table as text: (table.column, value).
-    async fn every_cell(&self) -> Vec<(String, String)> {
+    pub(crate) async fn every_cell(&self) -> Vec<(String, String)> {
         let mut cells = Vec::new();
         match self {
             Db::Sqlite(pool) => {
@@ -738,7 +738,7 @@ impl Db {
         cells
     }
 
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         match self {
             Db::Sqlite(pool) => pool.close().await,
             Db::Postgres(pool) => pool.close().await,

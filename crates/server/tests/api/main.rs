@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod deletion;
 mod factors;
 mod identity;
 mod ledger;

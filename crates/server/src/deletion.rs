@@ -1,0 +1,713 @@
+//! The deletion journey (PRODUCT.md R1-R10, R12-R14), shared by the JSON API and the web
+//! pages. `offboard_core::deletion` decides which request is allowed at which step; this
+//! module gathers the facts (assets, codes, identity) and runs the final transaction.
+
+use crate::accounts::audit;
+use crate::config::CaptchaPolicy;
+use crate::error::AppError;
+use crate::factors::{self, FactorCodes};
+use crate::http::session::Authenticated;
+use crate::ledger;
+use crate::notify::{deletion_notice, Email};
+use crate::state::AppState;
+use crate::views;
+use axum::http::StatusCode;
+use offboard_core::captcha::{self, Challenge};
+use offboard_core::crypto::{constant_time_eq, SecretKey};
+use offboard_core::deletion::{self, FlowState, Gate, Request, Step};
+use offboard_core::identity::DocumentNumber;
+use offboard_core::money::Blocker;
+use offboard_core::{Channel, Purpose};
+use offboard_store::{EraseOutcome, Erasure, FlowRow};
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+pub const HELP_DELETE: &str = "/help/delete-account";
+pub const HELP_IDENTITY: &str = "/help/identity-check-failed";
+pub const HELP_ASSETS: &str = "/help/assets-remaining";
+pub const HELP_COOL_OFF: &str = "/help/deletion-cool-off";
+pub const HELP_CAPTCHA: &str = "/help/captcha";
+pub const HELP_REREGISTER: &str = "/help/reregister";
+
+/// The flow object of API.md "Deletion flow".
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FlowView {
+    pub id: String,
+    /// `notes`, `assets`, `verification`, `identity` or `deleted`.
+    pub step: String,
+    pub expires_at: String,
+    #[schema(value_type = Option<Object>)]
+    pub captcha: Option<Challenge>,
+    pub blocking: Vec<BlockerView>,
+    pub factors: Vec<String>,
+    /// `id_number` or `password`.
+    pub identity_method: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reregister_after: Option<String>,
+    /// Set while deletion waits after a password reset, factor reset or recovery.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cooloff_until: Option<String>,
+}
+
+/// One thing that blocks deletion, with the action that clears it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BlockerView {
+    /// `balance`, `pending_deposit`, `pending_withdrawal` or `hold`.
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// `withdraw`, `wait` or `close_on_exchange`.
+    pub action: String,
+    /// Where to clear it, when we have a page for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action_url: Option<String>,
+}
+
+pub fn blocker_views(blockers: &[Blocker]) -> Vec<BlockerView> {
+    blockers
+        .iter()
+        .map(|b| {
+            let (action, url) = match b.kind {
+                "balance" => ("withdraw", Some("/assets#withdraw")),
+                "pending_deposit" | "pending_withdrawal" => ("wait", Some("/assets")),
+                _ => ("close_on_exchange", None),
+            };
+            BlockerView {
+                kind: b.kind.to_owned(),
+                asset: b.asset.clone(),
+                amount: b.amount.clone(),
+                reference: b.reference.clone(),
+                action: action.to_owned(),
+                action_url: url.map(str::to_owned),
+            }
+        })
+        .collect()
+}
+
+/// A flow loaded for a request, after the owner, session and expiry checks.
+#[derive(Debug, Clone)]
+pub struct LiveFlow {
+    pub flow: FlowRow,
+    pub step: Step,
+}
+
+fn not_found() -> AppError {
+    AppError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "There is no deletion in progress at this address. Start again from Security → Delete.",
+    )
+    .with_help(HELP_DELETE)
+}
+
+pub fn wrong_step(current: Step) -> AppError {
+    AppError::new(
+        StatusCode::CONFLICT,
+        "wrong_step",
+        format!(
+            "That step is not open yet. Continue with the current step: {}.",
+            current.label()
+        ),
+    )
+    .with("step", current.as_str())
+    .with_help(HELP_DELETE)
+}
+
+fn expired() -> AppError {
+    AppError::new(
+        StatusCode::GONE,
+        "flow_expired",
+        "This deletion expired after 15 minutes without activity. Start again from Security → Delete.",
+    )
+    .with_help(HELP_DELETE)
+}
+
+/// R1 + R2: the flow must belong to this account and session, be live, and allow the
+/// request at its current step. Touches the flow (activity).
+pub async fn load(
+    state: &AppState,
+    user: &Authenticated,
+    flow_id: &str,
+    request: Request,
+) -> Result<LiveFlow, AppError> {
+    let Some(flow) = state.store.flow(flow_id).await? else {
+        return Err(not_found());
+    };
+    // Another account's or another session's flow looks like no flow at all.
+    if flow.account_id != user.account.id
+        || !constant_time_eq(flow.session_hash.as_bytes(), user.token_hash.as_bytes())
+    {
+        return Err(not_found());
+    }
+    let now = state.now();
+    let flow_state = match flow.status.as_str() {
+        "live" if deletion::is_expired(flow.updated_at, now, state.config.deletion.flow_idle) => {
+            state.store.expire_flow(&flow.id, now).await?;
+            FlowState::Expired
+        }
+        "live" => FlowState::Live(flow.step),
+        "completed" => FlowState::Live(Step::Deleted),
+        _ => FlowState::Expired,
+    };
+    match deletion::gate(flow_state, request) {
+        Gate::Proceed(step) => {
+            if step != Step::Deleted {
+                state.store.touch_flow(&flow.id, now).await?;
+            }
+            Ok(LiveFlow { flow, step })
+        }
+        Gate::WrongStep(current) => Err(wrong_step(current)),
+        Gate::Expired => Err(expired()),
+        Gate::Finished => Err(wrong_step(Step::Deleted)),
+    }
+}
+
+/// R3 `risk`: a captcha when this session's device is new to the account, when the
+/// account is younger than a week, or after failed codes or ID attempts in the last day.
+pub async fn captcha_needed(state: &AppState, user: &Authenticated) -> Result<bool, AppError> {
+    match state.config.deletion.captcha {
+        CaptchaPolicy::Always => Ok(true),
+        CaptchaPolicy::Never => Ok(false),
+        CaptchaPolicy::Risk => {
+            let now = state.now();
+            let sessions = state.store.list_sessions(user.account.id).await?;
+            let mine = sessions.iter().find(|s| s.token_hash == user.token_hash);
+            let known_device = mine.is_some_and(|me| {
+                sessions.iter().any(|s| {
+                    s.token_hash != me.token_hash
+                        && s.user_agent == me.user_agent
+                        && s.created_at < me.created_at
+                })
+            });
+            let young = now - user.account.created_at < time::Duration::days(7);
+            let (id_failures, _) = state.store.identity_failures(user.account.id, now).await?;
+            let code_failures = state
+                .store
+                .recent_code_failures(user.account.id, now - time::Duration::days(1))
+                .await?;
+            Ok(!known_device || young || id_failures > 0 || code_failures > 0)
+        }
+    }
+}
+
+/// Starts or resumes the account's flow (one live flow per account, R2).
+pub async fn start(state: &AppState, user: &Authenticated) -> Result<(FlowRow, bool), AppError> {
+    let captcha = captcha_needed(state, user).await?;
+    let (flow, created) = state
+        .store
+        .start_flow(user.account.id, &user.token_hash, captcha, state.now())
+        .await?;
+    if created {
+        audit(state, Some(user.account.id), "deletion_started", None).await;
+    }
+    Ok((flow, created))
+}
+
+/// The flow object as API.md shows it.
+pub async fn view(
+    state: &AppState,
+    user: &Authenticated,
+    flow: &FlowRow,
+    step: Step,
+) -> Result<FlowView, AppError> {
+    let now = state.now();
+    let bound = factors::bound_factors(state, &user.account).await?;
+    let identity_method = if identity_approved(state, user).await? {
+        "id_number"
+    } else {
+        "password"
+    };
+    let blocking = if matches!(step, Step::Notes | Step::Assets) {
+        blocker_views(&ledger::blockers(state, user.account.id).await?)
+    } else {
+        Vec::new()
+    };
+    let captcha = (step == Step::Notes && flow.captcha_required).then(|| {
+        captcha::issue(
+            &state.config.keys.captcha,
+            &flow.id,
+            state.config.deletion.captcha_max_number,
+            now,
+        )
+    });
+    let cooloff = state
+        .store
+        .cooloff_until(user.account.id)
+        .await?
+        .filter(|t| *t > now);
+    Ok(FlowView {
+        id: flow.id.clone(),
+        step: step.as_str().to_owned(),
+        expires_at: views::rfc3339(now + state.config.deletion.flow_idle),
+        captcha,
+        blocking,
+        factors: bound.names(),
+        identity_method: identity_method.to_owned(),
+        deleted_at: None,
+        reregister_after: None,
+        cooloff_until: cooloff.map(views::rfc3339),
+    })
+}
+
+async fn identity_approved(state: &AppState, user: &Authenticated) -> Result<bool, AppError> {
+    Ok(state
+        .store
+        .identity(user.account.id)
+        .await?
+        .is_some_and(|i| i.approved_numbers().next().is_some()))
+}
+
+/// Notes → (Assets | Verification): acknowledgement, cool-off, captcha, gate.
+pub async fn confirm(
+    state: &AppState,
+    user: &Authenticated,
+    live: &LiveFlow,
+    acknowledged: bool,
+    captcha_answer: Option<&str>,
+) -> Result<Step, AppError> {
+    let now = state.now();
+    if !acknowledged {
+        return Err(AppError::validation(
+            "acknowledged",
+            "tick that you have read the notes and understand deletion is permanent",
+        )
+        .with_help(HELP_DELETE));
+    }
+    if let Some(until) = state
+        .store
+        .cooloff_until(user.account.id)
+        .await?
+        .filter(|t| *t > now)
+    {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "deletion_cool_off",
+            format!(
+                "For your safety, deletion is possible 24 hours after a password reset, a 2FA reset or an account recovery: from {}.",
+                views::human_time(until)
+            ),
+        )
+        .with("allowed_from", views::rfc3339(until))
+        .with_help(HELP_COOL_OFF));
+    }
+    if live.flow.captcha_required {
+        let Some(answer) = captcha_answer.filter(|a| !a.trim().is_empty()) else {
+            return Err(AppError::new(
+                StatusCode::BAD_REQUEST,
+                "captcha_required",
+                "Solve the short browser check first; the page does it for you with JavaScript.",
+            )
+            .with_help(HELP_CAPTCHA));
+        };
+        let solution = captcha::verify(&state.config.keys.captcha, answer, &live.flow.id, now)
+            .map_err(|e| {
+                AppError::new(
+                    StatusCode::BAD_REQUEST,
+                    "captcha_invalid",
+                    format!(
+                        "The browser check did not pass ({e}). Reload the page to get a new one."
+                    ),
+                )
+                .with_help(HELP_CAPTCHA)
+            })?;
+        if !state
+            .store
+            .use_captcha(&solution.challenge, &live.flow.id, now)
+            .await?
+        {
+            return Err(AppError::new(
+                StatusCode::BAD_REQUEST,
+                "captcha_invalid",
+                "This browser check was already used. Reload the page to get a new one.",
+            )
+            .with_help(HELP_CAPTCHA));
+        }
+    }
+    let nothing_blocks = ledger::blockers(state, user.account.id).await?.is_empty();
+    let next = deletion::next_step(Step::Notes, Request::Confirm, nothing_blocks);
+    advance(state, user, live, next).await
+}
+
+async fn advance(
+    state: &AppState,
+    user: &Authenticated,
+    live: &LiveFlow,
+    next: Step,
+) -> Result<Step, AppError> {
+    if next != live.step
+        && !state
+            .store
+            .advance_flow(&live.flow.id, live.step, next, state.now())
+            .await?
+    {
+        // Another tab moved it meanwhile: answer with where it is now.
+        let now_at = state
+            .store
+            .flow(&live.flow.id)
+            .await?
+            .map(|f| f.step)
+            .unwrap_or(live.step);
+        return Err(wrong_step(now_at));
+    }
+    if next != live.step {
+        audit(
+            state,
+            Some(user.account.id),
+            "deletion_step",
+            Some(&format!("{}→{}", live.step.as_str(), next.as_str())),
+        )
+        .await;
+    }
+    Ok(next)
+}
+
+/// Assets → Verification when nothing blocks any more (R4).
+pub async fn check_assets(
+    state: &AppState,
+    user: &Authenticated,
+    live: &LiveFlow,
+) -> Result<Step, AppError> {
+    let blockers = ledger::blockers(state, user.account.id).await?;
+    let next = deletion::next_step(Step::Assets, Request::CheckAssets, blockers.is_empty());
+    if next == Step::Assets {
+        return Err(assets_remaining(&blockers));
+    }
+    advance(state, user, live, next).await
+}
+
+pub fn assets_remaining(blockers: &[Blocker]) -> AppError {
+    let views = blocker_views(blockers);
+    AppError::new(
+        StatusCode::CONFLICT,
+        "assets_remaining",
+        "Some assets are still in the account. Withdraw them, and close open orders or bots where they were opened, then try again.",
+    )
+    .with("blocking", serde_json::to_value(views).unwrap_or_default())
+    .with_help(HELP_ASSETS)
+}
+
+/// A deletion code by email or SMS (purpose `deletion`, bound to this flow).
+pub async fn send_code(
+    state: &AppState,
+    user: &Authenticated,
+    live: &LiveFlow,
+    channel: &str,
+) -> Result<i64, AppError> {
+    let channel = Channel::parse(channel)
+        .ok_or_else(|| AppError::validation("channel", "must be \"email\" or \"sms\""))?;
+    factors::send_code(
+        state,
+        &user.account,
+        Purpose::Deletion,
+        channel,
+        Some(&live.flow.id),
+        None,
+    )
+    .await
+}
+
+/// Verification → Identity: a code for every bound factor (R5).
+pub async fn verify(
+    state: &AppState,
+    user: &Authenticated,
+    live: &LiveFlow,
+    codes: &FactorCodes,
+) -> Result<Step, AppError> {
+    factors::verify_all(
+        state,
+        &user.account,
+        Purpose::Deletion,
+        Some(&live.flow.id),
+        codes,
+    )
+    .await?;
+    advance(state, user, live, Step::Identity).await
+}
+
+fn identity_locked(until: OffsetDateTime) -> AppError {
+    AppError::new(
+        StatusCode::LOCKED,
+        "identity_locked",
+        format!(
+            "The ID number was wrong 5 times, so this step is locked until {}. If you cannot find the number of your original document, contact support.",
+            views::human_time(until)
+        ),
+    )
+    .with("locked_until", views::rfc3339(until))
+    .with_help(HELP_IDENTITY)
+}
+
+/// The answer of a completed deletion.
+#[derive(Debug, Clone)]
+pub struct Deleted {
+    pub deleted_at: OffsetDateTime,
+    pub reregister_after: OffsetDateTime,
+}
+
+/// Identity → Deleted (R6, then R7 in one transaction).
+pub async fn submit_identity(
+    state: &AppState,
+    user: &Authenticated,
+    live: &LiveFlow,
+    id_number: Option<&str>,
+    password: Option<&str>,
+) -> Result<Deleted, AppError> {
+    let now = state.now();
+    let account_id = user.account.id;
+    let (failures, last) = state.store.identity_failures(account_id, now).await?;
+    if let Some(until) = deletion::identity_locked_until(failures, last, now) {
+        return Err(identity_locked(until));
+    }
+    let identity = state.store.identity(account_id).await?;
+    let approved: Vec<_> = identity
+        .as_ref()
+        .map(|i| i.approved_numbers().cloned().collect())
+        .unwrap_or_default();
+    let matched = if approved.is_empty() {
+        let Some(password) = password.filter(|p| !p.is_empty()) else {
+            return Err(AppError::validation("password", "is required: this account never completed identity verification, so it confirms with its password"));
+        };
+        state
+            .hashing
+            .verify(Some(&user.account.password_hash), password)
+            .await?
+    } else {
+        let Some(typed) = id_number.filter(|n| !n.trim().is_empty()) else {
+            return Err(AppError::validation(
+                "id_number",
+                "is required: type the number of the document from your identity verification",
+            )
+            .with_help(HELP_IDENTITY));
+        };
+        match DocumentNumber::parse(typed) {
+            Ok(number) => {
+                let index = crate::identity::document_index(state, &number);
+                // Blind index first, then the decrypted original (expiry does not matter).
+                approved.iter().any(|stored| {
+                    constant_time_eq(stored.index.as_bytes(), index.as_bytes())
+                        && crate::identity::open_number(state, account_id, &stored.sealed)
+                            .is_some_and(|n| n.matches(&number))
+                })
+            }
+            Err(_) => false,
+        }
+    };
+    if !matched {
+        state.store.record_identity_failure(account_id, now).await?;
+        audit(state, Some(account_id), "deletion_identity_failed", None).await;
+        let used = failures + 1;
+        if let Some(until) = deletion::identity_locked_until(used, Some(now), now) {
+            return Err(identity_locked(until));
+        }
+        let left = deletion::MAX_IDENTITY_FAILURES - used;
+        let (field, what) = if approved.is_empty() {
+            ("password", "password")
+        } else {
+            ("id_number", "ID number")
+        };
+        return Err(AppError::new(
+            StatusCode::BAD_REQUEST,
+            "identity_mismatch",
+            format!("That {what} does not match our records. {left} tries left before this step locks for 24 hours."),
+        )
+        .with("attempts_left", left)
+        .with("field", field)
+        .with_help(HELP_IDENTITY));
+    }
+    erase(state, user, live, identity.as_ref()).await
+}
+
+/// Builds everything the final transaction writes and runs it (R7).
+async fn erase(
+    state: &AppState,
+    user: &Authenticated,
+    live: &LiveFlow,
+    identity: Option<&offboard_store::IdentityRow>,
+) -> Result<Deleted, AppError> {
+    let now = state.now();
+    let account = &user.account;
+    let keys = &state.config.keys;
+    let allowed_from = now + state.config.deletion.reregister_wait;
+    let aad = account.id.to_string();
+
+    // With the host as asset source, check right before; the embedded ledger is checked
+    // again inside the transaction.
+    let recheck_ledger = matches!(
+        state.config.asset_source,
+        crate::config::AssetSourceConfig::Embedded
+    );
+    if !recheck_ledger {
+        let blockers = ledger::blockers(state, account.id).await?;
+        if !blockers.is_empty() {
+            return Err(assets_remaining(&blockers));
+        }
+    }
+
+    let mut tombstones = vec![(
+        "email".to_owned(),
+        tombstone_hash(keys.blind_index.clone(), "email", &account.email),
+    )];
+    if let Some(phone) = &account.phone {
+        tombstones.push((
+            "phone".to_owned(),
+            tombstone_hash(keys.blind_index.clone(), "phone", phone),
+        ));
+    }
+    let mut retained = Vec::new();
+    if let Some(identity) = identity {
+        let numbers: Vec<String> = identity
+            .numbers
+            .iter()
+            .filter_map(|n| {
+                crate::identity::open_number(state, account.id, &n.sealed)
+                    .map(|d| d.as_str().to_owned())
+            })
+            .collect();
+        for n in &identity.numbers {
+            tombstones.push(("document".to_owned(), n.index.clone()));
+        }
+        let record = serde_json::json!({
+            "document_type": identity.document_type.as_str(),
+            "country": identity.country.as_str(),
+            "expires_on": identity.expires_on.to_string(),
+            "status": identity.status.as_str(),
+            "numbers": numbers,
+            "verified_at": views::rfc3339(identity.updated_at),
+        });
+        retained.push(seal_retained(&keys.retention, &aad, "identity", &record));
+    }
+    let deposits = state.store.deposits_of(account.id).await?;
+    let withdrawals = state.store.withdrawals_of(account.id).await?;
+    let history = serde_json::json!({
+        "email": account.email,
+        "deposits": deposits.iter().map(|d| serde_json::json!({"id": d.id, "asset": d.asset, "amount": d.amount.to_string(), "status": d.status, "at": views::rfc3339(d.created_at)})).collect::<Vec<_>>(),
+        "withdrawals": withdrawals.iter().map(|w| serde_json::json!({"id": w.id, "asset": w.asset, "amount": w.amount.to_string(), "address": w.address, "status": w.status, "at": views::rfc3339(w.created_at)})).collect::<Vec<_>>(),
+    });
+    retained.push(seal_retained(
+        &keys.retention,
+        &aad,
+        "transactions",
+        &history,
+    ));
+
+    let notice = deletion_notice(&views::human_time(now), &views::human_time(allowed_from));
+    let erasure = Erasure {
+        account_id: account.id,
+        flow_id: live.flow.id.clone(),
+        now,
+        recheck_ledger,
+        dust: ledger::dust(state),
+        tombstones,
+        allowed_from,
+        retained,
+        purge_after: now + state.config.deletion.retention,
+        notice: (keys.retention.seal(b"mail", account.email.as_bytes()), notice.subject, notice.text, notice.html),
+        event_payload: serde_json::json!({"account_id": account.id.to_string(), "deleted_at": views::rfc3339(now)}).to_string(),
+        login_key: keys.blind_index.keyed_hash("login-throttle", &account.email),
+    };
+    match state.store.erase_account(&erasure).await? {
+        EraseOutcome::Erased => {
+            send_queued_mail(state).await;
+            tracing::info!(account = %account.id, "account deleted");
+            Ok(Deleted {
+                deleted_at: now,
+                reregister_after: allowed_from,
+            })
+        }
+        EraseOutcome::Blocked(blockers) => {
+            // A deposit (or hold) landed between the steps: back to the assets step.
+            let _ = state
+                .store
+                .advance_flow(&live.flow.id, Step::Identity, Step::Assets, now)
+                .await;
+            audit(
+                state,
+                Some(account.id),
+                "deletion_blocked_at_final_step",
+                None,
+            )
+            .await;
+            Err(assets_remaining(&blockers))
+        }
+        EraseOutcome::FlowGone => Err(wrong_step(
+            state
+                .store
+                .flow(&live.flow.id)
+                .await?
+                .map(|f| f.step)
+                .unwrap_or(Step::Deleted),
+        )),
+    }
+}
+
+/// R9: the keyed hash a tombstone keeps for an email or phone (never the value).
+pub fn tombstone_hash(key: SecretKey, kind: &str, value: &str) -> String {
+    key.keyed_hash(&format!("tombstone-{kind}"), value)
+}
+
+/// R10: the record sealed under its own random key; that key sealed under the retention
+/// key. Deleting the key row destroys the record (crypto-shredding).
+fn seal_retained(
+    retention: &SecretKey,
+    aad: &str,
+    kind: &str,
+    record: &serde_json::Value,
+) -> (String, String, String) {
+    let data_key = SecretKey::generate();
+    let sealed = data_key.seal(aad.as_bytes(), record.to_string().as_bytes());
+    let wrapped = retention.seal(aad.as_bytes(), data_key.to_hex().as_bytes());
+    (kind.to_owned(), sealed, wrapped)
+}
+
+/// Sends mail queued by the final step (the deletion notice) and forgets it once sent.
+/// What fails stays queued for the job runner.
+pub async fn send_queued_mail(state: &AppState) {
+    let Ok(queued) = state.store.queued_mail().await else {
+        return;
+    };
+    for (id, sealed, subject, text, html) in queued {
+        let Some(to) = state.config.keys.retention.open(b"mail", &sealed) else {
+            tracing::error!(%id, "queued mail cannot be opened with the current retention key");
+            continue;
+        };
+        let to = String::from_utf8_lossy(&to).into_owned();
+        let email = Email {
+            to: &to,
+            subject: &subject,
+            body: &text,
+            html: html.as_deref(),
+            code: None,
+        };
+        match state.notifier.send_email(email, state.now()).await {
+            Ok(()) => {
+                let _ = state.store.forget_mail(&id).await;
+            }
+            Err(err) => tracing::warn!(%err, "deletion notice not sent yet; it stays queued"),
+        }
+    }
+}
+
+/// R9: refuses a tombstoned email, phone or document with the date it becomes possible.
+pub async fn check_reregistration(
+    state: &AppState,
+    kind: &str,
+    hash: &str,
+) -> Result<(), AppError> {
+    if let Some(until) = state.store.tombstone_blocks(hash, state.now()).await? {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "reregistration_blocked",
+            format!("This {kind} belonged to an account deleted less than 30 days ago. It can be used again from {}.", views::human_time(until)),
+        )
+        .with("allowed_from", views::rfc3339(until))
+        .with_help(HELP_REREGISTER));
+    }
+    Ok(())
+}

@@ -1,0 +1,699 @@
+//! The deletion journey over the JSON API (API.md "Deletion flow") and as web pages
+//! (Security → Delete). Both call `crate::deletion`.
+
+use crate::deletion::{self, FlowView, LiveFlow};
+use crate::error::{ApiResult, AppError, ErrorBody};
+use crate::factors::FactorCodes;
+use crate::http::cookies;
+use crate::http::csrf::{CsrfForm, CsrfToken};
+use crate::http::json::ApiJson;
+use crate::http::session::{ApiUser, Authenticated, PageUser};
+use crate::routes::pages::layout;
+use crate::state::AppState;
+use crate::views::{self, Layout};
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use offboard_core::deletion::{Request, Step};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api_start))
+        .routes(routes!(api_get))
+        .routes(routes!(api_confirm))
+        .routes(routes!(api_assets))
+        .routes(routes!(api_codes))
+        .routes(routes!(api_verify))
+        .routes(routes!(api_identity))
+        .routes(routes!(page_start))
+        .routes(routes!(page_flow))
+        .routes(routes!(page_confirm))
+        .routes(routes!(page_assets))
+        .routes(routes!(page_codes))
+        .routes(routes!(page_verify))
+        .routes(routes!(page_identity))
+}
+
+async fn flow_json(
+    state: &AppState,
+    user: &Authenticated,
+    live: &LiveFlow,
+    step: Step,
+) -> ApiResult<Json<FlowView>> {
+    let flow = state
+        .store
+        .flow(&live.flow.id)
+        .await?
+        .unwrap_or_else(|| live.flow.clone());
+    Ok(Json(deletion::view(state, user, &flow, step).await?))
+}
+
+/// Starts the deletion (or returns the live flow of this session).
+#[utoipa::path(post, path = "/api/v1/deletion", tag = "deletion",
+    responses((status = 201, body = FlowView), (status = 200, description = "the live flow, started before", body = FlowView), (status = 401, body = ErrorBody)))]
+pub async fn api_start(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> ApiResult<Response> {
+    let (flow, created) = deletion::start(&state, &user).await?;
+    let view = deletion::view(&state, &user, &flow, flow.step).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(view)).into_response())
+}
+
+/// The flow, with what blocks it and the factors it will ask for.
+#[utoipa::path(get, path = "/api/v1/deletion/{id}", tag = "deletion", params(("id" = String, Path)),
+    responses((status = 200, body = FlowView), (status = 404, body = ErrorBody), (status = 410, description = "`flow_expired`", body = ErrorBody)))]
+pub async fn api_get(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<FlowView>> {
+    let live = deletion::load(&state, &user, &id, Request::View).await?;
+    flow_json(&state, &user, &live, live.step).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ConfirmRequest {
+    pub acknowledged: bool,
+    /// Base64 of the solved ALTCHA JSON, when the flow shows a captcha.
+    pub captcha: Option<String>,
+}
+
+/// Notes: acknowledge (and solve the captcha if asked). Moves to `assets` if anything
+/// blocks, else to `verification`.
+#[utoipa::path(post, path = "/api/v1/deletion/{id}/confirm", tag = "deletion", params(("id" = String, Path)), request_body = ConfirmRequest,
+    responses((status = 200, body = FlowView), (status = 400, description = "`captcha_required` / `captcha_invalid`", body = ErrorBody),
+        (status = 403, description = "`deletion_cool_off`", body = ErrorBody), (status = 409, description = "`wrong_step` with `step`", body = ErrorBody),
+        (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn api_confirm(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ConfirmRequest>,
+) -> ApiResult<Json<FlowView>> {
+    let live = deletion::load(&state, &user, &id, Request::Confirm).await?;
+    let next = deletion::confirm(
+        &state,
+        &user,
+        &live,
+        req.acknowledged,
+        req.captcha.as_deref(),
+    )
+    .await?;
+    flow_json(&state, &user, &live, next).await
+}
+
+/// Assets: re-checks; moves on when nothing blocks.
+#[utoipa::path(post, path = "/api/v1/deletion/{id}/assets", tag = "deletion", params(("id" = String, Path)),
+    responses((status = 200, body = FlowView), (status = 409, description = "`assets_remaining` with `blocking`, or `wrong_step`", body = ErrorBody)))]
+pub async fn api_assets(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<FlowView>> {
+    let live = deletion::load(&state, &user, &id, Request::CheckAssets).await?;
+    let next = deletion::check_assets(&state, &user, &live).await?;
+    flow_json(&state, &user, &live, next).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChannelRequest {
+    /// `email` or `sms`.
+    pub channel: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResendAfter {
+    pub resend_after: i64,
+}
+
+/// Verification: sends a deletion code (purpose `deletion`, bound to this flow).
+#[utoipa::path(post, path = "/api/v1/deletion/{id}/codes", tag = "deletion", params(("id" = String, Path)), request_body = ChannelRequest,
+    responses((status = 202, body = ResendAfter), (status = 429, description = "`resend_too_soon` / `rate_limited`", body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn api_codes(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ChannelRequest>,
+) -> ApiResult<Response> {
+    let live = deletion::load(&state, &user, &id, Request::SendCode).await?;
+    let resend_after = deletion::send_code(&state, &user, &live, &req.channel).await?;
+    Ok((StatusCode::ACCEPTED, Json(ResendAfter { resend_after })).into_response())
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct VerifyRequest {
+    pub email_code: Option<String>,
+    pub sms_code: Option<String>,
+    pub totp_code: Option<String>,
+}
+
+/// Verification: a code for every bound factor.
+#[utoipa::path(post, path = "/api/v1/deletion/{id}/verify", tag = "deletion", params(("id" = String, Path)), request_body = VerifyRequest,
+    responses((status = 200, body = FlowView), (status = 400, description = "`invalid_code` / `code_expired` / `code_used` / `code_exhausted`", body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn api_verify(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<VerifyRequest>,
+) -> ApiResult<Json<FlowView>> {
+    let live = deletion::load(&state, &user, &id, Request::Verify).await?;
+    let codes = FactorCodes {
+        email_code: req.email_code,
+        sms_code: req.sms_code,
+        totp_code: req.totp_code,
+    };
+    let next = deletion::verify(&state, &user, &live, &codes).await?;
+    flow_json(&state, &user, &live, next).await
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct IdentityRequest {
+    /// The ID number from the original identity verification (any spacing or case).
+    pub id_number: Option<String>,
+    /// Instead, for accounts that never completed identity verification.
+    pub password: Option<String>,
+}
+
+/// Identity: the last step. On success the account is deleted in one transaction.
+#[utoipa::path(post, path = "/api/v1/deletion/{id}/identity", tag = "deletion", params(("id" = String, Path)), request_body = IdentityRequest,
+    responses((status = 200, description = "deleted", body = FlowView), (status = 400, description = "`identity_mismatch` with `attempts_left`", body = ErrorBody),
+        (status = 423, description = "`identity_locked`", body = ErrorBody), (status = 409, description = "`assets_remaining` (a deposit landed) or `wrong_step`", body = ErrorBody)))]
+pub async fn api_identity(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<IdentityRequest>,
+) -> ApiResult<Json<FlowView>> {
+    let live = deletion::load(&state, &user, &id, Request::SubmitIdentity).await?;
+    let identity_method = if req.password.is_some() && req.id_number.is_none() {
+        "password"
+    } else {
+        "id_number"
+    };
+    let done = deletion::submit_identity(
+        &state,
+        &user,
+        &live,
+        req.id_number.as_deref(),
+        req.password.as_deref(),
+    )
+    .await?;
+    Ok(Json(FlowView {
+        id: live.flow.id.clone(),
+        step: Step::Deleted.as_str().to_owned(),
+        expires_at: views::rfc3339(done.deleted_at),
+        captcha: None,
+        blocking: Vec::new(),
+        factors: Vec::new(),
+        identity_method: identity_method.to_owned(),
+        deleted_at: Some(views::rfc3339(done.deleted_at)),
+        reregister_after: Some(views::rfc3339(done.reregister_after)),
+        cooloff_until: None,
+    }))
+}
+
+// ---------------------------------------------------------------- web pages
+
+#[derive(Debug, Clone)]
+pub struct StepView {
+    pub label: String,
+    pub done: bool,
+    pub current: bool,
+}
+
+fn steps(current: Step) -> Vec<StepView> {
+    let order = Step::ALL;
+    let at = order.iter().position(|s| *s == current).unwrap_or(0);
+    order
+        .iter()
+        .enumerate()
+        .map(|(i, s)| StepView {
+            label: s.label().to_owned(),
+            done: i < at,
+            current: i == at,
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "deletion_notes.html")]
+pub struct DeletionNotesPage {
+    pub layout: Layout,
+    pub flow_id: String,
+    pub steps: Vec<StepView>,
+    pub expires_at: String,
+    pub captcha: Option<String>,
+    pub cooloff_until: Option<String>,
+    pub error: Option<String>,
+    pub error_help: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BlockerView {
+    pub kind_label: String,
+    pub detail: String,
+    pub action_label: String,
+    pub action_href: String,
+}
+
+#[derive(Template)]
+#[template(path = "deletion_assets.html")]
+pub struct DeletionAssetsPage {
+    pub layout: Layout,
+    pub flow_id: String,
+    pub steps: Vec<StepView>,
+    pub expires_at: String,
+    pub blockers: Vec<BlockerView>,
+    pub error: Option<String>,
+    pub error_help: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "deletion_verify.html")]
+pub struct DeletionVerifyPage {
+    pub layout: Layout,
+    pub flow_id: String,
+    pub steps: Vec<StepView>,
+    pub expires_at: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub needs_totp: bool,
+    pub email_wait: i64,
+    pub sms_wait: i64,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    pub error_help: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "deletion_identity.html")]
+pub struct DeletionIdentityPage {
+    pub layout: Layout,
+    pub flow_id: String,
+    pub steps: Vec<StepView>,
+    pub expires_at: String,
+    pub method_password: bool,
+    pub attempts_left: Option<u32>,
+    pub error: Option<String>,
+    pub error_help: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "deletion_done.html")]
+pub struct DeletionDonePage {
+    pub layout: Layout,
+    pub deleted_at: String,
+    pub reregister_after: String,
+}
+
+/// Renders the page of the flow's current step, with an optional error or notice.
+async fn render_step(
+    state: &AppState,
+    user: &Authenticated,
+    csrf: &CsrfToken,
+    flow_id: &str,
+    error: Option<&AppError>,
+    notice: Option<&str>,
+) -> Response {
+    let live = match deletion::load(state, user, flow_id, Request::View).await {
+        Ok(live) => live,
+        Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf))),
+    };
+    let view = match deletion::view(state, user, &live.flow, live.step).await {
+        Ok(view) => view,
+        Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf))),
+    };
+    let layout = layout(state, Some(user), csrf);
+    let (message, help) = (
+        error.map(|e| e.message.clone()),
+        error.and_then(|e| e.help).map(str::to_owned),
+    );
+    let status = error.map(|e| e.status).unwrap_or(StatusCode::OK);
+    let expires_at = views::human_time(state.now() + state.config.deletion.flow_idle);
+    match live.step {
+        Step::Notes => views::render_with_status(
+            status,
+            &DeletionNotesPage {
+                layout,
+                flow_id: live.flow.id.clone(),
+                steps: steps(Step::Notes),
+                expires_at,
+                captcha: view
+                    .captcha
+                    .as_ref()
+                    .and_then(|c| serde_json::to_string(c).ok()),
+                cooloff_until: view
+                    .cooloff_until
+                    .as_ref()
+                    .and_then(|t| {
+                        time::OffsetDateTime::parse(
+                            t,
+                            &time::format_description::well_known::Rfc3339,
+                        )
+                        .ok()
+                    })
+                    .map(views::human_time),
+                error: message,
+                error_help: help,
+            },
+        ),
+        Step::Assets => views::render_with_status(
+            status,
+            &DeletionAssetsPage {
+                layout,
+                flow_id: live.flow.id.clone(),
+                steps: steps(Step::Assets),
+                expires_at,
+                blockers: view
+                    .blocking
+                    .iter()
+                    .map(|b| BlockerView {
+                        kind_label: match b.kind.as_str() {
+                            "balance" => "Balance",
+                            "pending_deposit" => "Pending deposit",
+                            "pending_withdrawal" => "Pending withdrawal",
+                            _ => "Hold",
+                        }
+                        .to_owned(),
+                        detail: [b.amount.clone(), b.asset.clone(), b.reference.clone()]
+                            .into_iter()
+                            .flatten()
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        action_label: match b.action.as_str() {
+                            "withdraw" => "Withdraw",
+                            "wait" => "See pending items",
+                            _ => "Close it on the exchange",
+                        }
+                        .to_owned(),
+                        action_href: b
+                            .action_url
+                            .clone()
+                            .unwrap_or_else(|| deletion::HELP_ASSETS.to_owned()),
+                    })
+                    .collect(),
+                error: message,
+                error_help: help,
+            },
+        ),
+        Step::Verification => {
+            let bound = crate::factors::bound_factors(state, &user.account)
+                .await
+                .unwrap_or(crate::factors::BoundFactors {
+                    sms: false,
+                    totp: false,
+                });
+            let wait = |channel| async move {
+                state
+                    .store
+                    .code_wait(
+                        user.account.id,
+                        offboard_core::Purpose::Deletion,
+                        channel,
+                        state.now(),
+                    )
+                    .await
+                    .unwrap_or(0)
+            };
+            let email_wait = wait(offboard_core::Channel::Email).await;
+            let sms_wait = wait(offboard_core::Channel::Sms).await;
+            views::render_with_status(
+                status,
+                &DeletionVerifyPage {
+                    layout,
+                    flow_id: live.flow.id.clone(),
+                    steps: steps(Step::Verification),
+                    expires_at,
+                    email: user.account.email.clone(),
+                    phone: user
+                        .account
+                        .phone
+                        .as_deref()
+                        .and_then(|p| offboard_core::PhoneNumber::parse(p).ok())
+                        .map(|p| p.masked())
+                        .filter(|_| bound.sms),
+                    needs_totp: bound.totp,
+                    email_wait,
+                    sms_wait,
+                    notice: notice.map(str::to_owned),
+                    error: message,
+                    error_help: help,
+                },
+            )
+        }
+        Step::Identity => {
+            let attempts_left = error
+                .and_then(|e| e.extra.get("attempts_left"))
+                .and_then(|v| v.as_u64())
+                .and_then(|v| u32::try_from(v).ok());
+            views::render_with_status(
+                status,
+                &DeletionIdentityPage {
+                    layout,
+                    flow_id: live.flow.id.clone(),
+                    steps: steps(Step::Identity),
+                    expires_at,
+                    method_password: view.identity_method == "password",
+                    attempts_left,
+                    error: message,
+                    error_help: help,
+                },
+            )
+        }
+        Step::Deleted => Redirect::to("/").into_response(),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct EmptyForm {}
+
+/// Security → Delete: starts or resumes the flow and shows its current step.
+#[utoipa::path(post, path = "/security/delete", tag = "pages", request_body(content = EmptyForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "to the flow's current step")))]
+pub async fn page_start(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+    CsrfForm(_form): CsrfForm<EmptyForm>,
+) -> Response {
+    match deletion::start(&state, &user).await {
+        Ok((flow, _)) => Redirect::to(&format!("/deletion/{}", flow.id)).into_response(),
+        Err(err) => views::error_page(&err, Some(layout(&state, Some(&user), &csrf))),
+    }
+}
+
+#[utoipa::path(get, path = "/deletion/{id}", tag = "pages", params(("id" = String, Path)),
+    responses((status = 200, description = "the page of the current step", content_type = "text/html")))]
+pub async fn page_flow(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+    Path(id): Path<String>,
+) -> Response {
+    render_step(&state, &user, &csrf, &id, None, None).await
+}
+
+/// After a POST: on success show the flow's page (303), on a wrong step go to the
+/// current one, on another error show the current page with it.
+async fn after(
+    state: &AppState,
+    user: &Authenticated,
+    csrf: &CsrfToken,
+    id: &str,
+    result: Result<(), AppError>,
+    notice: Option<&str>,
+) -> Response {
+    match result {
+        Ok(()) if notice.is_none() => Redirect::to(&format!("/deletion/{id}")).into_response(),
+        Ok(()) => render_step(state, user, csrf, id, None, notice).await,
+        Err(err)
+            if err.code == "wrong_step"
+                || err.code == "flow_expired"
+                || err.code == "not_found" =>
+        {
+            if err.code == "wrong_step" {
+                Redirect::to(&format!("/deletion/{id}")).into_response()
+            } else {
+                views::error_page(&err, Some(layout(state, Some(user), csrf)))
+            }
+        }
+        Err(err) => render_step(state, user, csrf, id, Some(&err), None).await,
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    pub acknowledged: Option<String>,
+    #[serde(default)]
+    pub captcha: Option<String>,
+}
+
+#[utoipa::path(post, path = "/deletion/{id}/confirm", tag = "pages", params(("id" = String, Path)),
+    request_body(content = ConfirmForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "to the next step")))]
+pub async fn page_confirm(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<ConfirmForm>,
+) -> Response {
+    let result = async {
+        let live = deletion::load(&state, &user, &id, Request::Confirm).await?;
+        let ack = matches!(form.acknowledged.as_deref(), Some("true" | "on" | "yes"));
+        deletion::confirm(&state, &user, &live, ack, form.captcha.as_deref())
+            .await
+            .map(|_| ())
+    }
+    .await;
+    after(&state, &user, &csrf, &id, result, None).await
+}
+
+#[utoipa::path(post, path = "/deletion/{id}/assets", tag = "pages", params(("id" = String, Path)),
+    request_body(content = EmptyForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "to the next step")))]
+pub async fn page_assets(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+    Path(id): Path<String>,
+    CsrfForm(_form): CsrfForm<EmptyForm>,
+) -> Response {
+    let result = async {
+        let live = deletion::load(&state, &user, &id, Request::CheckAssets).await?;
+        deletion::check_assets(&state, &user, &live)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    after(&state, &user, &csrf, &id, result, None).await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ChannelForm {
+    #[serde(default)]
+    pub channel: String,
+}
+
+#[utoipa::path(post, path = "/deletion/{id}/codes", tag = "pages", params(("id" = String, Path)),
+    request_body(content = ChannelForm, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "the step page saying the code was sent", content_type = "text/html")))]
+pub async fn page_codes(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<ChannelForm>,
+) -> Response {
+    let result = async {
+        let live = deletion::load(&state, &user, &id, Request::SendCode).await?;
+        deletion::send_code(&state, &user, &live, &form.channel)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    let notice = if form.channel == "sms" {
+        "We texted you a deletion code. It works for 10 minutes."
+    } else {
+        "We emailed you a deletion code. It works for 10 minutes."
+    };
+    let notice = result.is_ok().then_some(notice);
+    after(&state, &user, &csrf, &id, result, notice).await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct VerifyForm {
+    #[serde(default)]
+    pub email_code: Option<String>,
+    #[serde(default)]
+    pub sms_code: Option<String>,
+    #[serde(default)]
+    pub totp_code: Option<String>,
+}
+
+#[utoipa::path(post, path = "/deletion/{id}/verify", tag = "pages", params(("id" = String, Path)),
+    request_body(content = VerifyForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "to the identity step")))]
+pub async fn page_verify(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<VerifyForm>,
+) -> Response {
+    let result = async {
+        let live = deletion::load(&state, &user, &id, Request::Verify).await?;
+        let codes = FactorCodes {
+            email_code: form.email_code,
+            sms_code: form.sms_code,
+            totp_code: form.totp_code,
+        };
+        deletion::verify(&state, &user, &live, &codes)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    after(&state, &user, &csrf, &id, result, None).await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct IdentityForm {
+    #[serde(default)]
+    pub id_number: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+#[utoipa::path(post, path = "/deletion/{id}/identity", tag = "pages", params(("id" = String, Path)),
+    request_body(content = IdentityForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "the Deleted page, signed out", content_type = "text/html")))]
+pub async fn page_identity(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<IdentityForm>,
+) -> Response {
+    let result = async {
+        let live = deletion::load(&state, &user, &id, Request::SubmitIdentity).await?;
+        deletion::submit_identity(
+            &state,
+            &user,
+            &live,
+            form.id_number.as_deref(),
+            form.password.as_deref(),
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(done) => {
+            let page = DeletionDonePage {
+                layout: Layout {
+                    csrf: csrf.0.clone(),
+                    dev_mode: state.config.is_dev(),
+                    ..Layout::default()
+                },
+                deleted_at: views::human_time(done.deleted_at),
+                reregister_after: views::human_time(done.reregister_after),
+            };
+            let mut response = views::render(&page);
+            let secure = !state.config.is_dev();
+            let removal = cookies::removal(cookies::session_cookie_name(secure), secure);
+            if let Ok(value) = HeaderValue::from_str(&removal.to_string()) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(err) => after(&state, &user, &csrf, &id, Err(err), None).await,
+    }
+}

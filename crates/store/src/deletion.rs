@@ -1,0 +1,500 @@
+//! Deletion flows, identity-step failures, captcha single use, tombstones, and the final
+//! erasure (R7): one transaction that re-checks the assets gate, marks the account
+//! deleted, revokes everything, erases personal data, seals what the law keeps, writes
+//! the tombstones and queues the notice and the `account.deleted` event. A crash (or an
+//! injected fault) at any statement leaves the account exactly as it was.
+
+use crate::{from_unix, locked_tx, on_db, to_unix, Store, StoreError};
+use offboard_core::deletion::Step;
+use offboard_core::money::{self, Balance, Hold, Holdings, PendingItem};
+use offboard_core::AccountId;
+use rust_decimal::Decimal;
+use sqlx::Row;
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowRow {
+    pub id: String,
+    pub account_id: AccountId,
+    pub session_hash: String,
+    pub step: Step,
+    pub status: String,
+    pub captcha_required: bool,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub deleted_at: Option<OffsetDateTime>,
+}
+
+/// Everything the final transaction writes besides the erasure itself.
+#[derive(Debug, Clone)]
+pub struct Erasure {
+    pub account_id: AccountId,
+    pub flow_id: String,
+    pub now: OffsetDateTime,
+    /// Re-check the embedded ledger inside the transaction (false when the host platform
+    /// is the asset source; it was checked just before).
+    pub recheck_ledger: bool,
+    pub dust: BTreeMap<String, Decimal>,
+    /// (kind, keyed hash) of the email, phone and document numbers.
+    pub tombstones: Vec<(String, String)>,
+    pub allowed_from: OffsetDateTime,
+    /// (kind, sealed record, wrapped per-record key).
+    pub retained: Vec<(String, String, String)>,
+    pub purge_after: OffsetDateTime,
+    /// The deletion notice (R12): sealed recipient, subject, text, html.
+    pub notice: (String, String, String, String),
+    pub event_payload: String,
+    /// Keyed hash of the email in the login throttle table, to clear it.
+    pub login_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EraseOutcome {
+    Erased,
+    /// R4 re-check failed inside the transaction: nothing changed.
+    Blocked(Vec<money::Blocker>),
+    /// The flow is no longer live at the identity step (another tab finished or it
+    /// expired): nothing changed.
+    FlowGone,
+}
+
+const FLOW_COLUMNS: &str = "id, account_id, session_hash, step, status, captcha_required, created_at, updated_at, deleted_at";
+
+fn flow_from_row<R: Row>(row: &R) -> Result<FlowRow, StoreError>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let account: String = row.try_get("account_id")?;
+    let step: String = row.try_get("step")?;
+    Ok(FlowRow {
+        id: row.try_get("id")?,
+        account_id: account
+            .parse()
+            .map_err(|_| StoreError::Corrupt("flow account".into()))?,
+        session_hash: row.try_get("session_hash")?,
+        step: Step::parse(&step)
+            .ok_or_else(|| StoreError::Corrupt(format!("flow step {step:?}")))?,
+        status: row.try_get("status")?,
+        captcha_required: row.try_get::<i64, _>("captcha_required")? != 0,
+        created_at: from_unix(row.try_get("created_at")?),
+        updated_at: from_unix(row.try_get("updated_at")?),
+        deleted_at: row.try_get::<Option<i64>, _>("deleted_at")?.map(from_unix),
+    })
+}
+
+impl Store {
+    /// The account's live flow, if any.
+    pub async fn live_flow(&self, account_id: AccountId) -> Result<Option<FlowRow>, StoreError> {
+        let sql = format!(
+            "SELECT {FLOW_COLUMNS} FROM deletion_flows WHERE account_id = $1 AND status = 'live'"
+        );
+        on_db!(self, pool => {
+            let row = sqlx::query(&sql).bind(account_id.to_string()).fetch_optional(pool).await?;
+            row.as_ref().map(flow_from_row).transpose()
+        })
+    }
+
+    pub async fn flow(&self, id: &str) -> Result<Option<FlowRow>, StoreError> {
+        let sql = format!("SELECT {FLOW_COLUMNS} FROM deletion_flows WHERE id = $1");
+        on_db!(self, pool => {
+            let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+            row.as_ref().map(flow_from_row).transpose()
+        })
+    }
+
+    /// Starts a flow unless one is live; a live flow of another session is replaced (a
+    /// flow belongs to one session, R1). Returns the live flow and whether it is new.
+    pub async fn start_flow(
+        &self,
+        account_id: AccountId,
+        session_hash: &str,
+        captcha_required: bool,
+        now: OffsetDateTime,
+    ) -> Result<(FlowRow, bool), StoreError> {
+        let account = account_id.to_string();
+        let key = format!("flow:{account}");
+        let sql = format!(
+            "SELECT {FLOW_COLUMNS} FROM deletion_flows WHERE account_id = $1 AND status = 'live'"
+        );
+        let out = locked_tx!(self, key, tx => {
+            let live = sqlx::query(&sql).bind(&account).fetch_optional(&mut *tx).await?;
+            let live = live.as_ref().map(flow_from_row).transpose()?;
+            match live {
+                Some(flow) if flow.session_hash == session_hash => (flow, false),
+                other => {
+                    if other.is_some() {
+                        sqlx::query("UPDATE deletion_flows SET status = 'replaced', updated_at = $1 WHERE account_id = $2 AND status = 'live'")
+                            .bind(to_unix(now))
+                            .bind(&account)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    let flow = FlowRow {
+                        id: uuid::Uuid::now_v7().to_string(),
+                        account_id,
+                        session_hash: session_hash.to_owned(),
+                        step: Step::Notes,
+                        status: "live".into(),
+                        captcha_required,
+                        created_at: now,
+                        updated_at: now,
+                        deleted_at: None,
+                    };
+                    sqlx::query(
+                        "INSERT INTO deletion_flows (id, account_id, session_hash, step, status, captcha_required, created_at, updated_at)
+                         VALUES ($1, $2, $3, $4, 'live', $5, $6, $6)",
+                    )
+                    .bind(&flow.id)
+                    .bind(&account)
+                    .bind(session_hash)
+                    .bind(Step::Notes.as_str())
+                    .bind(i64::from(captcha_required))
+                    .bind(to_unix(now))
+                    .execute(&mut *tx)
+                    .await?;
+                    (flow, true)
+                }
+            }
+        });
+        Ok(out)
+    }
+
+    /// Moves a live flow from `from` to `to` (compare-and-set; false if it moved meanwhile).
+    pub async fn advance_flow(
+        &self,
+        id: &str,
+        from: Step,
+        to: Step,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let n = on_db!(self, pool => sqlx::query(
+            "UPDATE deletion_flows SET step = $1, updated_at = $2 WHERE id = $3 AND step = $4 AND status = 'live'",
+        )
+        .bind(to.as_str())
+        .bind(to_unix(now))
+        .bind(id)
+        .bind(from.as_str())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    pub async fn touch_flow(&self, id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        on_db!(self, pool => sqlx::query("UPDATE deletion_flows SET updated_at = $1 WHERE id = $2 AND status = 'live'")
+            .bind(to_unix(now))
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn expire_flow(&self, id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        on_db!(self, pool => sqlx::query("UPDATE deletion_flows SET status = 'expired', updated_at = $1 WHERE id = $2 AND status = 'live'")
+            .bind(to_unix(now))
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Records a captcha challenge as used; false if it was used before (R3 single use).
+    pub async fn use_captcha(
+        &self,
+        challenge: &str,
+        flow_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        match on_db!(self, pool => sqlx::query("INSERT INTO captcha_used (challenge, flow_id, used_at) VALUES ($1, $2, $3)")
+            .bind(challenge)
+            .bind(flow_id)
+            .bind(to_unix(now))
+            .execute(pool)
+            .await
+            .map(|_| ()))
+        {
+            Ok(()) => Ok(true),
+            Err(err) => match StoreError::from(err) {
+                StoreError::Conflict => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Wrong identity answers in the last 24 hours: (count, latest).
+    pub async fn identity_failures(
+        &self,
+        account_id: AccountId,
+        now: OffsetDateTime,
+    ) -> Result<(u32, Option<OffsetDateTime>), StoreError> {
+        on_db!(self, pool => {
+            let row = sqlx::query("SELECT COUNT(*) AS n, MAX(at) AS latest FROM identity_failures WHERE account_id = $1 AND at > $2")
+                .bind(account_id.to_string())
+                .bind(to_unix(now - offboard_core::deletion::IDENTITY_LOCK))
+                .fetch_one(pool)
+                .await?;
+            let n: i64 = row.try_get("n")?;
+            let latest: Option<i64> = row.try_get("latest")?;
+            Ok((u32::try_from(n).unwrap_or(u32::MAX), latest.map(from_unix)))
+        })
+    }
+
+    pub async fn record_identity_failure(
+        &self,
+        account_id: AccountId,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        on_db!(self, pool => sqlx::query("INSERT INTO identity_failures (account_id, at) VALUES ($1, $2)")
+            .bind(account_id.to_string())
+            .bind(to_unix(now))
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Support's unlock (R11): forgets the failures.
+    pub async fn clear_identity_failures(&self, account_id: AccountId) -> Result<(), StoreError> {
+        on_db!(self, pool => sqlx::query("DELETE FROM identity_failures WHERE account_id = $1")
+            .bind(account_id.to_string())
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// R9: when a tombstoned keyed hash may register again, if it is still blocked.
+    pub async fn tombstone_blocks(
+        &self,
+        hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>, StoreError> {
+        on_db!(self, pool => {
+            let row = sqlx::query("SELECT MAX(allowed_from) AS until FROM tombstones WHERE hash = $1 AND allowed_from > $2")
+                .bind(hash)
+                .bind(to_unix(now))
+                .fetch_one(pool)
+                .await?;
+            Ok(row.try_get::<Option<i64>, _>("until")?.map(from_unix))
+        })
+    }
+
+    pub async fn cooloff_until(
+        &self,
+        account_id: AccountId,
+    ) -> Result<Option<OffsetDateTime>, StoreError> {
+        on_db!(self, pool => {
+            let row = sqlx::query("SELECT cooloff_until FROM accounts WHERE id = $1").bind(account_id.to_string()).fetch_optional(pool).await?;
+            Ok(match row {
+                Some(row) => row.try_get::<Option<i64>, _>("cooloff_until")?.map(from_unix),
+                None => None,
+            })
+        })
+    }
+
+    /// Starts the 24-hour deletion cool-off (after a password reset, factor reset or recovery).
+    pub async fn set_cooloff_until(
+        &self,
+        account_id: AccountId,
+        until: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        on_db!(self, pool => sqlx::query("UPDATE accounts SET cooloff_until = $1 WHERE id = $2")
+            .bind(to_unix(until))
+            .bind(account_id.to_string())
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Makes the final step fail at its `n`-th statement (1-based) once, to prove the
+    /// transaction is all-or-nothing. Only tests call it; production never does.
+    pub fn inject_erasure_fault(&self, n: i64) {
+        self.faults.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        let left = self.faults.load(Ordering::SeqCst);
+        if left > 0 {
+            self.faults.store(left - 1, Ordering::SeqCst);
+            if left == 1 {
+                return Err(StoreError::InjectedFault);
+            }
+        }
+        Ok(())
+    }
+
+    /// R7: the final step, in one transaction under the account's ledger lock (so a
+    /// deposit either lands before, and blocks, or after, and is unclaimed).
+    pub async fn erase_account(&self, e: &Erasure) -> Result<EraseOutcome, StoreError> {
+        let account = e.account_id.to_string();
+        let now = to_unix(e.now);
+        let key = format!("ledger:{account}");
+        macro_rules! step {
+            ($tx:ident, $q:expr) => {{
+                self.checkpoint()?;
+                $q.execute(&mut *$tx).await?
+            }};
+        }
+        let out = locked_tx!(self, key, tx => {
+            // R4 again, inside the transaction.
+            let mut blockers = Vec::new();
+            if e.recheck_ledger {
+                self.checkpoint()?;
+                let balances = sqlx::query("SELECT asset, available FROM ledger_balances WHERE account_id = $1")
+                    .bind(&account)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| Ok(Balance { asset: r.try_get("asset")?, amount: Decimal::from_str(&r.try_get::<String, _>("available")?).unwrap_or(Decimal::MAX) }))
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                let pending = sqlx::query("SELECT id, asset, amount FROM withdrawals WHERE account_id = $1 AND status = 'pending'")
+                    .bind(&account)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| Ok(PendingItem { kind: "withdrawal".into(), id: r.try_get("id")?, asset: r.try_get("asset")?, amount: Decimal::from_str(&r.try_get::<String, _>("amount")?).unwrap_or(Decimal::MAX) }))
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                let holds = sqlx::query("SELECT id, kind, reference FROM holds WHERE account_id = $1")
+                    .bind(&account)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| Ok(Hold { hold_id: r.try_get("id")?, kind: r.try_get("kind")?, reference: r.try_get("reference")? }))
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                blockers = money::blockers(&Holdings { balances, holds, pending }, &e.dust);
+            }
+            if !blockers.is_empty() {
+                EraseOutcome::Blocked(blockers)
+            } else {
+                // The flow must still be live at the identity step: two tabs delete once.
+                self.checkpoint()?;
+                let claimed = sqlx::query(
+                    "UPDATE deletion_flows SET status = 'completed', step = 'deleted', deleted_at = $1, updated_at = $1
+                     WHERE id = $2 AND account_id = $3 AND status = 'live' AND step = 'identity'",
+                )
+                .bind(now)
+                .bind(&e.flow_id)
+                .bind(&account)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if claimed != 1 {
+                    EraseOutcome::FlowGone
+                } else {
+                    // R12: the notice, queued with a sealed recipient.
+                    step!(tx, sqlx::query("INSERT INTO mail_queue (id, recipient_sealed, subject, body, html, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(uuid::Uuid::now_v7().to_string())
+                        .bind(&e.notice.0)
+                        .bind(&e.notice.1)
+                        .bind(&e.notice.2)
+                        .bind(&e.notice.3)
+                        .bind(now));
+                    // R10: seal what the law keeps.
+                    for (kind, sealed, wrapped_key) in &e.retained {
+                        let id = uuid::Uuid::now_v7().to_string();
+                        step!(tx, sqlx::query("INSERT INTO retained_records (id, account_id, kind, sealed, created_at, purge_after) VALUES ($1, $2, $3, $4, $5, $6)")
+                            .bind(&id)
+                            .bind(&account)
+                            .bind(kind)
+                            .bind(sealed)
+                            .bind(now)
+                            .bind(to_unix(e.purge_after)));
+                        step!(tx, sqlx::query("INSERT INTO retention_keys (record_id, wrapped_key) VALUES ($1, $2)").bind(&id).bind(wrapped_key));
+                    }
+                    // R9: tombstones of keyed hashes only.
+                    for (kind, hash) in &e.tombstones {
+                        step!(tx, sqlx::query("INSERT INTO tombstones (kind, hash, deleted_at, allowed_from) VALUES ($1, $2, $3, $4)")
+                            .bind(kind)
+                            .bind(hash)
+                            .bind(now)
+                            .bind(to_unix(e.allowed_from)));
+                    }
+                    // Revoke everything.
+                    for table in ["sessions", "otp_codes", "otp_failures", "totp_factors", "identity_failures", "identity_numbers", "identity_history", "identities"] {
+                        step!(tx, sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1")).bind(&account));
+                    }
+                    step!(tx, sqlx::query("DELETE FROM login_attempts WHERE login_key = $1").bind(&e.login_key));
+                    // Withdrawal addresses are personal data; amounts stay in the books.
+                    step!(tx, sqlx::query("UPDATE withdrawals SET address = '' WHERE account_id = $1").bind(&account));
+                    // Erase the person and mark the account deleted with its official time.
+                    step!(tx, sqlx::query(
+                        "UPDATE accounts SET email = NULL, password_hash = NULL, phone = NULL, status = 'deleted', deleted_at = $1,
+                         cooloff_until = NULL WHERE id = $2 AND status = 'active'",
+                    )
+                    .bind(now)
+                    .bind(&account));
+                    // R13: the event for downstream services.
+                    step!(tx, sqlx::query("INSERT INTO events (id, type, payload, created_at) VALUES ($1, 'account.deleted', $2, $3)")
+                        .bind(uuid::Uuid::now_v7().to_string())
+                        .bind(&e.event_payload)
+                        .bind(now));
+                    // R14.
+                    step!(tx, sqlx::query("INSERT INTO audit_log (at, account_id, actor, action, detail) VALUES ($1, $2, 'user', 'account_deleted', NULL)")
+                        .bind(now)
+                        .bind(&account));
+                    EraseOutcome::Erased
+                }
+            }
+        });
+        Ok(out)
+    }
+
+    /// Mail queued by the final step: (id, sealed recipient, subject, text, html).
+    pub async fn queued_mail(
+        &self,
+    ) -> Result<Vec<(String, String, String, String, Option<String>)>, StoreError> {
+        on_db!(self, pool => {
+            sqlx::query("SELECT id, recipient_sealed, subject, body, html FROM mail_queue ORDER BY created_at, id LIMIT 100")
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("id")?, r.try_get("recipient_sealed")?, r.try_get("subject")?, r.try_get("body")?, r.try_get("html")?)))
+                .collect()
+        })
+    }
+
+    pub async fn forget_mail(&self, id: &str) -> Result<(), StoreError> {
+        on_db!(self, pool => sqlx::query("DELETE FROM mail_queue WHERE id = $1").bind(id).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Events written by the outbox, oldest first: (type, payload).
+    pub async fn events(&self) -> Result<Vec<(String, String)>, StoreError> {
+        on_db!(self, pool => {
+            sqlx::query("SELECT type, payload FROM events ORDER BY created_at, id")
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("type")?, r.try_get("payload")?)))
+                .collect()
+        })
+    }
+
+    /// Sealed retained records of an account: (kind, sealed, wrapped key).
+    pub async fn retained_records(
+        &self,
+        account_id: AccountId,
+    ) -> Result<Vec<(String, String, String)>, StoreError> {
+        on_db!(self, pool => {
+            sqlx::query(
+                "SELECT r.kind, r.sealed, k.wrapped_key FROM retained_records r JOIN retention_keys k ON k.record_id = r.id
+                 WHERE r.account_id = $1 ORDER BY r.created_at, r.id",
+            )
+            .bind(account_id.to_string())
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("kind")?, r.try_get("sealed")?, r.try_get("wrapped_key")?)))
+            .collect()
+        })
+    }
+}
