@@ -29,6 +29,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(help_index))
         .routes(routes!(help_topic))
         .routes(routes!(stylesheet))
+        .routes(routes!(captcha_js))
+        .routes(routes!(captcha_worker_js))
+        .routes(routes!(countdown_js))
 }
 
 pub(crate) fn layout(
@@ -293,4 +296,37 @@ pub async fn stylesheet() -> Response {
         APP_CSS,
     )
         .into_response()
+}
+
+const CAPTCHA_JS: &str = include_str!("../../static/captcha.js");
+const CAPTCHA_WORKER_JS: &str = include_str!("../../static/captcha-worker.js");
+const COUNTDOWN_JS: &str = include_str!("../../static/countdown.js");
+
+fn script(body: &'static str) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Solves the deletion captcha in a Web Worker (R3).
+#[utoipa::path(get, path = "/static/captcha.js", tag = "pages", responses((status = 200, description = "script", content_type = "text/javascript")))]
+pub async fn captcha_js() -> Response {
+    script(CAPTCHA_JS)
+}
+
+#[utoipa::path(get, path = "/static/captcha-worker.js", tag = "pages", responses((status = 200, description = "script", content_type = "text/javascript")))]
+pub async fn captcha_worker_js() -> Response {
+    script(CAPTCHA_WORKER_JS)
+}
+
+/// The visible cooldown of "Get code" buttons.
+#[utoipa::path(get, path = "/static/countdown.js", tag = "pages", responses((status = 200, description = "script", content_type = "text/javascript")))]
+pub async fn countdown_js() -> Response {
+    script(COUNTDOWN_JS)
 }

@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod deletion;
+mod deletion_pages;
 mod factors;
 mod identity;
 mod ledger;
