@@ -423,6 +423,7 @@ impl Store {
                         step!(tx, sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1")).bind(&account));
                     }
                     step!(tx, sqlx::query("DELETE FROM login_attempts WHERE login_key = $1").bind(&e.login_key));
+                    step!(tx, sqlx::query("DELETE FROM recovery_requests WHERE account_id = $1").bind(&account));
                     // Withdrawal addresses are personal data; amounts stay in the books.
                     step!(tx, sqlx::query("UPDATE withdrawals SET address = '' WHERE account_id = $1").bind(&account));
                     // Erase the person and mark the account deleted with its official time.

@@ -21,6 +21,7 @@ pub use ledger::{
     WithdrawalRow,
 };
 mod outbox;
+mod recovery;
 mod sessions;
 pub mod testing;
 mod throttle;
@@ -33,6 +34,7 @@ pub use error::StoreError;
 pub use factors::{CodeCheck, CodeSlot, IssuedCode, NewCode, TotpRow};
 pub use identity::{IdentityChange, IdentityRow, NewIdentity, StoredDocumentNumber};
 pub use outbox::{OutboxMessage, StoredMessage};
+pub use recovery::NewRecoveryRequest;
 pub use sessions::{NewSession, SessionKind, SessionRow};
 
 use sqlx::{PgPool, SqlitePool};

@@ -10,6 +10,7 @@ pub mod factors;
 pub mod health;
 pub mod identity;
 pub mod pages;
+pub mod recovery;
 pub mod security;
 
 use crate::error::AppError;
@@ -82,7 +83,8 @@ pub fn openapi_router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(identity::routes())
         .merge(assets::routes())
         .merge(admin::routes())
-        .merge(deletion::routes());
+        .merge(deletion::routes())
+        .merge(recovery::routes());
     if state.config.is_dev() {
         router = router.merge(dev::routes());
     }

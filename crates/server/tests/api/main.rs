@@ -11,4 +11,5 @@ mod identity;
 mod ledger;
 mod pages;
 mod platform;
+mod recovery;
 mod security_pages;
