@@ -17,6 +17,7 @@ pub mod notify;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod support;
 pub mod views;
 
 pub use config::{Keys, Mode, ServerConfig};

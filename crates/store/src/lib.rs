@@ -23,6 +23,7 @@ pub use ledger::{
 mod outbox;
 mod recovery;
 mod sessions;
+mod support;
 pub mod testing;
 mod throttle;
 
@@ -36,6 +37,7 @@ pub use identity::{IdentityChange, IdentityRow, NewIdentity, StoredDocumentNumbe
 pub use outbox::{OutboxMessage, StoredMessage};
 pub use recovery::NewRecoveryRequest;
 pub use sessions::{NewSession, SessionKind, SessionRow};
+pub use support::{AgentRole, AgentRow, AgentSessionRow, NewAgent, RecoveryRow};
 
 use sqlx::{PgPool, SqlitePool};
 use time::OffsetDateTime;

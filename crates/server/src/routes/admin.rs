@@ -1,7 +1,7 @@
 //! The host/admin API for the ledger (API.md "Host / admin API"): deposits with
 //! `Idempotency-Key`, withdrawal outcomes, holds. Bearer `OFFBOARD_ADMIN_TOKEN`.
 
-use crate::accounts::audit;
+use crate::accounts::audit_by;
 use crate::error::{ApiResult, AppError, ErrorBody};
 use crate::http::admin::AdminAuth;
 use crate::http::json::ApiJson;
@@ -114,8 +114,7 @@ pub async fn deposit(
         .await?;
     match outcome {
         DepositOutcome::Credited { deposit_id } => {
-            audit(
-                &state,
+            audit_by(&state, "admin",
                 Some(account_id),
                 "deposit_credited",
                 Some(&format!("asset={asset} amount={amount}")),
@@ -135,8 +134,7 @@ pub async fn deposit(
             "There is no account with this id.",
         )),
         DepositOutcome::AccountDeleted { deposit_id } => {
-            audit(
-                &state,
+            audit_by(&state, "admin",
                 None,
                 "deposit_unclaimed",
                 Some(&format!(
@@ -162,7 +160,7 @@ async fn settle(state: &AppState, id: &str, how: Settlement) -> ApiResult<Status
             } else {
                 "withdrawal_failed"
             };
-            audit(state, None, action, Some(&format!("withdrawal={id}"))).await;
+            audit_by(state, "admin", None, action, Some(&format!("withdrawal={id}"))).await;
             Ok(StatusCode::NO_CONTENT)
         }
         SettleOutcome::NotFound => Err(AppError::new(
@@ -244,8 +242,7 @@ pub async fn add_hold(
         .await?
     {
         Some(hold_id) => {
-            audit(
-                &state,
+            audit_by(&state, "admin",
                 Some(account_id),
                 "hold_added",
                 Some(&format!("kind={kind}")),

@@ -12,6 +12,7 @@ pub mod identity;
 pub mod pages;
 pub mod recovery;
 pub mod security;
+pub mod support;
 
 use crate::error::AppError;
 use crate::http::{csrf, guard, MAX_BODY_BYTES};
@@ -84,7 +85,8 @@ pub fn openapi_router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(assets::routes())
         .merge(admin::routes())
         .merge(deletion::routes())
-        .merge(recovery::routes());
+        .merge(recovery::routes())
+        .merge(support::routes());
     if state.config.is_dev() {
         router = router.merge(dev::routes());
     }

@@ -1,0 +1,43 @@
+const { chromium } = require('playwright-core');
+const base = process.env.OFFBOARD_URL || 'http://127.0.0.1:8080';
+const out = process.env.SHOTS_DIR || 'docs/screenshots';
+(async () => {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'] });
+  for (const [name, width] of [['mobile', 375], ['desktop', 1280]]) {
+    const ctx = await browser.newContext({ viewport: { width, height: 900 } });
+    const page = await ctx.newPage();
+    const email = `shot-${name}-${Date.now()}@example.com`;
+    const shot = async (step) => page.screenshot({ path: `${out}/${step}-${name}.png`, fullPage: true });
+    await page.goto(base + '/signup'); await shot('01-signup');
+    await page.fill('#email', email); await page.fill('#password', 'correct horse battery');
+    await page.click('button[type=submit]');
+    await page.waitForURL('**/security'); await shot('02-security');
+    await page.goto(base + '/assets'); await shot('03-assets');
+    await page.goto(base + '/security/delete'); await shot('04-delete-overview');
+    await page.click('form[action="/security/delete"] button');
+    await page.waitForURL('**/deletion/**');
+    await page.waitForTimeout(3000);
+    await shot('05-notes');
+    await page.check('input[name=acknowledged]');
+    await page.click('form[action$="/confirm"] button[type=submit]');
+    await page.waitForLoadState();
+    await shot('06-verify');
+    await page.click('form[action$="/codes"] button');
+    await page.waitForLoadState();
+    const res = await page.request.get(base + '/api/v1/dev/outbox?to=' + encodeURIComponent(email));
+    const code = (await res.json()).find(m => m.code).code;
+    await shot('07-verify-sent');
+    await page.fill('input[name=email_code]', code);
+    await page.click('form[action$="/verify"] button[type=submit]');
+    await page.waitForLoadState();
+    await shot('08-identity');
+    await page.fill('input[name=password]', 'wrong password here');
+    await page.click('form[action$="/identity"] button[type=submit]');
+    await page.waitForLoadState(); await shot('09-identity-error');
+    await page.fill('input[name=password]', 'correct horse battery');
+    await page.click('form[action$="/identity"] button[type=submit]');
+    await page.waitForLoadState(); await shot('10-deleted');
+    await ctx.close();
+  }
+  await browser.close();
+})().catch(e => { console.error(e); process.exit(1); });
