@@ -3,6 +3,7 @@
 mod demo;
 mod keys;
 mod settings;
+mod support;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -42,6 +43,11 @@ enum Command {
     Migrate,
     /// Seed a demo account and print how to log in.
     Demo,
+    /// Manage support agents.
+    Support {
+        #[command(subcommand)]
+        command: support::SupportCommand,
+    },
 }
 
 #[tokio::main]
@@ -70,6 +76,12 @@ async fn run(cli: Cli) -> Result<()> {
             demo::run(&store, config, &validated).await?;
             store.close().await;
             Ok(())
+        }
+        Command::Support { command } => {
+            let store = connect(&validated.settings).await?;
+            let outcome = support::run(&store, command).await;
+            store.close().await;
+            outcome
         }
     }
 }

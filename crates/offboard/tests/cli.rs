@@ -179,3 +179,59 @@ fn demo_prints_credentials_that_log_in() {
         .unwrap();
     assert_eq!(res.status(), 401);
 }
+
+#[test]
+fn support_add_agent_prints_its_credentials_once_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = offboard(dir.path())
+        .args([
+            "support",
+            "add-agent",
+            "--email",
+            "Ann@Support.test",
+            "--role",
+            "lead",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fields = printed.as_object().unwrap();
+    assert_eq!(fields.len(), 3, "{printed}");
+    assert_eq!(printed["email"], "ann@support.test");
+    assert!(printed["password"].as_str().unwrap().len() >= 20);
+    let secret = printed["totp_secret"].as_str().unwrap();
+    assert!(offboard_core::totp::code_at_step(secret, 1).is_ok());
+    // The same email twice is refused; disabling works once the agent exists.
+    let again = offboard(dir.path())
+        .args([
+            "support",
+            "add-agent",
+            "--email",
+            "ann@support.test",
+            "--role",
+            "agent",
+        ])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let disable = offboard(dir.path())
+        .args(["support", "disable-agent", "--email", "ann@support.test"])
+        .output()
+        .unwrap();
+    assert!(
+        disable.status.success(),
+        "{}",
+        String::from_utf8_lossy(&disable.stderr)
+    );
+    let unknown = offboard(dir.path())
+        .args(["support", "disable-agent", "--email", "nobody@support.test"])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+}

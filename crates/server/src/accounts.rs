@@ -133,13 +133,24 @@ pub async fn login(
 
 /// Appends to the audit log (R14) as the account holder. A failed audit write is
 /// logged, not shown.
-pub async fn audit(state: &AppState, account_id: Option<AccountId>, action: &str, detail: Option<&str>) {
+pub async fn audit(
+    state: &AppState,
+    account_id: Option<AccountId>,
+    action: &str,
+    detail: Option<&str>,
+) {
     audit_by(state, "user", account_id, action, detail).await;
 }
 
 /// Appends to the audit log (R14) as another actor: `admin` (host API), `system`, or
 /// `agent:<id>` (support).
-pub async fn audit_by(state: &AppState, actor: &str, account_id: Option<AccountId>, action: &str, detail: Option<&str>) {
+pub async fn audit_by(
+    state: &AppState,
+    actor: &str,
+    account_id: Option<AccountId>,
+    action: &str,
+    detail: Option<&str>,
+) {
     let entry = AuditEntry {
         at: state.now(),
         account_id,

@@ -185,7 +185,10 @@ mod tests {
 
     #[test]
     fn reasons_round_trip_through_the_audit_detail() {
-        assert_eq!(reason_of(&reason_detail(None, "asked by phone")), Some("asked by phone"));
+        assert_eq!(
+            reason_of(&reason_detail(None, "asked by phone")),
+            Some("asked by phone")
+        );
         assert_eq!(
             reason_of(&reason_detail(Some("request=abc"), "checked passport")),
             Some("checked passport")

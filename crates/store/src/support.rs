@@ -134,7 +134,8 @@ where
     })
 }
 
-const RECOVERY_COLUMNS: &str = "id, account_id, email, message, id_number_check, status, created_at";
+const RECOVERY_COLUMNS: &str =
+    "id, account_id, email, message, id_number_check, status, created_at";
 
 impl Store {
     /// A new agent. An email already used by another agent → [`StoreError::Conflict`].
@@ -170,7 +171,11 @@ impl Store {
     }
 
     /// Disables the agent and ends its sessions; false if no such agent.
-    pub async fn disable_agent(&self, email: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+    pub async fn disable_agent(
+        &self,
+        email: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let done = crate::in_tx!(self, tx => {
             let updated = sqlx::query(
                 "UPDATE support_agents SET disabled_at = COALESCE(disabled_at, $1) WHERE email = $2",
@@ -193,7 +198,11 @@ impl Store {
 
     /// Records `step` as the agent's last accepted authenticator step, only if it is later
     /// than the one recorded (an atomic check, so a replayed code loses the race).
-    pub async fn consume_agent_totp_step(&self, agent_id: &str, step: i64) -> Result<bool, StoreError> {
+    pub async fn consume_agent_totp_step(
+        &self,
+        agent_id: &str,
+        step: i64,
+    ) -> Result<bool, StoreError> {
         let n = on_db!(self, pool => sqlx::query(
             "UPDATE support_agents SET totp_last_step = $1
              WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
@@ -247,7 +256,11 @@ impl Store {
         })
     }
 
-    pub async fn touch_agent_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+    pub async fn touch_agent_session(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         on_db!(self, pool => sqlx::query("UPDATE agent_sessions SET last_seen_at = $1 WHERE token_hash = $2")
             .bind(to_unix(now))
             .bind(token_hash)
@@ -263,7 +276,10 @@ impl Store {
     }
 
     /// The active account with this phone (E.164), if any.
-    pub async fn find_account_id_by_phone(&self, phone: &str) -> Result<Option<AccountId>, StoreError> {
+    pub async fn find_account_id_by_phone(
+        &self,
+        phone: &str,
+    ) -> Result<Option<AccountId>, StoreError> {
         let id: Option<String> = on_db!(self, pool => {
             let row = sqlx::query("SELECT id FROM accounts WHERE phone = $1 AND status = 'active'")
                 .bind(phone)

@@ -114,7 +114,9 @@ pub async fn deposit(
         .await?;
     match outcome {
         DepositOutcome::Credited { deposit_id } => {
-            audit_by(&state, "admin",
+            audit_by(
+                &state,
+                "admin",
                 Some(account_id),
                 "deposit_credited",
                 Some(&format!("asset={asset} amount={amount}")),
@@ -134,7 +136,9 @@ pub async fn deposit(
             "There is no account with this id.",
         )),
         DepositOutcome::AccountDeleted { deposit_id } => {
-            audit_by(&state, "admin",
+            audit_by(
+                &state,
+                "admin",
                 None,
                 "deposit_unclaimed",
                 Some(&format!(
@@ -160,7 +164,14 @@ async fn settle(state: &AppState, id: &str, how: Settlement) -> ApiResult<Status
             } else {
                 "withdrawal_failed"
             };
-            audit_by(state, "admin", None, action, Some(&format!("withdrawal={id}"))).await;
+            audit_by(
+                state,
+                "admin",
+                None,
+                action,
+                Some(&format!("withdrawal={id}")),
+            )
+            .await;
             Ok(StatusCode::NO_CONTENT)
         }
         SettleOutcome::NotFound => Err(AppError::new(
@@ -242,7 +253,9 @@ pub async fn add_hold(
         .await?
     {
         Some(hold_id) => {
-            audit_by(&state, "admin",
+            audit_by(
+                &state,
+                "admin",
                 Some(account_id),
                 "hold_added",
                 Some(&format!("kind={kind}")),

@@ -532,7 +532,11 @@ pub async fn audit_log(
                     emails.insert(agent_id.to_owned(), email);
                 }
                 let email = emails.get(agent_id).cloned().flatten();
-                let reason = record.detail.as_deref().and_then(reason_of).map(str::to_owned);
+                let reason = record
+                    .detail
+                    .as_deref()
+                    .and_then(reason_of)
+                    .map(str::to_owned);
                 (email, reason)
             }
             None => (None, None),

@@ -13,3 +13,4 @@ mod pages;
 mod platform;
 mod recovery;
 mod security_pages;
+mod support;
