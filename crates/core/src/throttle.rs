@@ -72,8 +72,10 @@ impl Limits {
         }
         let exponent = (stats.count - self.free).min(20);
         let delay = Duration::seconds(1i64 << exponent).min(self.max_delay);
+        // Times are stored to the second: count a failure from the end of its second so
+        // truncation never shortens the delay.
         match stats.latest {
-            Some(latest) => (latest + delay - now).max(Duration::ZERO),
+            Some(latest) => (latest + Duration::SECOND + delay - now).max(Duration::ZERO),
             None => Duration::ZERO,
         }
     }
@@ -134,36 +136,20 @@ mod tests {
 
     #[test]
     fn delays_double_then_cap() {
+        // A failure counts from the end of its (stored, whole) second: one extra second.
         let d = |n| decide(&alone(stats(n, 0, 600)), NOW);
-        assert_eq!(
-            d(5),
-            Decision::Throttled {
-                retry_after: Duration::seconds(1)
-            }
-        );
-        assert_eq!(
-            d(6),
-            Decision::Throttled {
-                retry_after: Duration::seconds(2)
-            }
-        );
-        assert_eq!(
-            d(8),
-            Decision::Throttled {
-                retry_after: Duration::seconds(8)
-            }
-        );
+        let wait = |secs| Decision::Throttled {
+            retry_after: Duration::seconds(secs),
+        };
+        assert_eq!(d(5), wait(2));
+        assert_eq!(d(6), wait(3));
+        assert_eq!(d(8), wait(9));
         // The pair's delay stops at a minute (the address dimension, at 50, would not).
         let pair_only = LoginFailures {
             pair: stats(50, 0, 600),
             ..LoginFailures::default()
         };
-        assert_eq!(
-            decide(&pair_only, NOW),
-            Decision::Throttled {
-                retry_after: Duration::seconds(60)
-            }
-        );
+        assert_eq!(decide(&pair_only, NOW), wait(61));
     }
 
     #[test]
@@ -212,7 +198,7 @@ mod tests {
         assert_eq!(
             decide(&spraying, NOW),
             Decision::Throttled {
-                retry_after: Duration::seconds(4)
+                retry_after: Duration::seconds(5)
             }
         );
     }

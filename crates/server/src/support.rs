@@ -95,8 +95,25 @@ pub async fn login(
     email: &str,
     password: &str,
     totp_code: &str,
+    client_addr: &str,
 ) -> Result<String, AppError> {
     let email = email.trim().to_lowercase();
+    // The same store-backed throttle as user logins, under separate keys.
+    let keys = &state.config.keys;
+    let login_key = keys.blind_index.keyed_hash("agent-login-throttle", &email);
+    let address_key = keys.blind_index.keyed_hash("address-throttle", client_addr);
+    let started = state.now();
+    let (attempt, failures) = state
+        .store
+        .begin_login_attempt(&login_key, &address_key, started)
+        .await?;
+    if let offboard_core::throttle::Decision::Throttled { retry_after } =
+        offboard_core::throttle::decide(&failures, started)
+    {
+        state.store.forget_login_attempt(attempt).await?;
+        return Err(AppError::login_failed()
+            .retry_after(u64::try_from(retry_after.whole_seconds()).unwrap_or(1)));
+    }
     let agent = state.store.find_agent_by_email(&email).await?;
     let password_ok = state
         .hashing
@@ -122,6 +139,7 @@ pub async fn login(
         audit(state, None, &actor, "support_login_failed", None).await;
         return Err(AppError::login_failed());
     }
+    state.store.forget_login_attempt(attempt).await?;
     let token = random_token();
     state
         .store

@@ -63,9 +63,10 @@ pub struct AgentToken {
     responses((status = 200, body = AgentToken), (status = 401, description = "`unauthorized`, the same for every failure", body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
+    crate::http::client::ClientAddr(addr): crate::http::client::ClientAddr,
     ApiJson(req): ApiJson<AgentLogin>,
 ) -> ApiResult<Json<AgentToken>> {
-    let token = support::login(&state, &req.email, &req.password, &req.totp_code).await?;
+    let token = support::login(&state, &req.email, &req.password, &req.totp_code, &addr).await?;
     Ok(Json(AgentToken { token }))
 }
 

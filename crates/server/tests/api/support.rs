@@ -10,6 +10,7 @@ use offboard_store::{AgentRole, Backend, NewAgent};
 use serde_json::{json, Value};
 
 both_backends!(
+    support_login_is_throttled_like_user_login,
     support_login_fails_alike_and_tokens_stay_apart,
     support_search_shows_no_secret,
     support_recovery_end_to_end,
@@ -594,4 +595,29 @@ async fn support_and_admin_routes_never_delete_accounts(backend: Backend) {
         }
     }
     assert_eq!(support_routes, 8);
+}
+
+async fn support_login_is_throttled_like_user_login(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let agent = add_agent(&app, "guarded@support.example", AgentRole::Agent).await;
+    for _ in 0..5 {
+        let res = agent_login_raw(&app, &agent, "wrong password!", "000000").await;
+        assert_eq!(res.status(), 401);
+        assert!(res.headers().get("retry-after").is_none());
+    }
+    let code = app.totp_now(&agent.secret, 0);
+    let res = agent_login_raw(&app, &agent, &agent.password, &code).await;
+    assert_eq!(
+        res.status(),
+        401,
+        "throttled even with the right password and code"
+    );
+    assert!(res.headers().contains_key("retry-after"));
+    app.advance(3).await;
+    let res = agent_login_raw(&app, &agent, &agent.password, &code).await;
+    assert_eq!(
+        res.status(),
+        200,
+        "after the wait the right credentials work"
+    );
 }
