@@ -1,14 +1,20 @@
 //! For people who cannot log in (API.md): password reset by email code, and the recovery
-//! request that goes to support. Every answer is the same whether or not the account
-//! exists (no enumeration).
+//! request that goes to support — as JSON API and as pages. Every answer is the same
+//! whether or not the account exists (no enumeration).
 
 use crate::accounts::audit;
 use crate::error::{ApiResult, AppError, ErrorBody};
 use crate::factors;
+use crate::http::csrf::{CsrfForm, CsrfToken};
 use crate::http::json::ApiJson;
+use crate::http::session::MaybePageUser;
+use crate::routes::pages::layout;
 use crate::state::AppState;
+use crate::views::{self, Layout};
+use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use offboard_core::identity::DocumentNumber;
 use offboard_core::otp::{self, Verdict};
 use offboard_core::{Channel, EmailAddress, OtpCode, Password, Purpose};
@@ -23,26 +29,19 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(password_reset))
         .routes(routes!(password_reset_confirm))
         .routes(routes!(recovery))
+        .routes(routes!(recovery_page, recovery_submit))
+        .routes(routes!(reset_page, reset_submit))
+        .routes(routes!(reset_confirm_submit))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct ResetRequest {
-    pub email: String,
-}
-
-/// Sends a password-reset code by email if the account exists. Always 202.
-#[utoipa::path(post, path = "/api/v1/password-reset", tag = "accounts", request_body = ResetRequest,
-    responses((status = 202, description = "a code is on its way if the account exists"), (status = 422, body = ErrorBody)))]
-pub async fn password_reset(
-    State(state): State<AppState>,
-    ApiJson(req): ApiJson<ResetRequest>,
-) -> ApiResult<StatusCode> {
-    let email = EmailAddress::parse(&req.email).map_err(|e| AppError::validation("email", e))?;
+/// Sends the reset code if the account exists; answers the same either way.
+pub async fn request_reset(state: &AppState, email: &str) -> Result<(), AppError> {
+    let email = EmailAddress::parse(email).map_err(|e| AppError::validation("email", e))?;
     if let Some(account) = state.store.find_account_by_email(&email).await? {
         // Refusals (cooldown, hourly limit) are not shown: they would tell that the
         // account exists. The audit log keeps them.
         if let Err(err) = factors::send_code(
-            &state,
+            state,
             &account,
             Purpose::PasswordReset,
             Channel::Email,
@@ -54,20 +53,7 @@ pub async fn password_reset(
             tracing::info!(code = err.code, "password reset code not sent");
         }
     }
-    Ok(StatusCode::ACCEPTED)
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct ResetConfirm {
-    pub email: String,
-    pub code: String,
-    pub new_password: String,
-}
-
-impl std::fmt::Debug for ResetConfirm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ResetConfirm(***)")
-    }
+    Ok(())
 }
 
 fn reset_refused() -> AppError {
@@ -81,17 +67,16 @@ fn reset_refused() -> AppError {
 
 /// Sets a new password with the emailed code; every session ends; deletion then waits
 /// 24 hours (a stolen mailbox must not reset and delete in one sitting).
-#[utoipa::path(post, path = "/api/v1/password-reset/confirm", tag = "accounts", request_body = ResetConfirm,
-    responses((status = 204, description = "password changed, sessions revoked"), (status = 400, description = "`invalid_code` (the same for every failure)", body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn password_reset_confirm(
-    State(state): State<AppState>,
-    ApiJson(req): ApiJson<ResetConfirm>,
-) -> ApiResult<StatusCode> {
-    let email = EmailAddress::parse(&req.email).map_err(|e| AppError::validation("email", e))?;
+pub async fn confirm_reset(
+    state: &AppState,
+    email: &str,
+    code: &str,
+    new_password: &str,
+) -> Result<(), AppError> {
+    let email = EmailAddress::parse(email).map_err(|e| AppError::validation("email", e))?;
     let password =
-        Password::parse(&req.new_password).map_err(|e| AppError::validation("new_password", e))?;
-    let Some(code) = OtpCode::parse(&req.code) else {
+        Password::parse(new_password).map_err(|e| AppError::validation("new_password", e))?;
+    let Some(code) = OtpCode::parse(code) else {
         return Err(AppError::validation("code", "a code is 6 digits"));
     };
     let Some(account) = state.store.find_account_by_email(&email).await? else {
@@ -115,11 +100,11 @@ pub async fn password_reset_confirm(
             return Err(factors::verdict_error(
                 Verdict::RateLimited { retry_after },
                 "email",
-            ));
+            ))
         }
         _ => {
             audit(
-                &state,
+                state,
                 Some(account.id),
                 "code_failed",
                 Some("purpose=password_reset factor=email"),
@@ -134,35 +119,20 @@ pub async fn password_reset_confirm(
         .store
         .set_cooloff_until(account.id, now + offboard_core::deletion::COOL_OFF)
         .await?;
-    audit(&state, Some(account.id), "password_reset", None).await;
-    Ok(StatusCode::NO_CONTENT)
+    audit(state, Some(account.id), "password_reset", None).await;
+    Ok(())
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct RecoveryRequest {
-    pub email: String,
-    /// What happened, for support (1 to 2000 characters).
-    pub message: String,
-    /// The ID number from identity verification, if the person has it.
-    pub id_number: Option<String>,
-}
-
-impl std::fmt::Debug for RecoveryRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RecoveryRequest(***)")
-    }
-}
-
-/// Asks support to help someone who cannot log in. Always 202; support sees whether the
-/// ID number matched, never the number itself.
-#[utoipa::path(post, path = "/api/v1/recovery", tag = "accounts", request_body = RecoveryRequest,
-    responses((status = 202, description = "received"), (status = 422, body = ErrorBody)))]
-pub async fn recovery(
-    State(state): State<AppState>,
-    ApiJson(req): ApiJson<RecoveryRequest>,
-) -> ApiResult<StatusCode> {
-    let email = EmailAddress::parse(&req.email).map_err(|e| AppError::validation("email", e))?;
-    let message = req.message.trim();
+/// Records a recovery request for support. The typed ID number is compared by blind
+/// index and only the verdict is kept.
+pub async fn submit_recovery(
+    state: &AppState,
+    email: &str,
+    message: &str,
+    id_number: Option<&str>,
+) -> Result<(), AppError> {
+    let email = EmailAddress::parse(email).map_err(|e| AppError::validation("email", e))?;
+    let message = message.trim();
     if message.is_empty() || message.chars().count() > 2000 {
         return Err(AppError::validation(
             "message",
@@ -170,19 +140,13 @@ pub async fn recovery(
         ));
     }
     let account = state.store.find_account_by_email(&email).await?;
-    let check = match (
-        req.id_number
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty()),
-        &account,
-    ) {
+    let check = match (id_number.map(str::trim).filter(|n| !n.is_empty()), &account) {
         (None, _) => "not_given",
         (Some(typed), Some(account)) => {
             let identity = state.store.identity(account.id).await?;
             let matched = match (DocumentNumber::parse(typed), identity) {
                 (Ok(number), Some(identity)) => {
-                    let index = crate::identity::document_index(&state, &number);
+                    let index = crate::identity::document_index(state, &number);
                     identity.numbers.iter().any(|n| {
                         offboard_core::crypto::constant_time_eq(
                             n.index.as_bytes(),
@@ -211,11 +175,250 @@ pub async fn recovery(
         })
         .await?;
     audit(
-        &state,
+        state,
         account.as_ref().map(|a| a.id),
         "recovery_requested",
         Some(&format!("request={id}")),
     )
     .await;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- JSON API
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResetRequest {
+    pub email: String,
+}
+
+/// Sends a password-reset code by email if the account exists. Always 202.
+#[utoipa::path(post, path = "/api/v1/password-reset", tag = "accounts", request_body = ResetRequest,
+    responses((status = 202, description = "a code is on its way if the account exists"), (status = 422, body = ErrorBody)))]
+pub async fn password_reset(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<ResetRequest>,
+) -> ApiResult<StatusCode> {
+    request_reset(&state, &req.email).await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ResetConfirm {
+    pub email: String,
+    pub code: String,
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for ResetConfirm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResetConfirm(***)")
+    }
+}
+
+/// Sets a new password with the emailed code; all sessions are revoked.
+#[utoipa::path(post, path = "/api/v1/password-reset/confirm", tag = "accounts", request_body = ResetConfirm,
+    responses((status = 204, description = "password changed, sessions revoked"), (status = 400, description = "`invalid_code` (the same for every failure)", body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn password_reset_confirm(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<ResetConfirm>,
+) -> ApiResult<StatusCode> {
+    confirm_reset(&state, &req.email, &req.code, &req.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RecoveryRequest {
+    pub email: String,
+    /// What happened, for support (1 to 2000 characters).
+    pub message: String,
+    /// The ID number from identity verification, if the person has it.
+    pub id_number: Option<String>,
+}
+
+impl std::fmt::Debug for RecoveryRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecoveryRequest(***)")
+    }
+}
+
+/// Asks support to help someone who cannot log in. Always 202; support sees whether the
+/// ID number matched, never the number itself.
+#[utoipa::path(post, path = "/api/v1/recovery", tag = "accounts", request_body = RecoveryRequest,
+    responses((status = 202, description = "received"), (status = 422, body = ErrorBody)))]
+pub async fn recovery(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RecoveryRequest>,
+) -> ApiResult<StatusCode> {
+    submit_recovery(&state, &req.email, &req.message, req.id_number.as_deref()).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+// ---------------------------------------------------------------- pages
+
+#[derive(Template)]
+#[template(path = "recovery.html")]
+pub struct RecoveryPage {
+    pub layout: Layout,
+    pub email: String,
+    pub message: String,
+    pub error: Option<String>,
+    pub error_field: String,
+    pub sent: bool,
+}
+
+#[utoipa::path(get, path = "/recovery", tag = "pages", responses((status = 200, description = "the recovery request form", content_type = "text/html")))]
+pub async fn recovery_page(
+    State(state): State<AppState>,
+    MaybePageUser(user): MaybePageUser,
+    csrf: CsrfToken,
+) -> Response {
+    let page = RecoveryPage {
+        layout: layout(&state, user.as_ref(), &csrf),
+        email: String::new(),
+        message: String::new(),
+        error: None,
+        error_field: String::new(),
+        sent: false,
+    };
+    views::render(&page)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RecoveryForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub id_number: Option<String>,
+}
+
+#[utoipa::path(post, path = "/recovery", tag = "pages", request_body(content = RecoveryForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "received (the same for every email)", content_type = "text/html"), (status = 422, description = "the form with the error", content_type = "text/html")))]
+pub async fn recovery_submit(
+    State(state): State<AppState>,
+    MaybePageUser(user): MaybePageUser,
+    csrf: CsrfToken,
+    CsrfForm(form): CsrfForm<RecoveryForm>,
+) -> Response {
+    let result = submit_recovery(
+        &state,
+        &form.email,
+        &form.message,
+        form.id_number.as_deref(),
+    )
+    .await;
+    let (error, field, status) = match &result {
+        Ok(()) => (None, String::new(), StatusCode::OK),
+        Err(err) => (
+            Some(err.message.clone()),
+            err.extra
+                .get("field")
+                .and_then(|f| f.as_str())
+                .unwrap_or("")
+                .to_owned(),
+            err.status,
+        ),
+    };
+    let page = RecoveryPage {
+        layout: layout(&state, user.as_ref(), &csrf),
+        email: form.email.trim().to_owned(),
+        message: form.message.clone(),
+        error,
+        error_field: field,
+        sent: result.is_ok(),
+    };
+    views::render_with_status(status, &page)
+}
+
+#[derive(Template)]
+#[template(path = "password_reset.html")]
+pub struct ResetPage {
+    pub layout: Layout,
+    pub email: String,
+    /// `request`, `confirm` or `done`.
+    pub stage: String,
+    pub error: Option<String>,
+    pub error_help: Option<String>,
+}
+
+#[utoipa::path(get, path = "/password-reset", tag = "pages", responses((status = 200, description = "ask for a reset code", content_type = "text/html")))]
+pub async fn reset_page(State(state): State<AppState>, csrf: CsrfToken) -> Response {
+    views::render(&ResetPage {
+        layout: layout(&state, None, &csrf),
+        email: String::new(),
+        stage: "request".into(),
+        error: None,
+        error_help: None,
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResetForm {
+    #[serde(default)]
+    pub email: String,
+}
+
+#[utoipa::path(post, path = "/password-reset", tag = "pages", request_body(content = ResetForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "enter the code and a new password", content_type = "text/html")))]
+pub async fn reset_submit(
+    State(state): State<AppState>,
+    csrf: CsrfToken,
+    CsrfForm(form): CsrfForm<ResetForm>,
+) -> Response {
+    let (stage, error, help, status) = match request_reset(&state, &form.email).await {
+        Ok(()) => ("confirm", None, None, StatusCode::OK),
+        Err(err) => (
+            "request",
+            Some(err.message.clone()),
+            err.help.map(str::to_owned),
+            err.status,
+        ),
+    };
+    let page = ResetPage {
+        layout: layout(&state, None, &csrf),
+        email: form.email.trim().to_owned(),
+        stage: stage.into(),
+        error,
+        error_help: help,
+    };
+    views::render_with_status(status, &page)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ResetConfirmForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub new_password: String,
+}
+
+#[utoipa::path(post, path = "/password-reset/confirm", tag = "pages", request_body(content = ResetConfirmForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "password changed", content_type = "text/html"), (status = 400, description = "the form with the error", content_type = "text/html")))]
+pub async fn reset_confirm_submit(
+    State(state): State<AppState>,
+    csrf: CsrfToken,
+    CsrfForm(form): CsrfForm<ResetConfirmForm>,
+) -> Response {
+    let (stage, error, help, status) =
+        match confirm_reset(&state, &form.email, &form.code, &form.new_password).await {
+            Ok(()) => ("done", None, None, StatusCode::OK),
+            Err(err) => (
+                "confirm",
+                Some(err.message.clone()),
+                err.help.map(str::to_owned),
+                err.status,
+            ),
+        };
+    let page = ResetPage {
+        layout: layout(&state, None, &csrf),
+        email: form.email.trim().to_owned(),
+        stage: stage.into(),
+        error,
+        error_help: help,
+    };
+    views::render_with_status(status, &page)
 }

@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 
 both_backends!(
     password_reset_by_email_code_then_deletion_waits,
-    recovery_requests_are_taken_without_telling_who_exists
+    recovery_requests_are_taken_without_telling_who_exists,
+    reset_and_recovery_pages_work_without_an_account,
 );
 
 async fn password_reset_by_email_code_then_deletion_waits(backend: Backend) {
@@ -155,4 +156,92 @@ async fn recovery_requests_are_taken_without_telling_who_exists(backend: Backend
         (status, err["error"]["field"].as_str()),
         (422, Some("message"))
     );
+}
+
+async fn reset_and_recovery_pages_work_without_an_account(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let email = "pages@example.com";
+    app.signup(email).await;
+    let browser = crate::helpers::client(true);
+    // Recovery form: the same answer for an unknown email.
+    let csrf = app.csrf_token(&browser, "/recovery").await;
+    for who in [email, "unknown@example.com"] {
+        let res = browser
+            .post(app.url("/recovery"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", who),
+                ("message", "Lost my phone"),
+                ("id_number", ""),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(res
+            .text()
+            .await
+            .unwrap()
+            .contains("Your request was received"));
+    }
+    let res = browser
+        .post(app.url("/recovery"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email", email),
+            ("message", " "),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    // Password reset pages: request, code, new password, log in.
+    let csrf = app.csrf_token(&browser, "/password-reset").await;
+    let res = browser
+        .post(app.url("/password-reset"))
+        .form(&[("csrf_token", csrf.as_str()), ("email", email)])
+        .send()
+        .await
+        .unwrap();
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("action=\"/password-reset/confirm\""));
+    let code = app.latest_code(email).await;
+    let form = |code: &str| {
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("email", email.to_owned()),
+            ("code", code.to_owned()),
+            ("new_password", "another fine passphrase".to_owned()),
+        ]
+    };
+    let res = browser
+        .post(app.url("/password-reset/confirm"))
+        .form(&form("000000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("/help/wrong-code"));
+    let res = browser
+        .post(app.url("/password-reset/confirm"))
+        .form(&form(&code))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Your password was changed"));
+    let res = app
+        .post_json(
+            "/api/v1/login",
+            json!({"email": email, "password": "another fine passphrase"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
 }
