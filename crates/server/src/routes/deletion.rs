@@ -54,21 +54,17 @@ async fn flow_json(
     Ok(Json(deletion::view(state, user, &flow, step).await?))
 }
 
-/// Starts the deletion (or returns the live flow of this session).
+/// Starts the deletion, or returns the live flow of this session (API.md: 201 either way;
+/// the flow's `step` shows where it stands).
 #[utoipa::path(post, path = "/api/v1/deletion", tag = "deletion",
-    responses((status = 201, body = FlowView), (status = 200, description = "the live flow, started before", body = FlowView), (status = 401, body = ErrorBody)))]
+    responses((status = 201, body = FlowView), (status = 401, body = ErrorBody)))]
 pub async fn api_start(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
 ) -> ApiResult<Response> {
-    let (flow, created) = deletion::start(&state, &user).await?;
+    let (flow, _created) = deletion::start(&state, &user).await?;
     let view = deletion::view(&state, &user, &flow, flow.step).await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(view)).into_response())
+    Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
 /// The flow, with what blocks it and the factors it will ask for.
