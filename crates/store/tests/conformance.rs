@@ -1,5 +1,6 @@
 //! The store conformance suite: every test runs on SQLite and on PostgreSQL, so the two
-//! backends cannot drift apart unnoticed.
+//! backends cannot drift apart unnoticed. Covers the store side of R4 (ledger), R5
+//! (codes, TOTP), R6 (identity records), R9 (tombstones) and R14 (audit).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
 use offboard_core::identity::{Country, DocumentType, IdentityStatus};

@@ -205,6 +205,7 @@ async fn huge_bodies_are_refused(backend: Backend) {
     );
 }
 
+// R8: a login never tells whether an account exists (also throttled ones).
 async fn login_failures_are_indistinguishable(backend: Backend) {
     let app = spawn_app(backend).await;
     app.signup("frank@example.com").await;
@@ -235,6 +236,7 @@ async fn login_failures_are_indistinguishable(backend: Backend) {
     assert!(a.contains("\"unauthorized\""));
 }
 
+// R8: a login never tells whether an account exists (also throttled ones).
 async fn throttled_login_answers_like_a_failure_with_retry_after(backend: Backend) {
     let app = spawn_app(backend).await;
     app.signup("gina@example.com").await;

@@ -48,6 +48,7 @@ async fn page(app: &TestApp, browser: &reqwest::Client, path: &str) -> String {
         .unwrap()
 }
 
+// Rules R2, R3, R15 (PRODUCT.md).
 async fn journey_by_forms_ends_on_the_deleted_page(backend: Backend) {
     let app = spawn_app_with(backend, |c| c.deletion.captcha = CaptchaPolicy::Never).await;
     let email = "browser@example.com";
@@ -143,6 +144,7 @@ async fn journey_by_forms_ends_on_the_deleted_page(backend: Backend) {
     assert_eq!(res.headers()["location"], "/login", "signed out");
 }
 
+// Rules R2, R3, R15 (PRODUCT.md).
 async fn notes_page_explains_the_captcha_without_javascript(backend: Backend) {
     let app = spawn_app_with(backend, |c| c.deletion.captcha = CaptchaPolicy::Always).await;
     let browser = signed_in(&app, "nojs@example.com").await;

@@ -33,6 +33,7 @@ async fn code_error(res: reqwest::Response) -> (u16, Value) {
     (status, body["error"].clone())
 }
 
+// Rules R5 (PRODUCT.md).
 async fn phone_binding_with_an_sms_code(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = user(&app, "pat@example.com").await;
@@ -132,6 +133,7 @@ async fn try_unbind(
     .await
 }
 
+// Rules R5 (PRODUCT.md).
 async fn codes_expire_after_ten_minutes(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = user(&app, "ria@example.com").await;
@@ -162,6 +164,7 @@ async fn codes_expire_after_ten_minutes(backend: Backend) {
     assert_eq!((status, err["code"].as_str()), (400, Some("code_expired")));
 }
 
+// Rules R5 (PRODUCT.md).
 async fn resend_waits_sixty_seconds(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = user(&app, "sol@example.com").await;
@@ -179,6 +182,7 @@ async fn resend_waits_sixty_seconds(backend: Backend) {
     assert_eq!(request_unbind_code(&app, &token).await.status(), 202);
 }
 
+// Rules R5 (PRODUCT.md).
 async fn at_most_five_sends_an_hour_per_channel(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = user(&app, "tao@example.com").await;
@@ -204,6 +208,7 @@ async fn at_most_five_sends_an_hour_per_channel(backend: Backend) {
     assert_eq!(request_unbind_code(&app, &token).await.status(), 202);
 }
 
+// Rules R5 (PRODUCT.md).
 async fn a_new_code_retires_the_previous_one(backend: Backend) {
     let app = spawn_app(backend).await;
     let (token, secret) = app.user_with_totp("uma@example.com").await;
@@ -227,6 +232,7 @@ async fn a_new_code_retires_the_previous_one(backend: Backend) {
     );
 }
 
+// Rules R5 (PRODUCT.md).
 async fn resend_does_not_refill_the_failure_budget(backend: Backend) {
     let app = spawn_app(backend).await;
     let (token, secret) = app.user_with_totp("vic@example.com").await;
@@ -261,6 +267,7 @@ async fn resend_does_not_refill_the_failure_budget(backend: Backend) {
     );
 }
 
+// Rules R5 (PRODUCT.md).
 async fn codes_are_bound_to_their_purpose(backend: Backend) {
     let app = spawn_app(backend).await;
     let (token, secret) = app.user_with_totp("wes@example.com").await;
@@ -285,6 +292,7 @@ async fn codes_are_bound_to_their_purpose(backend: Backend) {
     );
 }
 
+// Rules R5 (PRODUCT.md).
 async fn parallel_wrong_guesses_evaluate_at_most_five(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = user(&app, "xia@example.com").await;
@@ -326,6 +334,7 @@ async fn parallel_wrong_guesses_evaluate_at_most_five(backend: Backend) {
     );
 }
 
+// Rules R5 (PRODUCT.md).
 async fn authenticator_binding_login_and_replay(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = user(&app, "yan@example.com").await;
@@ -389,6 +398,7 @@ async fn authenticator_binding_login_and_replay(backend: Backend) {
     assert_eq!(status, 400, "the same step twice is a replay");
 }
 
+// Rules R5 (PRODUCT.md).
 async fn authenticator_accepts_one_step_of_skew(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, secret) = app.user_with_totp("zed@example.com").await;
@@ -410,6 +420,7 @@ async fn authenticator_accepts_one_step_of_skew(backend: Backend) {
     );
 }
 
+// Rules R5 (PRODUCT.md).
 async fn unbinding_needs_every_bound_factor(backend: Backend) {
     let app = spawn_app(backend).await;
     let (token, secret) = app.user_with_totp("amy@example.com").await;
@@ -455,6 +466,7 @@ async fn unbinding_needs_every_bound_factor(backend: Backend) {
     assert_eq!(me["factors"], json!(["email", "sms"]));
 }
 
+// Rules R5 (PRODUCT.md).
 async fn code_requests_are_validated(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = user(&app, "ben@example.com").await;
@@ -490,6 +502,7 @@ async fn code_requests_are_validated(backend: Backend) {
     );
 }
 
+// Rules R5 (PRODUCT.md).
 async fn audit_records_sends_and_failures_without_codes(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = user(&app, "cai@example.com").await;

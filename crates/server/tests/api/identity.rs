@@ -81,6 +81,7 @@ async fn me_identity_status(app: &TestApp, token: &str) -> String {
     me["identity"]["status"].as_str().unwrap().to_owned()
 }
 
+// Rules R6, R10 (PRODUCT.md).
 async fn user_submits_by_api_and_dev_mode_approves(backend: Backend) {
     let app = spawn_app(backend).await;
     let (id, token) = user(&app, "kim@example.com").await;
@@ -183,6 +184,7 @@ async fn user_submits_by_api_and_dev_mode_approves(backend: Backend) {
     );
 }
 
+// Rules R6, R10 (PRODUCT.md).
 async fn production_submissions_wait_for_the_host(backend: Backend) {
     let app = spawn_with_admin(backend, Mode::Production).await;
     let (id, token) = user(&app, "lee@example.com").await;
@@ -237,6 +239,7 @@ async fn production_submissions_wait_for_the_host(backend: Backend) {
     );
 }
 
+// Rules R6, R10 (PRODUCT.md).
 async fn admin_api_needs_its_token(backend: Backend) {
     // No token configured: the admin API does not exist.
     let app = spawn_app(backend).await;
@@ -296,6 +299,7 @@ async fn admin_api_needs_its_token(backend: Backend) {
     );
 }
 
+// Rules R6, R10 (PRODUCT.md).
 async fn admin_api_records_and_changes_numbers(backend: Backend) {
     let app = spawn_with_admin(backend, Mode::Production).await;
     let (id, token) = user(&app, "ray@example.com").await;
@@ -379,6 +383,7 @@ async fn admin_api_records_and_changes_numbers(backend: Backend) {
     assert_eq!(history[4].actor, "user");
 }
 
+// Rules R6, R10 (PRODUCT.md).
 async fn each_bad_field_is_named(backend: Backend) {
     let app = spawn_with_admin(backend, Mode::Dev).await;
     let (id, token) = user(&app, "val@example.com").await;
@@ -484,6 +489,7 @@ async fn get_text(app: &TestApp, browser: &reqwest::Client, path: &str) -> (u16,
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
+// Rules R6, R10 (PRODUCT.md).
 async fn page_submission_with_errors_and_status(backend: Backend) {
     let app = spawn_app(backend).await;
     let res = app.api.get(app.url("/identity")).send().await.unwrap();
@@ -755,6 +761,7 @@ fn leaks(text: &str) -> bool {
         || upper.contains("987 6543")
 }
 
+// Rules R6, R10 (PRODUCT.md).
 async fn document_number_is_in_no_response_and_no_table(backend: Backend) {
     let app = spawn_with_admin(backend, Mode::Dev).await;
     let mut bodies: Vec<(String, String)> = Vec::new();

@@ -65,6 +65,7 @@ async fn assets(app: &TestApp, token: &str) -> Value {
         .unwrap()
 }
 
+// Rules R4 (PRODUCT.md).
 async fn admin_api_needs_its_token(backend: Backend) {
     let app = app(backend).await;
     let (id, _) = user(&app, "adm@example.com").await;
@@ -115,6 +116,7 @@ async fn admin_api_needs_its_token(backend: Backend) {
     assert_eq!(res.status(), 404);
 }
 
+// Rules R4 (PRODUCT.md).
 async fn deposits_are_idempotent_and_show_as_balances(backend: Backend) {
     let app = app(backend).await;
     let (id, token) = user(&app, "dep@example.com").await;
@@ -156,6 +158,7 @@ async fn deposits_are_idempotent_and_show_as_balances(backend: Backend) {
     assert_eq!(res.status(), 404);
 }
 
+// Rules R4 (PRODUCT.md).
 async fn every_bad_amount_is_refused(backend: Backend) {
     let app = app(backend).await;
     let (id, _) = user(&app, "bad@example.com").await;
@@ -190,6 +193,7 @@ async fn every_bad_amount_is_refused(backend: Backend) {
     );
 }
 
+// Rules R4 (PRODUCT.md).
 async fn withdrawal_needs_every_factor_and_funds(backend: Backend) {
     let app = app(backend).await;
     let (id, token) = user(&app, "wd@example.com").await;
@@ -290,6 +294,7 @@ async fn withdraw_all(
         .to_owned()
 }
 
+// Rules R4 (PRODUCT.md).
 async fn failed_withdrawal_returns_funds_and_settlement_is_final(backend: Backend) {
     let app = app(backend).await;
     let (id, token) = user(&app, "fail@example.com").await;
@@ -377,6 +382,7 @@ async fn failed_withdrawal_returns_funds_and_settlement_is_final(backend: Backen
     );
 }
 
+// Rules R4 (PRODUCT.md).
 async fn holds_are_added_and_released(backend: Backend) {
     let app = app(backend).await;
     let (id, token) = user(&app, "hold@example.com").await;
@@ -419,6 +425,7 @@ async fn holds_are_added_and_released(backend: Backend) {
     assert_eq!(assets(&app, &token).await["holds"], json!([]));
 }
 
+// Rules R4 (PRODUCT.md).
 async fn deposit_to_a_deleted_account_is_unclaimed(backend: Backend) {
     let app = app(backend).await;
     let (id, _) = user(&app, "late@example.com").await;
@@ -444,6 +451,7 @@ async fn deposit_to_a_deleted_account_is_unclaimed(backend: Backend) {
     );
 }
 
+// Rules R4 (PRODUCT.md).
 async fn statement_exports_as_json_and_csv(backend: Backend) {
     let app = app(backend).await;
     let (id, token) = user(&app, "stmt@example.com").await;
@@ -489,6 +497,7 @@ async fn statement_exports_as_json_and_csv(backend: Backend) {
     );
 }
 
+// Rules R4 (PRODUCT.md).
 async fn assets_page_withdraws_with_codes(backend: Backend) {
     let app = app(backend).await;
     let (id, _) = user(&app, "page@example.com").await;
@@ -563,6 +572,7 @@ async fn assets_page_withdraws_with_codes(backend: Backend) {
     assert!(html.contains("Pending"));
 }
 
+// Rules R4 (PRODUCT.md).
 async fn http_asset_source_is_read(backend: Backend) {
     use axum::routing::get;
     // The host platform's holdings endpoint, on loopback.

@@ -12,6 +12,7 @@ both_backends!(
     reset_and_recovery_pages_work_without_an_account,
 );
 
+// Rules R11, R15 (PRODUCT.md).
 async fn password_reset_by_email_code_then_deletion_waits(backend: Backend) {
     let app = spawn_app_with(backend, |c| c.deletion.captcha = CaptchaPolicy::Never).await;
     let email = "reset@example.com";
@@ -118,6 +119,7 @@ async fn password_reset_by_email_code_then_deletion_waits(backend: Backend) {
     );
 }
 
+// Rules R11, R15 (PRODUCT.md).
 async fn recovery_requests_are_taken_without_telling_who_exists(backend: Backend) {
     let app = spawn_app_with(backend, |_| {}).await;
     let email = "lost@example.com";
@@ -158,6 +160,7 @@ async fn recovery_requests_are_taken_without_telling_who_exists(backend: Backend
     );
 }
 
+// Rules R11, R15 (PRODUCT.md).
 async fn reset_and_recovery_pages_work_without_an_account(backend: Backend) {
     let app = spawn_app_with(backend, |_| {}).await;
     let email = "pages@example.com";

@@ -39,6 +39,7 @@ fn secret_from(html: &str) -> String {
     rest[open..close].split_whitespace().collect()
 }
 
+// Rules R5 (PRODUCT.md).
 async fn bind_and_remove_an_authenticator_by_form(backend: Backend) {
     let app = spawn_app(backend).await;
     let browser = browser_for(&app, "dee@example.com").await;
@@ -140,6 +141,7 @@ async fn bind_and_remove_an_authenticator_by_form(backend: Backend) {
     assert!(html.contains("action=\"/security/totp/setup\""));
 }
 
+// Rules R5 (PRODUCT.md).
 async fn bind_a_phone_by_form(backend: Backend) {
     let app = spawn_app(backend).await;
     let browser = browser_for(&app, "eli@example.com").await;
@@ -191,6 +193,7 @@ async fn bind_a_phone_by_form(backend: Backend) {
     );
 }
 
+// Rules R5 (PRODUCT.md).
 async fn web_login_asks_for_the_authenticator_code(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, secret) = app.user_with_totp("fay@example.com").await;

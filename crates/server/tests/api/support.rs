@@ -20,6 +20,7 @@ both_backends!(
 
 const DOC: &str = "C01X00T47";
 
+// Rules R11, R14 (PRODUCT.md).
 async fn app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |c| {
         c.deletion.captcha = CaptchaPolicy::Never;
@@ -111,6 +112,7 @@ async fn verify_identity(app: &TestApp, token: &str, number: &str) {
     assert_eq!(res.status(), 202);
 }
 
+// Rules R11, R14 (PRODUCT.md).
 async fn support_login_fails_alike_and_tokens_stay_apart(backend: Backend) {
     let app = app(backend).await;
     let agent = add_agent(&app, "ann@support.test", AgentRole::Agent).await;
@@ -195,6 +197,7 @@ async fn support_login_fails_alike_and_tokens_stay_apart(backend: Backend) {
     );
 }
 
+// Rules R11, R14 (PRODUCT.md).
 async fn support_search_shows_no_secret(backend: Backend) {
     let app = app(backend).await;
     let email = "seek@example.com";
@@ -246,6 +249,7 @@ async fn support_search_shows_no_secret(backend: Backend) {
     assert_eq!(res.status(), 422);
 }
 
+// Rules R11, R14 (PRODUCT.md).
 async fn support_recovery_end_to_end(backend: Backend) {
     let app = app(backend).await;
     let email = "lost@example.com";
@@ -422,6 +426,7 @@ async fn support_recovery_end_to_end(backend: Backend) {
     assert!(!text.contains(PASSWORD) && !text.contains(new_password));
 }
 
+// Rules R11, R14 (PRODUCT.md).
 async fn support_unlock_document_change_reject_and_audit(backend: Backend) {
     let app = app(backend).await;
     let email = "doc@example.com";
@@ -560,6 +565,7 @@ async fn support_unlock_document_change_reject_and_audit(backend: Backend) {
     assert!(!text.contains("NEW123456") && !text.contains(DOC), "{text}");
 }
 
+// Rules R11, R14 (PRODUCT.md).
 async fn support_and_admin_routes_never_delete_accounts(backend: Backend) {
     let app = app(backend).await;
     let doc: Value = app
@@ -597,6 +603,7 @@ async fn support_and_admin_routes_never_delete_accounts(backend: Backend) {
     assert_eq!(support_routes, 8);
 }
 
+// Rules R11, R14 (PRODUCT.md).
 async fn support_login_is_throttled_like_user_login(backend: Backend) {
     let app = spawn_app_with(backend, |_| {}).await;
     let agent = add_agent(&app, "guarded@support.example", AgentRole::Agent).await;
