@@ -43,6 +43,10 @@ enum Command {
     Migrate,
     /// Seed a demo account and print how to log in.
     Demo,
+    /// Purge what is due now: tombstones after the re-registration wait (R9), retained
+    /// records after their period (R10), old login attempts. `serve` also does this every
+    /// ten minutes.
+    Purge,
     /// Manage support agents.
     Support {
         #[command(subcommand)]
@@ -67,6 +71,22 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Migrate => {
             let store = connect(&validated.settings).await?;
             tracing::info!("migrations applied");
+            store.close().await;
+            Ok(())
+        }
+        Command::Purge => {
+            let store = connect(&validated.settings).await?;
+            let report = store
+                .purge_expired(offboard_core::Clock::now(&offboard_core::SystemClock))
+                .await?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "tombstones": report.tombstones,
+                    "retained_records": report.retained_records,
+                    "login_attempts": report.login_attempts,
+                })
+            );
             store.close().await;
             Ok(())
         }

@@ -54,12 +54,36 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = routes::router(self.state.clone());
-        axum::serve(
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        housekeeping.abort();
+        served
+    }
+}
+
+/// How often expired tombstones, retained records and old login attempts are purged.
+/// (The job runner of issue 7 will take this over, with leases across instances; the purge
+/// is idempotent, so several instances running it meanwhile is harmless.)
+pub const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+async fn housekeeping(state: crate::state::AppState) {
+    let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
+    loop {
+        tick.tick().await;
+        match state.store.purge_expired(state.now()).await {
+            Ok(report) if report != offboard_store::PurgeReport::default() => {
+                tracing::info!(?report, "purged expired records");
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(%err, "housekeeping failed; it runs again later"),
+        }
+        // Mail the final step queued but could not send yet (the deletion notice).
+        crate::deletion::send_queued_mail(&state).await;
     }
 }
 

@@ -499,3 +499,42 @@ impl Store {
         })
     }
 }
+
+/// What a purge removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    pub tombstones: u64,
+    pub retained_records: u64,
+    pub login_attempts: u64,
+}
+
+impl Store {
+    /// R9/R10 housekeeping: tombstones whose wait is over, and retained records whose
+    /// period ended (the rows first, then their keys, in one transaction: without its key
+    /// nothing of a record is readable even from a backup). Idempotent; safe to run from
+    /// several instances at once.
+    pub async fn purge_expired(&self, now: OffsetDateTime) -> Result<PurgeReport, StoreError> {
+        let at = to_unix(now);
+        let (tombstones, retained_records) = crate::in_tx!(self, tx => {
+            let tombstones = sqlx::query("DELETE FROM tombstones WHERE allowed_from <= $1").bind(at).execute(&mut *tx).await?.rows_affected();
+            let due: Vec<String> = sqlx::query("SELECT id FROM retained_records WHERE purge_after <= $1")
+                .bind(at)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>("id"))
+                .collect::<Result<_, _>>()?;
+            for id in &due {
+                sqlx::query("DELETE FROM retained_records WHERE id = $1").bind(id).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM retention_keys WHERE record_id = $1").bind(id).execute(&mut *tx).await?;
+            }
+            (tombstones, due.len() as u64)
+        });
+        let login_attempts = self.prune_login_attempts(now).await?;
+        Ok(PurgeReport {
+            tombstones,
+            retained_records,
+            login_attempts,
+        })
+    }
+}

@@ -30,7 +30,7 @@ mod throttle;
 pub use accounts::{AccountRow, AccountStatus};
 pub use audit::{AuditEntry, AuditRecord};
 pub use connect::{Backend, ConnectReport};
-pub use deletion::{EraseOutcome, Erasure, FlowRow};
+pub use deletion::{EraseOutcome, Erasure, FlowRow, PurgeReport};
 pub use error::StoreError;
 pub use factors::{CodeCheck, CodeSlot, IssuedCode, NewCode, TotpRow};
 pub use identity::{IdentityChange, IdentityRow, NewIdentity, StoredDocumentNumber};

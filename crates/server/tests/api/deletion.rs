@@ -18,6 +18,7 @@ both_backends!(
     accounts_without_identity_confirm_with_their_password,
     cool_off_after_a_reset_refuses_deletion,
     nothing_personal_is_left_in_any_table,
+    purge_removes_tombstones_and_retained_records_when_due,
 );
 
 const ID: &str = "X12-345.678";
@@ -918,5 +919,86 @@ async fn nothing_personal_is_left_in_any_table(backend: Backend) {
             );
         }
     }
+    db.close().await;
+}
+
+// Rules R9, R10 (PRODUCT.md): tombstones go after the wait, retained records (rows, then
+// their keys) after the retention period; re-registration works after the purge.
+async fn purge_removes_tombstones_and_retained_records_when_due(backend: Backend) {
+    let app = app(backend, CaptchaPolicy::Never).await;
+    let email = "purge@example.com";
+    let (account, token) = user(&app, email).await;
+    let id = to_identity(&app, &token, email).await;
+    assert_eq!(
+        post(&app, &token, &id, "identity", json!({"id_number": ID}))
+            .await
+            .status(),
+        200
+    );
+    let account: offboard_core::AccountId = account.parse().unwrap();
+    let report = app
+        .state
+        .store
+        .purge_expired(app.state.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.tombstones, report.retained_records),
+        (0, 0),
+        "nothing is due yet"
+    );
+    app.advance(30 * 24 * 3600).await;
+    let report = app
+        .state
+        .store
+        .purge_expired(app.state.now())
+        .await
+        .unwrap();
+    assert_eq!(report.tombstones, 2, "the email and the document number");
+    assert_eq!(
+        app.state
+            .store
+            .retained_records(account)
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "kept for the retention period"
+    );
+    assert_eq!(
+        app.post_json(
+            "/api/v1/signup",
+            json!({"email": email, "password": PASSWORD})
+        )
+        .await
+        .status(),
+        201
+    );
+    app.advance(5 * 366 * 24 * 3600).await;
+    let report = app
+        .state
+        .store
+        .purge_expired(app.state.now())
+        .await
+        .unwrap();
+    assert_eq!(report.retained_records, 2);
+    assert!(app
+        .state
+        .store
+        .retained_records(account)
+        .await
+        .unwrap()
+        .is_empty());
+    let db = Db::open(&app).await;
+    let keys_left = db
+        .every_cell()
+        .await
+        .into_iter()
+        .filter(|(cell, _)| cell.starts_with("retention_keys."))
+        .count();
+    assert_eq!(
+        keys_left, 0,
+        "the per-record keys are gone too (crypto-shredding)"
+    );
     db.close().await;
 }
