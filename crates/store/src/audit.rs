@@ -59,3 +59,32 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// Everything one actor (e.g. `agent:<id>`) did, oldest first, with the account each
+    /// entry concerns.
+    pub async fn audit_of_actor(
+        &self,
+        actor: &str,
+    ) -> Result<Vec<(Option<String>, AuditRecord)>, StoreError> {
+        on_db!(self, pool => {
+            let rows = sqlx::query("SELECT at, account_id, actor, action, detail FROM audit_log WHERE actor = $1 ORDER BY id")
+                .bind(actor)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok((
+                        row.try_get::<Option<String>, _>("account_id")?,
+                        AuditRecord {
+                            at: from_unix(row.try_get("at")?),
+                            actor: row.try_get("actor")?,
+                            action: row.try_get("action")?,
+                            detail: row.try_get("detail")?,
+                        },
+                    ))
+                })
+                .collect()
+        })
+    }
+}

@@ -78,6 +78,9 @@ pub struct AccountQuery {
     /// The account's phone in E.164.
     pub phone: Option<String>,
     pub account_id: Option<String>,
+    /// A document number (any spacing or case), looked up by blind index: the answer is
+    /// the accounts verified with it (empty = no match); the number is never shown back.
+    pub document_number: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -138,8 +141,9 @@ async fn summary(state: &AppState, account: &AccountRow) -> ApiResult<AccountSum
     })
 }
 
-/// Finds an account by exactly one of `email`, `phone` or `account_id`. Answers a list
-/// (empty when nothing matches) without any secret or document number.
+/// Finds an account by exactly one of `email`, `phone`, `account_id` or
+/// `document_number` (blind index: match / no match). Answers a list (empty when nothing
+/// matches) without any secret or document number.
 #[utoipa::path(get, path = "/api/v1/support/accounts", tag = "support", params(AccountQuery),
     responses((status = 200, body = [AccountSummary]), (status = 401, body = ErrorBody),
         (status = 422, description = "`validation_error`: give exactly one of email, phone, account_id", body = ErrorBody)))]
@@ -148,15 +152,35 @@ pub async fn search_accounts(
     agent: AgentAuth,
     Query(q): Query<AccountQuery>,
 ) -> ApiResult<Json<Vec<AccountSummary>>> {
-    let given = [&q.email, &q.phone, &q.account_id]
+    let given = [&q.email, &q.phone, &q.account_id, &q.document_number]
         .iter()
         .filter(|v| v.is_some())
         .count();
     if given != 1 {
         return Err(AppError::validation(
             "query",
-            "give exactly one of email, phone or account_id",
+            "give exactly one of email, phone, account_id or document_number",
         ));
+    }
+    if let Some(number) = &q.document_number {
+        let number = offboard_core::identity::DocumentNumber::parse(number)
+            .map_err(|e| AppError::validation("document_number", e))?;
+        let index = crate::identity::document_index(&state, &number);
+        let mut out = Vec::new();
+        for id in state.store.accounts_by_document_index(&index).await? {
+            if let Some(account) = state.store.get_account(id).await? {
+                support::audit(
+                    &state,
+                    Some(account.id),
+                    &agent.actor(),
+                    "support_document_search_match",
+                    None,
+                )
+                .await;
+                out.push(summary(&state, &account).await?);
+            }
+        }
+        return Ok(Json(out));
     }
     let account = if let Some(email) = &q.email {
         let email = EmailAddress::parse(email).map_err(|e| AppError::validation("email", e))?;
@@ -491,7 +515,10 @@ pub async fn document_change(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    pub account_id: String,
+    /// Everything that happened to this account...
+    pub account_id: Option<String>,
+    /// ...or everything this agent (email) did.
+    pub agent: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -499,6 +526,9 @@ pub struct AuditItem {
     /// RFC 3339.
     pub at: String,
     pub action: String,
+    /// The account the entry concerns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
     /// The agent's email, on support actions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
@@ -515,17 +545,44 @@ pub async fn audit_log(
     _agent: AgentAuth,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditItem>>> {
-    let id: AccountId = q
-        .account_id
-        .parse()
-        .map_err(|_| identity::no_such_account())?;
-    if state.store.get_account(id).await?.is_none() {
-        return Err(identity::no_such_account());
-    }
-    let records = state.store.audit_of_account(id).await?;
+    let records: Vec<(Option<String>, offboard_store::AuditRecord)> =
+        match (&q.account_id, &q.agent) {
+            (Some(account), None) => {
+                let id: AccountId = account.parse().map_err(|_| identity::no_such_account())?;
+                if state.store.get_account(id).await?.is_none() {
+                    return Err(identity::no_such_account());
+                }
+                state
+                    .store
+                    .audit_of_account(id)
+                    .await?
+                    .into_iter()
+                    .map(|r| (Some(account.clone()), r))
+                    .collect()
+            }
+            (None, Some(email)) => {
+                let Some(agent) = state
+                    .store
+                    .find_agent_by_email(&email.trim().to_lowercase())
+                    .await?
+                else {
+                    return Err(AppError::not_found());
+                };
+                state
+                    .store
+                    .audit_of_actor(&format!("agent:{}", agent.id))
+                    .await?
+            }
+            _ => {
+                return Err(AppError::validation(
+                    "query",
+                    "give exactly one of account_id or agent",
+                ))
+            }
+        };
     let mut emails: HashMap<String, Option<String>> = HashMap::new();
     let mut out = Vec::with_capacity(records.len());
-    for record in records {
+    for (account_id, record) in records {
         let (agent, reason) = match record.actor.strip_prefix("agent:") {
             Some(agent_id) => {
                 if !emails.contains_key(agent_id) {
@@ -547,6 +604,7 @@ pub async fn audit_log(
             action: record.action,
             agent,
             reason,
+            account_id,
         });
     }
     Ok(Json(out))

@@ -223,6 +223,8 @@ async fn support_search_shows_no_secret(backend: Backend) {
         format!("email={}", urlencode(email)),
         format!("phone={}", urlencode(phone.as_str())),
         format!("account_id={account_id}"),
+        // By blind index, in another format: a match answers the account, never the number.
+        "document_number=c01x-00t%2047".to_owned(),
     ] {
         let (found, text) = search(&app, &token, &query).await;
         let found = found.as_array().unwrap();
@@ -245,6 +247,8 @@ async fn support_search_shows_no_secret(backend: Backend) {
     }
     let (none, _) = search(&app, &token, "email=nobody%40example.com").await;
     assert_eq!(none, json!([]));
+    let (none, _) = search(&app, &token, "document_number=ZZ999999").await;
+    assert_eq!(none, json!([]), "no match");
     let res = app.get_as(&token, "/api/v1/support/accounts").await;
     assert_eq!(res.status(), 422);
 }
@@ -563,6 +567,29 @@ async fn support_unlock_document_change_reject_and_audit(backend: Backend) {
         assert!(entry["at"].is_string());
     }
     assert!(!text.contains("NEW123456") && !text.contains(DOC), "{text}");
+    // The same actions, seen per agent.
+    let res = app
+        .get_as(
+            &token,
+            &format!("/api/v1/support/audit?agent={}", urlencode(&agent.email)),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let by_agent: Vec<Value> = res.json().await.unwrap();
+    for action in [
+        "support_identity_unlocked",
+        "support_document_changed",
+        "support_recovery_rejected",
+    ] {
+        let entry = by_agent
+            .iter()
+            .find(|e| e["action"] == action)
+            .unwrap_or_else(|| panic!("no {action} for the agent"));
+        assert_eq!(entry["agent"], agent.email.as_str());
+        assert!(entry["account_id"].is_string());
+    }
+    let res = app.get_as(&token, "/api/v1/support/audit").await;
+    assert_eq!(res.status(), 422, "one of account_id or agent");
 }
 
 // Rules R11, R14 (PRODUCT.md).
