@@ -120,11 +120,14 @@ pub fn wrong_step(current: Step) -> AppError {
     .with_help(HELP_DELETE)
 }
 
-fn expired() -> AppError {
+fn expired(idle: time::Duration) -> AppError {
     AppError::new(
         StatusCode::GONE,
         "flow_expired",
-        "This deletion expired after 15 minutes without activity. Start again from Security → Delete.",
+        format!(
+            "This deletion expired after {} minutes without activity. Start again from Security → Delete.",
+            idle.whole_minutes()
+        ),
     )
     .with_help(HELP_DELETE)
 }
@@ -164,7 +167,7 @@ pub async fn load(
             Ok(LiveFlow { flow, step })
         }
         Gate::WrongStep(current) => Err(wrong_step(current)),
-        Gate::Expired => Err(expired()),
+        Gate::Expired => Err(expired(state.config.deletion.flow_idle)),
         Gate::Finished => Err(wrong_step(Step::Deleted)),
     }
 }
@@ -704,7 +707,11 @@ pub async fn check_reregistration(
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
             "reregistration_blocked",
-            format!("This {kind} belonged to an account deleted less than 30 days ago. It can be used again from {}.", views::human_time(until)),
+            format!(
+                "This {kind} belonged to an account deleted less than {} days ago. It can be used again from {}.",
+                state.config.deletion.reregister_wait.whole_days(),
+                views::human_time(until)
+            ),
         )
         .with("allowed_from", views::rfc3339(until))
         .with_help(HELP_REREGISTER));

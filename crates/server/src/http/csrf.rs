@@ -124,3 +124,7 @@ where
             })
     }
 }
+
+/// The body of a form that carries nothing but its CSRF token (logout, "Start", "Next Step").
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct EmptyForm {}

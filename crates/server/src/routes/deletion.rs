@@ -5,7 +5,7 @@ use crate::deletion::{self, FlowView, LiveFlow};
 use crate::error::{ApiResult, AppError, ErrorBody};
 use crate::factors::FactorCodes;
 use crate::http::cookies;
-use crate::http::csrf::{CsrfForm, CsrfToken};
+use crate::http::csrf::{CsrfForm, CsrfToken, EmptyForm};
 use crate::http::json::ApiJson;
 use crate::http::session::{ApiUser, Authenticated, PageUser};
 use crate::routes::pages::layout;
@@ -471,9 +471,6 @@ async fn render_step(
         Step::Deleted => Redirect::to("/").into_response(),
     }
 }
-
-#[derive(Deserialize, ToSchema)]
-pub struct EmptyForm {}
 
 /// Security → Delete: starts or resumes the flow and shows its current step.
 #[utoipa::path(post, path = "/security/delete", tag = "pages", request_body(content = EmptyForm, content_type = "application/x-www-form-urlencoded"),

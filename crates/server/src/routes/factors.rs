@@ -182,7 +182,7 @@ pub async fn begin_phone(
             "A phone is already bound. Remove it first to bind another number.",
         ));
     }
-    // R9: a phone of an account deleted less than 30 days ago waits.
+    // R9: a phone of a recently deleted account waits out the re-registration period.
     let hash = crate::deletion::tombstone_hash(
         state.config.keys.blind_index.clone(),
         "phone",

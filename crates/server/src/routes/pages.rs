@@ -5,7 +5,7 @@ use crate::error::AppError;
 use crate::help;
 use crate::http::client::ClientAddr;
 use crate::http::cookies;
-use crate::http::csrf::{CsrfForm, CsrfToken};
+use crate::http::csrf::{CsrfForm, CsrfToken, EmptyForm};
 use crate::http::session::{MaybePageUser, PageUser};
 use crate::state::AppState;
 use crate::views::{self, DeleteOverviewPage, HomePage, Layout, LoginPage, SignupPage};
@@ -198,9 +198,6 @@ pub async fn login_submit(
         Err(err) => views::error_page(&err, Some(layout(&state, None, &csrf))),
     }
 }
-
-#[derive(Deserialize, ToSchema)]
-pub struct EmptyForm {}
 
 #[utoipa::path(post, path = "/logout", tag = "pages",
     request_body(content = EmptyForm, content_type = "application/x-www-form-urlencoded"),

@@ -2,7 +2,7 @@
 
 use crate::error::AppError;
 use crate::factors::{self, FactorCodes};
-use crate::http::csrf::{CsrfForm, CsrfToken};
+use crate::http::csrf::{CsrfForm, CsrfToken, EmptyForm};
 use crate::http::session::{Authenticated, PageUser};
 use crate::routes::factors as api;
 use crate::routes::pages::layout;
@@ -127,9 +127,6 @@ pub async fn security_page(
 ) -> Response {
     render_security(&state, &user, &csrf, q.notice.as_deref(), None).await
 }
-
-#[derive(Deserialize, ToSchema)]
-pub struct EmptyForm {}
 
 #[utoipa::path(post, path = "/security/totp/setup", tag = "pages",
     request_body(content = EmptyForm, content_type = "application/x-www-form-urlencoded"),
