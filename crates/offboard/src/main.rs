@@ -1,6 +1,7 @@
 //! `offboard`: the binary. Reads settings, then serves, migrates or seeds a demo.
 
 mod demo;
+mod events;
 mod keys;
 mod settings;
 mod support;
@@ -9,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use offboard_core::session::SessionPolicy;
 use offboard_core::DevClock;
-use offboard_server::config::CaptchaPolicy;
+use offboard_server::config::{CaptchaPolicy, JobsConfig};
 use offboard_server::{Application, Mode as ServerMode, ServerConfig};
 use offboard_store::Store;
 use settings::{CaptchaSetting, ClockSetting, LogFormat, Mode, Settings, Validated};
@@ -44,9 +45,17 @@ enum Command {
     /// Seed a demo account and print how to log in.
     Demo,
     /// Purge what is due now: tombstones after the re-registration wait (R9), retained
-    /// records after their period (R10), old login attempts. `serve` also does this every
+    /// records after their period (R10), old login attempts. The job runner also does this every
     /// ten minutes.
     Purge,
+    /// Run only the background jobs (mail, webhooks, purge, clean-up), no HTTP: for
+    /// deployments that keep them apart from the web instances.
+    Worker,
+    /// Webhook endpoints, deliveries and dead letters.
+    Events {
+        #[command(subcommand)]
+        command: events::EventsCommand,
+    },
     /// Manage support agents.
     Support {
         #[command(subcommand)]
@@ -96,6 +105,13 @@ async fn run(cli: Cli) -> Result<()> {
             demo::run(&store, config, &validated).await?;
             store.close().await;
             Ok(())
+        }
+        Command::Worker => worker(validated).await,
+        Command::Events { command } => {
+            let store = connect(&validated.settings).await?;
+            let outcome = events::run(&store, command).await;
+            store.close().await;
+            outcome
         }
         Command::Support { command } => {
             let store = connect(&validated.settings).await?;
@@ -175,6 +191,20 @@ async fn serve(validated: Validated) -> Result<()> {
     Ok(())
 }
 
+async fn worker(validated: Validated) -> Result<()> {
+    let config = server_config(&validated)?;
+    let store = connect(&validated.settings).await?;
+    let dev_clock = (validated.clock == ClockSetting::Dev).then(|| Arc::new(DevClock::new()));
+    let dev_clock = if config.is_dev() { dev_clock } else { None };
+    let state = offboard_server::AppState::new(store.clone(), config, dev_clock);
+    tracing::info!("offboard worker running jobs");
+    offboard_server::startup::run_worker(state, offboard_server::startup::shutdown_signal())
+        .await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
 /// The server's configuration from validated settings (keys loaded or, in dev, made).
 pub fn server_config(validated: &Validated) -> Result<ServerConfig> {
     let settings = &validated.settings;
@@ -212,6 +242,18 @@ pub fn server_config(validated: &Validated) -> Result<ServerConfig> {
             retention: time::Duration::days(i64::from(settings.retention_days)),
             flow_idle: time::Duration::minutes(i64::from(settings.deletion_flow_idle_minutes)),
         },
+        jobs: JobsConfig {
+            run: settings.jobs_in_serve,
+            lease: time::Duration::seconds(settings.job_lease_secs as i64),
+            poll: std::time::Duration::from_millis(settings.job_poll_ms),
+            concurrency: settings.job_concurrency,
+            retry_base: time::Duration::milliseconds(settings.job_retry_base_ms as i64),
+            retry_cap: time::Duration::seconds(settings.job_retry_cap_secs as i64),
+            max_attempts: i64::from(settings.job_max_attempts),
+            webhook_timeout: std::time::Duration::from_secs(settings.webhook_timeout_secs),
+            ..JobsConfig::default()
+        },
+        webhooks: settings.webhooks.clone(),
     })
 }
 

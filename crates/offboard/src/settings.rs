@@ -123,6 +123,22 @@ pub struct Settings {
     pub asset_source_timeout_secs: u64,
     /// Assets of the embedded ledger and their decimal places (`[assets] BTC = 8`).
     pub assets: BTreeMap<String, u32>,
+    /// Run background jobs in `serve` (turn off when dedicated `offboard worker`s run).
+    pub jobs_in_serve: bool,
+    /// Seconds a claimed job is held before another instance may take it over.
+    pub job_lease_secs: u64,
+    /// Milliseconds an idle job runner waits before looking for due jobs again.
+    pub job_poll_ms: u64,
+    pub job_concurrency: usize,
+    /// First retry delay in milliseconds; it doubles per attempt up to `job_retry_cap_secs`.
+    pub job_retry_base_ms: u64,
+    pub job_retry_cap_secs: u64,
+    /// Failed attempts after which a job is dead (a dead letter to replay).
+    pub job_max_attempts: u32,
+    pub webhook_timeout_secs: u64,
+    /// Webhook endpoints (`[[webhooks]] url = "...", events = ["account.deleted"]`), signed
+    /// with `webhook_key` (receivers use `whsec_` + base64 of that key).
+    pub webhooks: Vec<offboard_server::config::SettingsWebhook>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,6 +161,15 @@ impl Default for Settings {
             reregister_days: 30,
             retention_days: 1827,
             deletion_flow_idle_minutes: 15,
+            jobs_in_serve: true,
+            job_lease_secs: 60,
+            job_poll_ms: 1000,
+            job_concurrency: 8,
+            job_retry_base_ms: 10_000,
+            job_retry_cap_secs: 3600,
+            job_max_attempts: 12,
+            webhook_timeout_secs: 10,
+            webhooks: Vec::new(),
             captcha_max_number: 100_000,
             session_idle_minutes: 30,
             session_absolute_hours: 12,
@@ -228,6 +253,28 @@ impl Settings {
         }
         if self.deletion_flow_idle_minutes == 0 || self.deletion_flow_idle_minutes > 24 * 60 {
             bail!("setting `deletion_flow_idle_minutes` must be between 1 and 1440");
+        }
+        if !(2..=3600).contains(&self.job_lease_secs) {
+            bail!("setting `job_lease_secs` must be between 2 and 3600");
+        }
+        if self.webhook_timeout_secs == 0 || self.webhook_timeout_secs >= self.job_lease_secs {
+            bail!("setting `webhook_timeout_secs` must be at least 1 and shorter than `job_lease_secs`, so a delivery ends before its lease");
+        }
+        if !(10..=60_000).contains(&self.job_poll_ms) {
+            bail!("setting `job_poll_ms` must be between 10 and 60000");
+        }
+        if !(1..=256).contains(&self.job_concurrency) {
+            bail!("setting `job_concurrency` must be between 1 and 256");
+        }
+        if self.job_retry_base_ms == 0 || self.job_retry_cap_secs == 0 {
+            bail!("settings `job_retry_base_ms` and `job_retry_cap_secs` must be positive");
+        }
+        if !(1..=100).contains(&self.job_max_attempts) {
+            bail!("setting `job_max_attempts` must be between 1 and 100");
+        }
+        for hook in &self.webhooks {
+            offboard_server::webhooks::validate(&hook.url, &hook.events)
+                .map_err(|e| anyhow::anyhow!("setting `webhooks` ({}): {e}", hook.url))?;
         }
         if !(1_000..=10_000_000).contains(&self.captcha_max_number) {
             bail!("setting `captcha_max_number` must be between 1000 and 10000000");

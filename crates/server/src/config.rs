@@ -92,6 +92,55 @@ pub struct ServerConfig {
     pub assets: offboard_core::money::AssetRegistry,
     /// The deletion journey's policies and periods.
     pub deletion: DeletionConfig,
+    pub jobs: JobsConfig,
+    /// Webhook endpoints from the settings file, signed with the webhook key.
+    pub webhooks: Vec<SettingsWebhook>,
+}
+
+/// The background job runner (issue 7).
+#[derive(Debug, Clone, Copy)]
+pub struct JobsConfig {
+    /// Run jobs in this process (`serve` may leave them to dedicated `offboard worker`s).
+    pub run: bool,
+    /// How long a claimed job is ours; after that another instance may take it over.
+    pub lease: time::Duration,
+    /// How often an idle runner looks for due jobs.
+    pub poll: std::time::Duration,
+    /// Jobs run at once by one runner.
+    pub concurrency: usize,
+    /// The first retry waits this long, doubling up to `retry_cap`.
+    pub retry_base: time::Duration,
+    pub retry_cap: time::Duration,
+    /// After this many failed attempts a job is dead (a dead letter an operator replays).
+    pub max_attempts: i64,
+    pub webhook_timeout: std::time::Duration,
+    /// How often the purge (R9, R10) and the clean-up run.
+    pub purge_every: time::Duration,
+    pub cleanup_every: time::Duration,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            run: true,
+            lease: time::Duration::seconds(60),
+            poll: std::time::Duration::from_secs(1),
+            concurrency: 8,
+            retry_base: time::Duration::seconds(10),
+            retry_cap: time::Duration::hours(1),
+            max_attempts: 12,
+            webhook_timeout: std::time::Duration::from_secs(10),
+            purge_every: time::Duration::minutes(10),
+            cleanup_every: time::Duration::minutes(10),
+        }
+    }
+}
+
+/// A webhook endpoint named in the settings file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SettingsWebhook {
+    pub url: String,
+    pub events: Vec<String>,
 }
 
 /// When the captcha is asked (R3).
@@ -171,6 +220,8 @@ impl ServerConfig {
             asset_source: AssetSourceConfig::Embedded,
             assets: offboard_core::money::AssetRegistry::default(),
             deletion: DeletionConfig::default(),
+            jobs: JobsConfig::default(),
+            webhooks: Vec::new(),
         }
     }
 

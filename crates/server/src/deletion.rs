@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::factors::{self, FactorCodes};
 use crate::http::session::Authenticated;
 use crate::ledger;
-use crate::notify::{deletion_notice, Email};
+use crate::notify::deletion_notice;
 use crate::state::AppState;
 use crate::views;
 use axum::http::StatusCode;
@@ -360,6 +360,7 @@ async fn advance(
         return Err(wrong_step(now_at));
     }
     if next != live.step {
+        crate::metrics::step_transition(next.as_str());
         audit(
             state,
             Some(user.account.id),
@@ -612,12 +613,15 @@ async fn erase(
         retained,
         purge_after: now + state.config.deletion.retention,
         notice: (keys.retention.seal(b"mail", account.email.as_bytes()), notice.subject, notice.text, notice.html),
+        notice_id: uuid::Uuid::now_v7().to_string(),
         event_payload: serde_json::json!({"account_id": account.id.to_string(), "deleted_at": views::rfc3339(now)}).to_string(),
         login_key: keys.blind_index.keyed_hash("login-throttle", &account.email),
     };
     match state.store.erase_account(&erasure).await? {
         EraseOutcome::Erased => {
-            send_queued_mail(state).await;
+            crate::metrics::step_transition(Step::Deleted.as_str());
+            // Send the notice now; if that fails the job runner retries it.
+            crate::jobs::run_now(state, &erasure.notice_id).await;
             tracing::info!(account = %account.id, "account deleted");
             Ok(Deleted {
                 deleted_at: now,
@@ -667,34 +671,6 @@ fn seal_retained(
     let sealed = data_key.seal(aad.as_bytes(), record.to_string().as_bytes());
     let wrapped = retention.seal(aad.as_bytes(), data_key.to_hex().as_bytes());
     (kind.to_owned(), sealed, wrapped)
-}
-
-/// Sends mail queued by the final step (the deletion notice) and forgets it once sent.
-/// What fails stays queued for the job runner.
-pub async fn send_queued_mail(state: &AppState) {
-    let Ok(queued) = state.store.queued_mail().await else {
-        return;
-    };
-    for (id, sealed, subject, text, html) in queued {
-        let Some(to) = state.config.keys.retention.open(b"mail", &sealed) else {
-            tracing::error!(%id, "queued mail cannot be opened with the current retention key");
-            continue;
-        };
-        let to = String::from_utf8_lossy(&to).into_owned();
-        let email = Email {
-            to: &to,
-            subject: &subject,
-            body: &text,
-            html: html.as_deref(),
-            code: None,
-        };
-        match state.notifier.send_email(email, state.now()).await {
-            Ok(()) => {
-                let _ = state.store.forget_mail(&id).await;
-            }
-            Err(err) => tracing::warn!(%err, "deletion notice not sent yet; it stays queued"),
-        }
-    }
 }
 
 /// R9: refuses a tombstoned email, phone or document with the date it becomes possible.

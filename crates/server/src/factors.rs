@@ -125,6 +125,7 @@ pub async fn send_code(
     };
     match delivered {
         Ok(()) => {
+            crate::metrics::code_sent(channel.as_str());
             audit(state, Some(account.id), "code_sent", Some(&detail)).await;
             Ok(resend_after_secs())
         }

@@ -12,13 +12,16 @@ pub mod hashing;
 pub mod help;
 pub mod http;
 pub mod identity;
+pub mod jobs;
 pub mod ledger;
+pub mod metrics;
 pub mod notify;
 pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod support;
 pub mod views;
+pub mod webhooks;
 
 pub use config::{Keys, Mode, ServerConfig};
 pub use startup::Application;

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 pub struct Application {
     listener: TcpListener,
@@ -47,44 +48,54 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting and lets in-flight
-    /// requests finish.
+    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests
+    /// finish, lets the job runner finish the jobs in hand and release its leases.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        crate::webhooks::sync_settings_endpoints(&self.state)
+            .await
+            .map_err(std::io::Error::other)?;
         let app = routes::router(self.state.clone());
-        let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let (stop_jobs, jobs_stopped) = watch::channel(false);
+        let runner = self.state.config.jobs.run.then(|| {
+            tokio::spawn(crate::jobs::run(
+                self.state.clone(),
+                self.state.job_wake.clone(),
+                jobs_stopped,
+            ))
+        });
         let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        housekeeping.abort();
+        let _ = stop_jobs.send(true);
+        if let Some(runner) = runner {
+            let _ = runner.await;
+        }
         served
     }
 }
 
-/// How often expired tombstones, retained records and old login attempts are purged.
-/// (The job runner of issue 7 will take this over, with leases across instances; the purge
-/// is idempotent, so several instances running it meanwhile is harmless.)
-pub const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
-
-async fn housekeeping(state: crate::state::AppState) {
-    let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
-    loop {
-        tick.tick().await;
-        match state.store.purge_expired(state.now()).await {
-            Ok(report) if report != offboard_store::PurgeReport::default() => {
-                tracing::info!(?report, "purged expired records");
-            }
-            Ok(_) => {}
-            Err(err) => tracing::warn!(%err, "housekeeping failed; it runs again later"),
-        }
-        // Mail the final step queued but could not send yet (the deletion notice).
-        crate::deletion::send_queued_mail(&state).await;
-    }
+/// `offboard worker`: only the job runner, until `shutdown` resolves.
+pub async fn run_worker(
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    crate::webhooks::sync_settings_endpoints(&state).await?;
+    let (stop_jobs, jobs_stopped) = watch::channel(false);
+    let runner = tokio::spawn(crate::jobs::run(
+        state.clone(),
+        state.job_wake.clone(),
+        jobs_stopped,
+    ));
+    shutdown.await;
+    let _ = stop_jobs.send(true);
+    runner.await?;
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

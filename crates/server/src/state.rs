@@ -19,6 +19,12 @@ pub struct Inner {
     pub config: ServerConfig,
     pub hashing: HashingPool,
     pub notifier: Notifier,
+    /// Names this process as the owner of the job leases it holds.
+    pub instance_id: String,
+    /// Wakes this process's job runner when work is queued.
+    pub job_wake: Arc<tokio::sync::Notify>,
+    /// For webhook deliveries: no redirects (an endpoint is the address it was given).
+    pub http: reqwest::Client,
 }
 
 impl Deref for AppState {
@@ -43,6 +49,12 @@ impl AppState {
             config,
             hashing,
             notifier,
+            instance_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            job_wake: Arc::new(tokio::sync::Notify::new()),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
         }))
     }
 

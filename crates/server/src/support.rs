@@ -2,17 +2,33 @@
 //! sessions (a separate table, so an agent token never reaches a user route and a user
 //! token never reaches a support route), and the audited actions they may take. Nothing
 //! here deletes an account (R1).
+//!
+//! The actions live here, not in a route module, because two front ends call them: the
+//! Support API (`routes::support`, bearer token) and the support console pages
+//! (`routes::console`, agent cookie). Both must refuse, audit and answer alike.
 
 use crate::error::AppError;
+use crate::factors;
+use crate::http::cookies;
+use crate::identity::{self, IdentitySubmission};
+use crate::notify::Email;
 use crate::state::AppState;
+use crate::views;
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
 use offboard_core::crypto::{random_token, token_hash};
+use offboard_core::identity::{Country, DocumentNumber, DocumentType, IdentityStatus};
 use offboard_core::session::{SessionPolicy, SessionVerdict};
-use offboard_core::{totp, AccountId, OtpCode};
-use offboard_store::{AgentRole, AgentRow, AuditEntry};
+use offboard_core::{totp, AccountId, Channel, EmailAddress, OtpCode, PhoneNumber, Purpose};
+use offboard_store::{AccountRow, AccountStatus, AgentRole, AgentRow, AuditEntry};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::HashMap;
 use time::Duration;
+use utoipa::ToSchema;
 
 /// Agent sessions end after 30 minutes idle and 8 hours at most.
 pub const AGENT_SESSION_POLICY: SessionPolicy = SessionPolicy {
@@ -23,10 +39,15 @@ pub const AGENT_SESSION_POLICY: SessionPolicy = SessionPolicy {
 /// Longest reason an agent may give.
 pub const MAX_REASON_CHARS: usize = 1000;
 
+/// Where the console sends a browser without a live agent session.
+pub const CONSOLE_LOGIN_PATH: &str = "/support/login";
+
 /// A request made by a live, enabled agent.
 #[derive(Debug, Clone)]
 pub struct AgentAuth {
     pub agent: AgentRow,
+    /// The SHA-256 of the session token, so logout can end exactly this session.
+    pub token_hash: String,
 }
 
 impl AgentAuth {
@@ -46,6 +67,39 @@ fn bearer(parts: &Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// The live, enabled agent behind an agent session token, or `None`. The one lookup for
+/// both the API's bearer token and the console's cookie, so the two cannot drift apart:
+/// it reads only the agent sessions table (a user token is unknown there), deletes an
+/// expired session on sight and refuses a disabled agent.
+pub async fn agent_session(state: &AppState, token: &str) -> Result<Option<AgentAuth>, AppError> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(None);
+    }
+    let hash = token_hash(token);
+    let Some(session) = state.store.find_agent_session(&hash).await? else {
+        return Ok(None);
+    };
+    let now = state.now();
+    match AGENT_SESSION_POLICY.judge(session.created_at, session.last_seen_at, now) {
+        SessionVerdict::Valid { touch } => {
+            if touch {
+                state.store.touch_agent_session(&hash, now).await?;
+            }
+        }
+        SessionVerdict::IdleExpired | SessionVerdict::AbsoluteExpired => {
+            state.store.delete_agent_session(&hash).await?;
+            return Ok(None);
+        }
+    }
+    match state.store.get_agent(&session.agent_id).await? {
+        Some(agent) if agent.disabled_at.is_none() => Ok(Some(AgentAuth {
+            agent,
+            token_hash: hash,
+        })),
+        _ => Ok(None),
+    }
+}
+
 impl FromRequestParts<AppState> for AgentAuth {
     type Rejection = AppError;
 
@@ -55,35 +109,62 @@ impl FromRequestParts<AppState> for AgentAuth {
     ) -> Result<Self, Self::Rejection> {
         let unauthorized = || {
             AppError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
+                StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "Log in to the support console first: this request needs a valid agent session.",
             )
         };
         let token = bearer(parts).ok_or_else(unauthorized)?;
-        if token.is_empty() || token.len() > 128 {
-            return Err(unauthorized());
+        agent_session(state, token).await?.ok_or_else(unauthorized)
+    }
+}
+
+/// The agent behind the console's cookie. Only the agent cookie is read, never the
+/// user's session cookie or a bearer header, so no user credential opens the console.
+async fn agent_from_cookie(parts: &Parts, state: &AppState) -> Result<Option<AgentAuth>, AppError> {
+    let jar = CookieJar::from_headers(&parts.headers);
+    let name = cookies::agent_session_cookie_name(!state.config.is_dev());
+    match jar.get(name) {
+        Some(cookie) => agent_session(state, cookie.value()).await,
+        None => Ok(None),
+    }
+}
+
+/// Console pages: a live agent session from the agent cookie, or a redirect to the
+/// console's login page.
+#[derive(Debug, Clone)]
+pub struct PageAgent(pub AgentAuth);
+
+impl FromRequestParts<AppState> for PageAgent {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match agent_from_cookie(parts, state).await {
+            Ok(Some(agent)) => Ok(PageAgent(agent)),
+            Ok(None) => Err(Redirect::to(CONSOLE_LOGIN_PATH).into_response()),
+            Err(err) => Err(views::error_page(&err, None)),
         }
-        let hash = token_hash(token);
-        let Some(session) = state.store.find_agent_session(&hash).await? else {
-            return Err(unauthorized());
-        };
-        let now = state.now();
-        match AGENT_SESSION_POLICY.judge(session.created_at, session.last_seen_at, now) {
-            SessionVerdict::Valid { touch } => {
-                if touch {
-                    state.store.touch_agent_session(&hash, now).await?;
-                }
-            }
-            SessionVerdict::IdleExpired | SessionVerdict::AbsoluteExpired => {
-                state.store.delete_agent_session(&hash).await?;
-                return Err(unauthorized());
-            }
-        }
-        match state.store.get_agent(&session.agent_id).await? {
-            Some(agent) if agent.disabled_at.is_none() => Ok(AgentAuth { agent }),
-            _ => Err(unauthorized()),
-        }
+    }
+}
+
+/// Console pages open without a session (login, logout) that act on one if present.
+#[derive(Debug, Clone)]
+pub struct MaybePageAgent(pub Option<AgentAuth>);
+
+impl FromRequestParts<AppState> for MaybePageAgent {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        agent_from_cookie(parts, state)
+            .await
+            .map(MaybePageAgent)
+            .map_err(|err| views::error_page(&err, None))
     }
 }
 
@@ -195,6 +276,556 @@ pub async fn audit(
     if let Err(err) = state.store.audit(entry).await {
         tracing::error!(%err, action, "could not write the audit log");
     }
+}
+
+/// Ends an agent's session (console logout).
+pub async fn logout(state: &AppState, agent: &AgentAuth) -> Result<(), AppError> {
+    state.store.delete_agent_session(&agent.token_hash).await?;
+    audit(state, None, &agent.actor(), "support_logout", None).await;
+    Ok(())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdentitySummary {
+    /// `none`, `pending`, `approved` or `rejected`.
+    pub status: String,
+}
+
+/// What support may see of an account: no secret, code, token or document number.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountSummary {
+    pub account_id: String,
+    /// `active` or `deleted`.
+    pub status: String,
+    /// Bound factors: `email`, `sms`, `totp`.
+    pub factors: Vec<String>,
+    pub identity: IdentitySummary,
+    /// The step of a deletion in progress, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_deletion_step: Option<String>,
+    /// RFC 3339; present while the identity step is locked after wrong answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_locked_until: Option<String>,
+}
+
+async fn summary(state: &AppState, account: &AccountRow) -> Result<AccountSummary, AppError> {
+    let active = account.status == AccountStatus::Active;
+    let factors = if active {
+        factors::bound_factors(state, account).await?.names()
+    } else {
+        Vec::new()
+    };
+    let open_deletion_step = if active {
+        state
+            .store
+            .live_flow(account.id)
+            .await?
+            .map(|f| f.step.as_str().to_owned())
+    } else {
+        None
+    };
+    let now = state.now();
+    let (failures, last) = state.store.identity_failures(account.id, now).await?;
+    let identity_locked_until =
+        offboard_core::deletion::identity_locked_until(failures, last, now).map(views::rfc3339);
+    Ok(AccountSummary {
+        account_id: account.id.to_string(),
+        status: match account.status {
+            AccountStatus::Active => "active",
+            AccountStatus::Deleted => "deleted",
+        }
+        .to_owned(),
+        factors,
+        identity: IdentitySummary {
+            status: identity::status_str(state, account.id).await?.to_owned(),
+        },
+        open_deletion_step,
+        identity_locked_until,
+    })
+}
+
+/// How an agent looks accounts up: by exactly one key.
+#[derive(Clone)]
+pub enum AccountLookup {
+    Email(String),
+    Phone(String),
+    AccountId(String),
+    /// Compared by blind index; the answer says which accounts match, never the number.
+    DocumentNumber(String),
+}
+
+impl std::fmt::Debug for AccountLookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AccountLookup::Email(_) => f.write_str("AccountLookup::Email(***)"),
+            AccountLookup::Phone(_) => f.write_str("AccountLookup::Phone(***)"),
+            AccountLookup::AccountId(id) => write!(f, "AccountLookup::AccountId({id})"),
+            AccountLookup::DocumentNumber(_) => f.write_str("AccountLookup::DocumentNumber(***)"),
+        }
+    }
+}
+
+impl AccountLookup {
+    /// Exactly one of the keys must be given, or 422.
+    pub fn exactly_one(
+        email: Option<String>,
+        phone: Option<String>,
+        account_id: Option<String>,
+        document_number: Option<String>,
+    ) -> Result<Self, AppError> {
+        let mut given = [
+            email.map(AccountLookup::Email),
+            phone.map(AccountLookup::Phone),
+            account_id.map(AccountLookup::AccountId),
+            document_number.map(AccountLookup::DocumentNumber),
+        ]
+        .into_iter()
+        .flatten();
+        match (given.next(), given.next()) {
+            (Some(lookup), None) => Ok(lookup),
+            _ => Err(AppError::validation(
+                "query",
+                "give exactly one of email, phone, account_id or document_number",
+            )),
+        }
+    }
+}
+
+/// Finds accounts (an empty list when nothing matches) and audits each one the agent
+/// sees. A document number is compared by blind index only.
+pub async fn find_accounts(
+    state: &AppState,
+    agent: &AgentAuth,
+    lookup: &AccountLookup,
+) -> Result<Vec<AccountSummary>, AppError> {
+    let actor = agent.actor();
+    let account = match lookup {
+        AccountLookup::DocumentNumber(number) => {
+            let number = DocumentNumber::parse(number)
+                .map_err(|e| AppError::validation("document_number", e))?;
+            let index = identity::document_index(state, &number);
+            let mut out = Vec::new();
+            for id in state.store.accounts_by_document_index(&index).await? {
+                if let Some(account) = state.store.get_account(id).await? {
+                    audit(
+                        state,
+                        Some(account.id),
+                        &actor,
+                        "support_document_search_match",
+                        None,
+                    )
+                    .await;
+                    out.push(summary(state, &account).await?);
+                }
+            }
+            return Ok(out);
+        }
+        AccountLookup::Email(email) => {
+            let email = EmailAddress::parse(email).map_err(|e| AppError::validation("email", e))?;
+            state.store.find_account_by_email(&email).await?
+        }
+        AccountLookup::Phone(phone) => {
+            let phone = PhoneNumber::parse(phone).map_err(|e| AppError::validation("phone", e))?;
+            match state.store.find_account_id_by_phone(phone.as_str()).await? {
+                Some(id) => state.store.get_account(id).await?,
+                None => None,
+            }
+        }
+        AccountLookup::AccountId(id) => match id.trim().parse::<AccountId>() {
+            Ok(id) => state.store.get_account(id).await?,
+            Err(_) => None,
+        },
+    };
+    let mut out = Vec::new();
+    if let Some(account) = account {
+        audit(
+            state,
+            Some(account.id),
+            &actor,
+            "support_account_viewed",
+            None,
+        )
+        .await;
+        out.push(summary(state, &account).await?);
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoveryItem {
+    pub id: String,
+    /// The account behind the email, if there is one.
+    pub account_id: Option<String>,
+    pub email: String,
+    pub message: String,
+    /// `match`, `mismatch` or `not_given`: the typed ID number itself is never kept.
+    pub id_number_check: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// Open recovery requests, oldest first.
+pub async fn open_recovery(state: &AppState) -> Result<Vec<RecoveryItem>, AppError> {
+    let rows = state.store.list_open_recovery().await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| RecoveryItem {
+            id: r.id,
+            account_id: r.account_id.map(|a| a.to_string()),
+            email: r.email,
+            message: r.message,
+            id_number_check: r.id_number_check,
+            created_at: views::rfc3339(r.created_at),
+        })
+        .collect())
+}
+
+fn request_not_found() -> AppError {
+    AppError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "There is no recovery request with this id.",
+    )
+}
+
+fn request_decided() -> AppError {
+    AppError::conflict("This recovery request was already decided; reload the open requests.")
+}
+
+/// Approves a recovery request: the authenticator and phone are removed, every session
+/// ends, a password-reset code goes to the account's email and deletion waits 24 hours.
+/// The owner then logs in and acts alone. For an account holding assets a `lead` is
+/// needed (403 otherwise).
+pub async fn approve_recovery(
+    state: &AppState,
+    agent: &AgentAuth,
+    id: &str,
+    reason: &str,
+) -> Result<(), AppError> {
+    let reason = parse_reason(reason)?;
+    let request = state
+        .store
+        .recovery_request(id)
+        .await?
+        .ok_or_else(request_not_found)?;
+    if request.status != "open" {
+        return Err(request_decided());
+    }
+    let account = match request.account_id {
+        Some(account_id) => state.store.get_account(account_id).await?,
+        None => None,
+    };
+    let Some(account) = account.filter(|a| a.status == AccountStatus::Active) else {
+        return Err(AppError::conflict(
+            "No active account uses this email; reject the request instead.",
+        ));
+    };
+    let holdings = crate::ledger::holdings(state, account.id).await?;
+    let holds_assets = holdings.balances.iter().any(|b| b.amount > Decimal::ZERO)
+        || !holdings.holds.is_empty()
+        || !holdings.pending.is_empty();
+    if holds_assets && !agent.is_lead() {
+        return Err(AppError::forbidden(
+            "This account holds assets: a lead must approve its recovery.",
+        ));
+    }
+    let now = state.now();
+    if !state
+        .store
+        .decide_recovery_request(id, true, &agent.agent.id, reason, now)
+        .await?
+    {
+        return Err(request_decided());
+    }
+    state.store.remove_totp(account.id, now).await?;
+    state.store.clear_phone(account.id, now).await?;
+    state.store.delete_sessions_of(account.id).await?;
+    state
+        .store
+        .set_cooloff_until(account.id, now + offboard_core::deletion::COOL_OFF)
+        .await?;
+    // R13: downstream services learn the account changed hands (factors reset, sessions
+    // revoked), say to end their own sessions. No personal data.
+    let payload = serde_json::json!({"account_id": account.id.to_string(), "recovered_at": crate::views::rfc3339(now)});
+    state
+        .store
+        .record_event("account.recovered", &payload.to_string(), now)
+        .await?;
+    state.job_wake.notify_one();
+    let detail = reason_detail(Some(&format!("request={id}")), reason);
+    audit(
+        state,
+        Some(account.id),
+        &agent.actor(),
+        "support_recovery_approved",
+        Some(&detail),
+    )
+    .await;
+    if let Err(err) = factors::send_code(
+        state,
+        &account,
+        Purpose::PasswordReset,
+        Channel::Email,
+        None,
+        None,
+    )
+    .await
+    {
+        // The owner can ask for a reset code themselves once the wait is over.
+        tracing::info!(code = err.code, "recovery: password reset code not sent");
+    }
+    Ok(())
+}
+
+/// Rejects a recovery request; the requester is told by email, with the reason.
+pub async fn reject_recovery(
+    state: &AppState,
+    agent: &AgentAuth,
+    id: &str,
+    reason: &str,
+) -> Result<(), AppError> {
+    let reason = parse_reason(reason)?;
+    let request = state
+        .store
+        .recovery_request(id)
+        .await?
+        .ok_or_else(request_not_found)?;
+    let now = state.now();
+    if request.status != "open"
+        || !state
+            .store
+            .decide_recovery_request(id, false, &agent.agent.id, reason, now)
+            .await?
+    {
+        return Err(request_decided());
+    }
+    let detail = reason_detail(Some(&format!("request={id}")), reason);
+    audit(
+        state,
+        request.account_id,
+        &agent.actor(),
+        "support_recovery_rejected",
+        Some(&detail),
+    )
+    .await;
+    let body = format!(
+        "We could not approve your account recovery request.\n\nReason: {reason}\n\nIf you can add information that helps us check it is you (for example the ID number you verified with), send a new request from the \"Cannot log in\" help page."
+    );
+    let email = Email {
+        to: &request.email,
+        subject: "Your account recovery request was not approved",
+        body: &body,
+        html: None,
+        code: None,
+    };
+    if let Err(err) = state.notifier.send_email(email, now).await {
+        tracing::warn!(%err, "could not send the recovery rejection");
+    }
+    Ok(())
+}
+
+/// The active account an action is about: 404 for an unknown or malformed id, 409 for a
+/// deleted account (nothing about it may change).
+async fn active_account(state: &AppState, account_id: &str) -> Result<AccountRow, AppError> {
+    let id: AccountId = account_id
+        .trim()
+        .parse()
+        .map_err(|_| identity::no_such_account())?;
+    match state.store.get_account(id).await? {
+        Some(account) if account.status == AccountStatus::Active => Ok(account),
+        Some(_) => Err(AppError::new(
+            StatusCode::CONFLICT,
+            "account_deleted",
+            "This account is deleted; nothing about it can change.",
+        )),
+        None => Err(identity::no_such_account()),
+    }
+}
+
+/// Unlocks the identity step after too many wrong answers (R6): the failures are
+/// forgotten.
+pub async fn unlock_identity(
+    state: &AppState,
+    agent: &AgentAuth,
+    account_id: &str,
+    reason: &str,
+) -> Result<(), AppError> {
+    let reason = parse_reason(reason)?;
+    let account = active_account(state, account_id).await?;
+    state.store.clear_identity_failures(account.id).await?;
+    audit(
+        state,
+        Some(account.id),
+        &agent.actor(),
+        "support_identity_unlocked",
+        Some(&reason_detail(None, reason)),
+    )
+    .await;
+    Ok(())
+}
+
+/// A changed document as an agent records it. The type and country default to the ones
+/// on file (the API sends only the number; the console's form sends all three).
+pub struct DocumentChangeInput<'a> {
+    pub document_type: Option<&'a str>,
+    pub document_number: &'a str,
+    pub country: Option<&'a str>,
+    pub reason: &'a str,
+}
+
+impl std::fmt::Debug for DocumentChangeInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DocumentChangeInput(***)")
+    }
+}
+
+/// Records a changed document number for an account with an identity on file. The new
+/// number is approved; the earlier approved numbers stay valid for the identity check.
+pub async fn change_document(
+    state: &AppState,
+    agent: &AgentAuth,
+    account_id: &str,
+    change: &DocumentChangeInput<'_>,
+) -> Result<(), AppError> {
+    let reason = parse_reason(change.reason)?;
+    let number = DocumentNumber::parse(change.document_number).map_err(|e| {
+        AppError::validation("document_number", e).with_help(identity::HELP_UNIQUE_ID)
+    })?;
+    let document_type = change
+        .document_type
+        .map(DocumentType::parse)
+        .transpose()
+        .map_err(|e| AppError::validation("document_type", e))?;
+    let country = change
+        .country
+        .map(Country::parse)
+        .transpose()
+        .map_err(|e| AppError::validation("country", e))?;
+    let account = active_account(state, account_id).await?;
+    let Some(current) = state.store.identity(account.id).await? else {
+        return Err(AppError::conflict(
+            "This account has no identity on file; the owner verifies first.",
+        ));
+    };
+    let submission = IdentitySubmission {
+        document_type: document_type.unwrap_or(current.document_type),
+        number,
+        country: country.unwrap_or(current.country),
+        expires_on: current.expires_on,
+    };
+    let actor = agent.actor();
+    identity::submit(
+        state,
+        account.id,
+        &submission,
+        &actor,
+        IdentityStatus::Approved,
+        Some(reason),
+    )
+    .await?;
+    audit(
+        state,
+        Some(account.id),
+        &actor,
+        "support_document_changed",
+        Some(&reason_detail(None, reason)),
+    )
+    .await;
+    Ok(())
+}
+
+/// Whose audit log to read.
+#[derive(Debug, Clone)]
+pub enum AuditScope {
+    /// Everything that happened to this account (its id as typed).
+    Account(String),
+    /// Everything this agent (email) did.
+    Agent(String),
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditItem {
+    /// RFC 3339.
+    pub at: String,
+    pub action: String,
+    /// The account the entry concerns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// The agent's email, on support actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// The agent's reason, on support actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// An audit log, oldest first. Support actions name the agent (by email) and reason;
+/// other details stay out, so no secret or personal detail reaches the viewer.
+pub async fn audit_entries(
+    state: &AppState,
+    scope: &AuditScope,
+) -> Result<Vec<AuditItem>, AppError> {
+    let records: Vec<(Option<String>, offboard_store::AuditRecord)> = match scope {
+        AuditScope::Account(account) => {
+            let account = account.trim();
+            let id: AccountId = account.parse().map_err(|_| identity::no_such_account())?;
+            if state.store.get_account(id).await?.is_none() {
+                return Err(identity::no_such_account());
+            }
+            state
+                .store
+                .audit_of_account(id)
+                .await?
+                .into_iter()
+                .map(|r| (Some(account.to_owned()), r))
+                .collect()
+        }
+        AuditScope::Agent(email) => {
+            let Some(agent) = state
+                .store
+                .find_agent_by_email(&email.trim().to_lowercase())
+                .await?
+            else {
+                return Err(AppError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "There is no agent with this email.",
+                ));
+            };
+            state
+                .store
+                .audit_of_actor(&format!("agent:{}", agent.id))
+                .await?
+        }
+    };
+    let mut emails: HashMap<String, Option<String>> = HashMap::new();
+    let mut out = Vec::with_capacity(records.len());
+    for (account_id, record) in records {
+        let (agent, reason) = match record.actor.strip_prefix("agent:") {
+            Some(agent_id) => {
+                if !emails.contains_key(agent_id) {
+                    let email = state.store.get_agent(agent_id).await?.map(|a| a.email);
+                    emails.insert(agent_id.to_owned(), email);
+                }
+                let email = emails.get(agent_id).cloned().flatten();
+                let reason = record
+                    .detail
+                    .as_deref()
+                    .and_then(reason_of)
+                    .map(str::to_owned);
+                (email, reason)
+            }
+            None => (None, None),
+        };
+        out.push(AuditItem {
+            at: views::rfc3339(record.at),
+            action: record.action,
+            agent,
+            reason,
+            account_id,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! the tombstones and queues the notice and the `account.deleted` event. A crash (or an
 //! injected fault) at any statement leaves the account exactly as it was.
 
+use crate::jobs::MAIL_JOB_SQL;
 use crate::{from_unix, locked_tx, on_db, to_unix, Store, StoreError};
 use offboard_core::deletion::Step;
 use offboard_core::money::{self, Balance, Hold, Holdings, PendingItem};
@@ -46,6 +47,8 @@ pub struct Erasure {
     /// The deletion notice (R12): sealed recipient, subject, text, html.
     pub notice: (String, String, String, String),
     pub event_payload: String,
+    /// The id of the queued notice; its mail job has the same id.
+    pub notice_id: String,
     /// Keyed hash of the email in the login throttle table, to clear it.
     pub login_key: String,
 }
@@ -157,6 +160,18 @@ impl Store {
                     .bind(to_unix(now))
                     .execute(&mut *tx)
                     .await?;
+                    // R13: downstream services may want to know a deletion is coming
+                    // (say, to stop opening new positions); no personal data.
+                    let event_id = uuid::Uuid::now_v7().to_string();
+                    let started_at = now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+                    let payload = serde_json::json!({"account_id": &account, "flow_id": &flow.id, "started_at": started_at}).to_string();
+                    sqlx::query("INSERT INTO events (id, type, payload, created_at) VALUES ($1, 'account.deletion_started', $2, $3)")
+                        .bind(&event_id)
+                        .bind(&payload)
+                        .bind(to_unix(now))
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(crate::webhooks::EVENT_JOB_SQL).bind(&event_id).bind(to_unix(now)).execute(&mut *tx).await?;
                     (flow, true)
                 }
             }
@@ -392,12 +407,13 @@ impl Store {
                 } else {
                     // R12: the notice, queued with a sealed recipient.
                     step!(tx, sqlx::query("INSERT INTO mail_queue (id, recipient_sealed, subject, body, html, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                        .bind(uuid::Uuid::now_v7().to_string())
+                        .bind(&e.notice_id)
                         .bind(&e.notice.0)
                         .bind(&e.notice.1)
                         .bind(&e.notice.2)
                         .bind(&e.notice.3)
                         .bind(now));
+                    step!(tx, sqlx::query(MAIL_JOB_SQL).bind(&e.notice_id).bind(now));
                     // R10: seal what the law keeps.
                     for (kind, sealed, wrapped_key) in &e.retained {
                         let id = uuid::Uuid::now_v7().to_string();
@@ -434,10 +450,12 @@ impl Store {
                     .bind(now)
                     .bind(&account));
                     // R13: the event for downstream services.
+                    let event_id = uuid::Uuid::now_v7().to_string();
                     step!(tx, sqlx::query("INSERT INTO events (id, type, payload, created_at) VALUES ($1, 'account.deleted', $2, $3)")
-                        .bind(uuid::Uuid::now_v7().to_string())
+                        .bind(&event_id)
                         .bind(&e.event_payload)
                         .bind(now));
+                    step!(tx, sqlx::query(crate::webhooks::EVENT_JOB_SQL).bind(&event_id).bind(now));
                     // R14.
                     step!(tx, sqlx::query("INSERT INTO audit_log (at, account_id, actor, action, detail) VALUES ($1, $2, 'user', 'account_deleted', NULL)")
                         .bind(now)
@@ -460,6 +478,21 @@ impl Store {
                 .iter()
                 .map(|r| Ok((r.try_get("id")?, r.try_get("recipient_sealed")?, r.try_get("subject")?, r.try_get("body")?, r.try_get("html")?)))
                 .collect()
+        })
+    }
+
+    /// One queued mail: (sealed recipient, subject, text, html); None once sent.
+    pub async fn queued_mail_by_id(
+        &self,
+        id: &str,
+    ) -> Result<Option<(String, String, String, Option<String>)>, StoreError> {
+        on_db!(self, pool => {
+            sqlx::query("SELECT recipient_sealed, subject, body, html FROM mail_queue WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+                .map(|r| Ok((r.try_get("recipient_sealed")?, r.try_get("subject")?, r.try_get("body")?, r.try_get("html")?)))
+                .transpose()
         })
     }
 
@@ -508,33 +541,70 @@ pub struct PurgeReport {
     pub login_attempts: u64,
 }
 
+/// Rows removed per purge transaction: short transactions keep locks brief and memory
+/// bounded however many records fall due at once.
+const PURGE_BATCH: i64 = 5_000;
+
 impl Store {
     /// R9/R10 housekeeping: tombstones whose wait is over, and retained records whose
-    /// period ended (the rows first, then their keys, in one transaction: without its key
-    /// nothing of a record is readable even from a backup). Idempotent; safe to run from
-    /// several instances at once.
+    /// period ended (the rows first, then their keys, in one transaction per batch:
+    /// without its key nothing of a record is readable even from a backup). Idempotent;
+    /// safe to run from several instances at once.
     pub async fn purge_expired(&self, now: OffsetDateTime) -> Result<PurgeReport, StoreError> {
         let at = to_unix(now);
-        let (tombstones, retained_records) = crate::in_tx!(self, tx => {
-            let tombstones = sqlx::query("DELETE FROM tombstones WHERE allowed_from <= $1").bind(at).execute(&mut *tx).await?.rows_affected();
-            let due: Vec<String> = sqlx::query("SELECT id FROM retained_records WHERE purge_after <= $1")
+        let mut report = PurgeReport::default();
+        loop {
+            let n = on_db!(self, pool => sqlx::query(
+                "DELETE FROM tombstones WHERE id IN (SELECT id FROM tombstones WHERE allowed_from <= $1 LIMIT $2)",
+            )
+            .bind(at)
+            .bind(PURGE_BATCH)
+            .execute(pool)
+            .await?
+            .rows_affected());
+            report.tombstones += n;
+            if n < PURGE_BATCH as u64 {
+                break;
+            }
+        }
+        loop {
+            let n = crate::in_tx!(self, tx => {
+                let ids: Vec<String> = sqlx::query(
+                    "DELETE FROM retained_records WHERE id IN (SELECT id FROM retained_records WHERE purge_after <= $1 LIMIT $2) RETURNING id",
+                )
                 .bind(at)
+                .bind(PURGE_BATCH)
                 .fetch_all(&mut *tx)
                 .await?
                 .iter()
                 .map(|r| r.try_get::<String, _>("id"))
                 .collect::<Result<_, _>>()?;
-            for id in &due {
-                sqlx::query("DELETE FROM retained_records WHERE id = $1").bind(id).execute(&mut *tx).await?;
-                sqlx::query("DELETE FROM retention_keys WHERE record_id = $1").bind(id).execute(&mut *tx).await?;
+                if !ids.is_empty() {
+                    // One statement for the batch's keys; the ids travel as one JSON array.
+                    let ids_json = serde_json::to_string(&ids).unwrap_or_default();
+                    sqlx::query(retention_keys_delete(self.backend()))
+                        .bind(ids_json)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                ids.len() as u64
+            });
+            report.retained_records += n;
+            if n < PURGE_BATCH as u64 {
+                break;
             }
-            (tombstones, due.len() as u64)
-        });
-        let login_attempts = self.prune_login_attempts(now).await?;
-        Ok(PurgeReport {
-            tombstones,
-            retained_records,
-            login_attempts,
-        })
+        }
+        report.login_attempts = self.prune_login_attempts(now).await?;
+        Ok(report)
+    }
+}
+
+/// Deletes the keys whose record ids are in the JSON array `$1`.
+fn retention_keys_delete(backend: crate::Backend) -> &'static str {
+    match backend {
+        crate::Backend::Sqlite => "DELETE FROM retention_keys WHERE record_id IN (SELECT value FROM json_each($1))",
+        crate::Backend::Postgres => {
+            "DELETE FROM retention_keys WHERE record_id IN (SELECT jsonb_array_elements_text($1::jsonb))"
+        }
     }
 }

@@ -15,6 +15,8 @@ mod deletion;
 mod error;
 mod factors;
 mod identity;
+mod jobs;
+pub use jobs::{ClaimedJob, CleanupPolicy, CleanupReport, JobCounts, JobKind, JobRow};
 mod ledger;
 pub use ledger::{
     DepositOutcome, DepositRow, LedgerAudit, SettleOutcome, Settlement, WithdrawalOutcome,
@@ -26,6 +28,8 @@ mod sessions;
 mod support;
 pub mod testing;
 mod throttle;
+mod webhooks;
+pub use webhooks::{delivery_id, DeliveryAttempt, DeliveryRow, PendingDelivery, WebhookEndpoint};
 
 pub use accounts::{AccountRow, AccountStatus};
 pub use audit::{AuditEntry, AuditRecord};

@@ -12,6 +12,7 @@ use offboard_store::testing::TestDatabase;
 use offboard_store::{
     AuditEntry, Backend, NewSession, OutboxMessage, SessionKind, Store, StoreError,
 };
+use offboard_store::{CleanupPolicy, DeliveryAttempt, JobKind, WebhookEndpoint};
 use offboard_store::{CodeSlot, NewCode};
 use offboard_store::{IdentityRow, NewIdentity};
 use std::future::Future;
@@ -58,6 +59,12 @@ conformance!(
     concurrent_deposits_and_withdrawals_keep_the_books_balanced,
     retried_deposits_credit_once,
     withdrawals_settle_once,
+    jobs_are_claimed_by_one_owner_at_a_time,
+    an_expired_lease_is_taken_over,
+    failed_jobs_retry_then_die_and_are_revived,
+    shutdown_releases_held_jobs,
+    events_fan_out_once_to_subscribed_endpoints,
+    cleanup_removes_expired_sessions_and_idle_flows,
     deposits_to_deleted_accounts_are_unclaimed,
     holds_and_pending_items_show_in_holdings,
 );
@@ -951,4 +958,276 @@ async fn holds_and_pending_items_show_in_holdings(store: Store) {
     assert!(store.release_hold(&hold).await.unwrap());
     assert!(!store.release_hold(&hold).await.unwrap());
     assert!(store.holdings(id).await.unwrap().holds.is_empty());
+}
+
+// ---- Issue 7: jobs with leases, the event outbox, clean-up ----
+
+async fn queue(store: &Store, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let id = format!("mail-{i:03}");
+        store.enqueue_job(&id, JobKind::Mail, T0).await.unwrap();
+        ids.push(id);
+    }
+    ids
+}
+
+async fn jobs_are_claimed_by_one_owner_at_a_time(store: Store) {
+    let ids = queue(&store, 40).await;
+    // Enqueueing again is harmless (fixed ids).
+    store
+        .enqueue_job("mail-000", JobKind::Mail, T0)
+        .await
+        .unwrap();
+    let claim_all = |owner: &'static str| {
+        let store = store.clone();
+        async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store
+                    .claim_jobs(owner, T0, Duration::seconds(60), 3)
+                    .await
+                    .unwrap();
+                if batch.is_empty() {
+                    break mine;
+                }
+                mine.extend(batch.into_iter().map(|j| j.id));
+            }
+        }
+    };
+    let (a, b) = tokio::join!(claim_all("a"), claim_all("b"));
+    let mut all: Vec<String> = a.iter().chain(b.iter()).cloned().collect();
+    all.sort();
+    assert_eq!(all, ids, "every job claimed exactly once");
+    let counts = store.job_counts().await.unwrap();
+    assert_eq!((counts.queued, counts.running), (0, 40));
+}
+
+async fn an_expired_lease_is_taken_over(store: Store) {
+    queue(&store, 1).await;
+    let lease = Duration::seconds(60);
+    let first = store.claim_jobs("a", T0, lease, 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].attempts, 1);
+    assert!(store
+        .claim_jobs("b", T0 + Duration::seconds(30), lease, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // "a" died: after its lease, "b" takes the job over.
+    let later = T0 + Duration::seconds(61);
+    let taken = store.claim_jobs("b", later, lease, 10).await.unwrap();
+    assert_eq!((taken.len(), taken[0].attempts), (1, 2));
+    assert!(
+        !store.finish_job("mail-000", "a", later).await.unwrap(),
+        "a lost its lease"
+    );
+    assert!(store.finish_job("mail-000", "b", later).await.unwrap());
+    assert!(
+        !store.finish_job("mail-000", "b", later).await.unwrap(),
+        "finished once"
+    );
+    assert_eq!(store.job("mail-000").await.unwrap().unwrap().state, "done");
+    // A claim by id follows the same rules.
+    store.enqueue_job("one", JobKind::Event, T0).await.unwrap();
+    assert!(store
+        .claim_job("one", "a", T0, lease)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store
+        .claim_job("one", "b", T0, lease)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn failed_jobs_retry_then_die_and_are_revived(store: Store) {
+    queue(&store, 1).await;
+    let lease = Duration::seconds(60);
+    store.claim_jobs("a", T0, lease, 1).await.unwrap();
+    let retry_at = T0 + Duration::seconds(20);
+    assert!(store
+        .requeue_job("mail-000", "a", retry_at, Some("smtp down"), false, T0)
+        .await
+        .unwrap());
+    assert!(store
+        .claim_jobs("a", T0 + Duration::seconds(19), lease, 1)
+        .await
+        .unwrap()
+        .is_empty());
+    let again = store.claim_jobs("a", retry_at, lease, 1).await.unwrap();
+    assert_eq!(again[0].attempts, 2, "attempts are kept across retries");
+    assert!(store
+        .bury_job("mail-000", "a", "smtp down", retry_at)
+        .await
+        .unwrap());
+    let row = store.job("mail-000").await.unwrap().unwrap();
+    assert_eq!(
+        (row.state.as_str(), row.last_error.as_deref()),
+        ("dead", Some("smtp down"))
+    );
+    assert_eq!(store.job_counts().await.unwrap().dead, 1);
+    assert!(
+        store
+            .claim_jobs("a", T0 + Duration::days(1), lease, 1)
+            .await
+            .unwrap()
+            .is_empty(),
+        "dead jobs stay dead"
+    );
+    assert!(store.revive_job("mail-000", retry_at).await.unwrap());
+    assert!(
+        !store.revive_job("mail-000", retry_at).await.unwrap(),
+        "only dead jobs revive"
+    );
+    let revived = store.claim_jobs("a", retry_at, lease, 1).await.unwrap();
+    assert_eq!(
+        revived[0].attempts, 1,
+        "a replay starts with fresh attempts"
+    );
+}
+
+async fn shutdown_releases_held_jobs(store: Store) {
+    queue(&store, 3).await;
+    let lease = Duration::seconds(60);
+    assert_eq!(store.claim_jobs("a", T0, lease, 3).await.unwrap().len(), 3);
+    assert_eq!(store.release_jobs("a", T0).await.unwrap(), 3);
+    assert_eq!(
+        store.claim_jobs("b", T0, lease, 3).await.unwrap().len(),
+        3,
+        "no wait for the lease"
+    );
+}
+
+async fn events_fan_out_once_to_subscribed_endpoints(store: Store) {
+    let endpoint = |id: &str, events: &[&str]| WebhookEndpoint {
+        id: id.into(),
+        url: format!("http://127.0.0.1:9/{id}"),
+        secret_sealed: "sealed".into(),
+        events: events.iter().map(|e| e.to_string()).collect(),
+        source: "api".into(),
+        created_at: T0,
+    };
+    store
+        .put_webhook_endpoint(&endpoint("wh_a", &["account.deleted"]))
+        .await
+        .unwrap();
+    store
+        .put_webhook_endpoint(&endpoint("wh_b", &["account.recovered"]))
+        .await
+        .unwrap();
+    let event = store
+        .record_event("account.deleted", r#"{"account_id":"x"}"#, T0)
+        .await
+        .unwrap();
+    // The outbox queued the fan-out in the same transaction.
+    let job = store.job(&event).await.unwrap().unwrap();
+    assert_eq!((job.kind.as_str(), job.state.as_str()), ("event", "queued"));
+    assert_eq!(store.fan_out_event(&event, T0).await.unwrap(), 1);
+    assert_eq!(
+        store.fan_out_event(&event, T0).await.unwrap(),
+        0,
+        "a second fan-out adds nothing"
+    );
+    let deliveries = store.deliveries_of("wh_a", 10).await.unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(
+        (
+            deliveries[0].status.as_str(),
+            deliveries[0].event_type.as_str()
+        ),
+        ("pending", "account.deleted")
+    );
+    assert!(
+        store.deliveries_of("wh_b", 10).await.unwrap().is_empty(),
+        "not subscribed"
+    );
+    let delivery = &deliveries[0].id;
+    assert_eq!(store.job(delivery).await.unwrap().unwrap().kind, "webhook");
+    assert_eq!(store.oldest_pending_delivery().await.unwrap(), Some(T0));
+    store
+        .record_delivery_attempt(
+            delivery,
+            &DeliveryAttempt::Failed {
+                http_status: Some(500),
+                error: "500".into(),
+                dead: true,
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    assert!(store.replay_delivery(delivery, T0).await.unwrap());
+    assert!(
+        !store.replay_delivery(delivery, T0).await.unwrap(),
+        "pending is not dead"
+    );
+    store
+        .record_delivery_attempt(
+            delivery,
+            &DeliveryAttempt::Delivered { http_status: 200 },
+            T0,
+        )
+        .await
+        .unwrap();
+    // A late duplicate failure does not undo a delivery (at-least-once).
+    store
+        .record_delivery_attempt(
+            delivery,
+            &DeliveryAttempt::Failed {
+                http_status: None,
+                error: "late".into(),
+                dead: true,
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    let row = &store.deliveries_of("wh_a", 10).await.unwrap()[0];
+    assert_eq!((row.status.as_str(), row.attempts), ("delivered", 2));
+    assert_eq!(store.oldest_pending_delivery().await.unwrap(), None);
+}
+
+async fn cleanup_removes_expired_sessions_and_idle_flows(store: Store) {
+    let id = account(&store, "cleanup@example.com").await;
+    store
+        .create_session(NewSession {
+            token_hash: "old",
+            account_id: id,
+            kind: SessionKind::User,
+            user_agent: None,
+            now: T0,
+        })
+        .await
+        .unwrap();
+    let (flow, _) = store.start_flow(id, "old", false, T0).await.unwrap();
+    let policy = CleanupPolicy {
+        session_idle: Duration::minutes(30),
+        session_absolute: Duration::hours(12),
+        agent_session_idle: Duration::minutes(30),
+        agent_session_absolute: Duration::hours(8),
+        flow_idle: Duration::minutes(15),
+        code_grace: Duration::days(7),
+        finished_jobs: Duration::days(7),
+    };
+    let report = store
+        .cleanup_expired(T0 + Duration::minutes(10), &policy)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.sessions, report.flows_expired),
+        (0, 0),
+        "nothing has expired yet"
+    );
+    let report = store
+        .cleanup_expired(T0 + Duration::minutes(31), &policy)
+        .await
+        .unwrap();
+    assert_eq!((report.sessions, report.flows_expired), (1, 1));
+    assert_eq!(
+        store.flow(&flow.id).await.unwrap().unwrap().status,
+        "expired"
+    );
+    assert!(store.live_flow(id).await.unwrap().is_none());
 }

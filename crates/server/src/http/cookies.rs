@@ -12,6 +12,17 @@ pub fn session_cookie_name(secure: bool) -> &'static str {
     }
 }
 
+/// The support console's agent session. A name of its own, read only by the console's
+/// extractors (`support::PageAgent`), so an agent session and a user session held by the
+/// same browser never stand in for each other.
+pub fn agent_session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-offboard_agent_session"
+    } else {
+        "offboard_agent_session"
+    }
+}
+
 pub fn csrf_cookie_name(secure: bool) -> &'static str {
     if secure {
         "__Host-offboard_csrf"

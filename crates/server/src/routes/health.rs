@@ -10,6 +10,23 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(readyz))
+        .routes(routes!(metrics))
+}
+
+/// Prometheus metrics (text exposition). Needs the admin token, like the admin API:
+/// route names and queue sizes are for operators only.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", body = String), (status = 401, description = "no or wrong admin token")))]
+pub async fn metrics(State(state): State<AppState>, _: crate::http::admin::AdminAuth) -> Response {
+    let body = crate::metrics::render(&state).await;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// The process is up.

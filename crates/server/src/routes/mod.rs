@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api;
 pub mod assets;
+pub mod console;
 pub mod deletion;
 pub mod dev;
 pub mod factors;
@@ -13,6 +14,7 @@ pub mod pages;
 pub mod recovery;
 pub mod security;
 pub mod support;
+pub mod webhooks;
 
 use crate::error::AppError;
 use crate::http::{csrf, guard, MAX_BODY_BYTES};
@@ -45,6 +47,7 @@ pub struct ApiDoc;
 
 /// The full application router with its middleware.
 pub fn router(state: AppState) -> Router {
+    crate::metrics::handle();
     let (router, openapi) = openapi_router(&state).split_for_parts();
     let openapi = std::sync::Arc::new(openapi);
     router
@@ -55,6 +58,11 @@ pub fn router(state: AppState) -> Router {
                 async move { axum::Json((*doc).clone()) }
             }),
         )
+        // After routing, so requests are counted under their route template.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track_requests,
+        ))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
@@ -86,7 +94,9 @@ pub fn openapi_router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(admin::routes())
         .merge(deletion::routes())
         .merge(recovery::routes())
-        .merge(support::routes());
+        .merge(support::routes())
+        .merge(console::routes())
+        .merge(webhooks::routes());
     if state.config.is_dev() {
         router = router.merge(dev::routes());
     }

@@ -43,6 +43,9 @@ pub async fn spawn_app_with(
     let mut config = ServerConfig::dev_defaults();
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.password_workers = 2;
+    // The job runner polls in the background; tests that exercise it switch it on, the
+    // rest stay deterministic (the requests that queue mail still send it at once).
+    config.jobs.run = false;
     configure(&mut config);
     let dev_clock = Arc::new(DevClock::new());
     let app = Application::build(config, store, Some(dev_clock))

@@ -669,6 +669,15 @@ impl Db {
         }
     }
 
+    /// How many rows a table holds.
+    pub(crate) async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        match self {
+            Db::Sqlite(pool) => sqlx::query(&sql).fetch_one(pool).await.unwrap().get("n"),
+            Db::Postgres(pool) => sqlx::query(&sql).fetch_one(pool).await.unwrap().get("n"),
+        }
+    }
+
     /// Every cell of every table as text: (table.column, value).
     pub(crate) async fn every_cell(&self) -> Vec<(String, String)> {
         let mut cells = Vec::new();

@@ -4,8 +4,10 @@
 mod helpers;
 
 mod accounts;
+mod console;
 mod deletion;
 mod deletion_pages;
+mod events;
 mod factors;
 mod identity;
 mod ledger;

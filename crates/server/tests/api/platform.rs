@@ -105,6 +105,18 @@ const ROUTES: &[(&str, &str)] = &[
         "/api/v1/support/accounts/{account_id}/document-change",
     ),
     ("get", "/api/v1/support/audit"),
+    ("get", "/support/login"),
+    ("post", "/support/login"),
+    ("post", "/support/logout"),
+    ("get", "/support"),
+    ("post", "/support"),
+    ("get", "/support/accounts/{account_id}"),
+    ("post", "/support/accounts/{account_id}/identity-unlock"),
+    ("post", "/support/accounts/{account_id}/document-change"),
+    ("get", "/support/recovery"),
+    ("post", "/support/recovery/{id}/approve"),
+    ("post", "/support/recovery/{id}/reject"),
+    ("get", "/support/audit"),
     ("get", "/api/v1/me"),
     ("post", "/api/v1/deletion"),
     ("get", "/api/v1/deletion/{id}"),
@@ -172,6 +184,14 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/help/{slug}"),
     ("get", "/healthz"),
     ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("post", "/api/v1/admin/webhooks"),
+    ("get", "/api/v1/admin/webhooks"),
+    ("get", "/api/v1/admin/webhooks/{webhook_id}/deliveries"),
+    (
+        "post",
+        "/api/v1/admin/webhooks/deliveries/{delivery_id}/replay",
+    ),
 ];
 
 async fn openapi_describes_every_route(backend: Backend) {

@@ -428,6 +428,14 @@ async fn support_recovery_end_to_end(backend: Backend) {
         .iter()
         .any(|e| e["action"] == "password_reset" && e["agent"].is_null()));
     assert!(!text.contains(PASSWORD) && !text.contains(new_password));
+    // R13: downstream services hear of the recovery through the outbox.
+    let events = app.state.store.events().await.unwrap();
+    assert!(
+        events.iter().any(
+            |(kind, payload)| kind == "account.recovered" && payload.contains(account.as_str())
+        ),
+        "{events:?}"
+    );
 }
 
 // Rules R11, R14 (PRODUCT.md).

@@ -1,0 +1,224 @@
+//! R13: webhook endpoints and delivery, signed the Standard Webhooks way: headers
+//! `webhook-id` (the event id, the same on every attempt so receivers deduplicate),
+//! `webhook-timestamp` (this attempt, unix seconds) and `webhook-signature`
+//! (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the endpoint's secret).
+
+use crate::config::JobsConfig;
+use crate::jobs::{Failure, Outcome};
+use crate::state::AppState;
+use base64::Engine;
+use offboard_core::crypto::SecretKey;
+use offboard_core::Clock;
+use offboard_store::{ClaimedJob, DeliveryAttempt, StoreError, WebhookEndpoint};
+
+/// The events an endpoint may subscribe to.
+pub const EVENT_TYPES: [&str; 3] = [
+    "account.deleted",
+    "account.deletion_started",
+    "account.recovered",
+];
+
+/// Why an endpoint was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EndpointError {
+    #[error("`url` must be an absolute http or https address")]
+    Url,
+    #[error("`events` must name at least one of account.deleted, account.deletion_started, account.recovered")]
+    Events,
+}
+
+/// Checks an endpoint's address and events (events deduplicated, in a stable order).
+pub fn validate(url: &str, events: &[String]) -> Result<(String, Vec<String>), EndpointError> {
+    let parsed = reqwest::Url::parse(url.trim()).map_err(|_| EndpointError::Url)?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(EndpointError::Url);
+    }
+    if events.is_empty() || events.iter().any(|e| !EVENT_TYPES.contains(&e.as_str())) {
+        return Err(EndpointError::Events);
+    }
+    let events = EVENT_TYPES
+        .iter()
+        .filter(|t| events.iter().any(|e| e == *t))
+        .map(|t| (*t).to_owned())
+        .collect();
+    Ok((parsed.to_string(), events))
+}
+
+fn seal_secret(state: &AppState, endpoint_id: &str, secret: &str) -> String {
+    state
+        .config
+        .keys
+        .webhook
+        .seal(endpoint_id.as_bytes(), secret.as_bytes())
+}
+
+/// Registers an endpoint through the admin API; returns its id and the `whsec_` secret,
+/// shown this once.
+pub async fn register(
+    state: &AppState,
+    url: &str,
+    events: &[String],
+) -> Result<Result<(String, String), EndpointError>, StoreError> {
+    let (url, events) = match validate(url, events) {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(e)),
+    };
+    let id = format!("wh_{}", uuid::Uuid::now_v7().simple());
+    let secret = new_secret();
+    let endpoint = WebhookEndpoint {
+        secret_sealed: seal_secret(state, &id, &secret),
+        id: id.clone(),
+        url,
+        events,
+        source: "api".into(),
+        created_at: state.now(),
+    };
+    state.store.put_webhook_endpoint(&endpoint).await?;
+    Ok(Ok((id, secret)))
+}
+
+/// A fresh `whsec_` secret: 32 random bytes, base64.
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+/// The secret a settings-defined endpoint is signed with: the webhook key itself, so
+/// the operator configures receivers with `whsec_` + base64 of that key.
+pub fn settings_secret(key: &SecretKey) -> String {
+    let bytes = hex::decode(key.to_hex().as_str()).unwrap_or_default();
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+/// Writes the settings-defined endpoints (their ids follow from their addresses, so a
+/// restart updates rather than duplicates them).
+pub async fn sync_settings_endpoints(state: &AppState) -> Result<(), anyhow::Error> {
+    for hook in &state.config.webhooks {
+        let (url, events) = validate(&hook.url, &hook.events)
+            .map_err(|e| anyhow::anyhow!("setting `webhooks` ({}): {e}", hook.url))?;
+        let id = format!(
+            "wh_settings_{}",
+            &state
+                .config
+                .keys
+                .webhook
+                .keyed_hash("webhook-endpoint", &url)[..16]
+        );
+        let secret = settings_secret(&state.config.keys.webhook);
+        let endpoint = WebhookEndpoint {
+            secret_sealed: seal_secret(state, &id, &secret),
+            id,
+            url,
+            events,
+            source: "settings".into(),
+            created_at: state.now(),
+        };
+        state.store.put_webhook_endpoint(&endpoint).await?;
+    }
+    Ok(())
+}
+
+/// The body of a delivery (Standard Webhooks payload shape).
+pub fn body(event_type: &str, event_at: &str, payload: &str) -> String {
+    let data: serde_json::Value = serde_json::from_str(payload).unwrap_or(serde_json::Value::Null);
+    serde_json::json!({"type": event_type, "timestamp": event_at, "data": data}).to_string()
+}
+
+/// Delivers one `webhook_deliveries` row (a job of kind `webhook`).
+pub(crate) async fn deliver(
+    state: &AppState,
+    job: &ClaimedJob,
+    cfg: &JobsConfig,
+) -> Result<Outcome, Failure> {
+    let Some(d) = state.store.pending_delivery(&job.id).await? else {
+        return Ok(Outcome::Done);
+    };
+    if d.status == "delivered" {
+        return Ok(Outcome::Done);
+    }
+    let endpoint_id = job.id.rsplit_once('.').map(|(_, e)| e).unwrap_or_default();
+    let secret = state
+        .config
+        .keys
+        .webhook
+        .open(endpoint_id.as_bytes(), &d.secret_sealed)
+        .ok_or_else(|| {
+            Failure("the endpoint secret cannot be opened with the current webhook key".into())
+        })?;
+    let secret = String::from_utf8_lossy(&secret).into_owned();
+    let signer = standardwebhooks::Webhook::new(&secret)
+        .map_err(|e| Failure(format!("endpoint secret unusable: {e}")))?;
+    let body = body(
+        &d.event_type,
+        &crate::views::rfc3339(d.event_at),
+        &d.payload,
+    );
+    // The receiver checks this against its own clock, so it is the real time even when
+    // the dev clock is moved.
+    let timestamp = offboard_core::SystemClock.now().unix_timestamp();
+    let signature = signer
+        .sign(&d.event_id, timestamp, body.as_bytes())
+        .map_err(|e| Failure(format!("signing failed: {e}")))?;
+    let sent = state
+        .http
+        .post(&d.url)
+        .timeout(cfg.webhook_timeout)
+        .header("content-type", "application/json")
+        .header(standardwebhooks::HEADER_WEBHOOK_ID, &d.event_id)
+        .header(
+            standardwebhooks::HEADER_WEBHOOK_TIMESTAMP,
+            timestamp.to_string(),
+        )
+        .header(standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature)
+        .body(body)
+        .send()
+        .await;
+    let last = job.attempts >= cfg.max_attempts;
+    let (attempt, result) = match sent {
+        Ok(resp) if resp.status().is_success() => (
+            DeliveryAttempt::Delivered {
+                http_status: i64::from(resp.status().as_u16()),
+            },
+            Ok(Outcome::Done),
+        ),
+        Ok(resp) => {
+            let error = format!("the endpoint answered {}", resp.status().as_u16());
+            (
+                DeliveryAttempt::Failed {
+                    http_status: Some(i64::from(resp.status().as_u16())),
+                    error: error.clone(),
+                    dead: last,
+                },
+                Err(Failure(error)),
+            )
+        }
+        Err(err) => {
+            // reqwest's error names the address but never our headers or body.
+            let error = if err.is_timeout() {
+                "the endpoint did not answer in time".to_owned()
+            } else {
+                format!("the endpoint could not be reached: {err}")
+            };
+            (
+                DeliveryAttempt::Failed {
+                    http_status: None,
+                    error: error.clone(),
+                    dead: last,
+                },
+                Err(Failure(error)),
+            )
+        }
+    };
+    state
+        .store
+        .record_delivery_attempt(&job.id, &attempt, state.now())
+        .await?;
+    result
+}
