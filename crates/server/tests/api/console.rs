@@ -200,6 +200,10 @@ async fn console_login_fails_alike_r11(backend: Backend) {
     assert_eq!(status, 200);
     assert!(html.contains("action=\"/support/login\""));
     assert!(html.contains("for=\"agent-totp\""), "labelled code field");
+    assert!(
+        !html.contains("href=\"/signup\""),
+        "the console shows no customer sign-up link"
+    );
 
     app.advance(30).await;
     let code = app.totp_now(&agent.secret, 0);
