@@ -97,6 +97,16 @@ impl Instance {
         format!("{}{path}", self.base)
     }
 
+    /// SIGTERM: a graceful shutdown; waits for the exit status.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.child.wait().unwrap()
+    }
+
     /// SIGKILL: no graceful shutdown, the leases it holds stay behind.
     fn kill(&mut self) {
         self.child.kill().unwrap();
@@ -391,4 +401,44 @@ async fn a_thousand_deliveries_to_a_flaky_receiver_all_arrive_signed() {
         rows.len() == 1000 && rows.iter().all(|d| d["status"] == "delivered")
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_delivery_in_hand_before_exiting() {
+    let (db, store) = postgres().await;
+    let mut a = Instance::start(&db.url).await;
+    // The receiver takes a second to answer: long enough for SIGTERM to arrive mid-request.
+    let hook = receiver(
+        |_n, headers, _body, ids: Arc<Mutex<Vec<String>>>| async move {
+            ids.lock().unwrap().push(webhook_id(&headers));
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+            StatusCode::NO_CONTENT
+        },
+    )
+    .await;
+    let (webhook, _) = a.register_webhook(&hook.url).await;
+    store
+        .record_event(
+            "account.deleted",
+            r#"{"account_id":"graceful"}"#,
+            offboard_core::SystemClock.now(),
+        )
+        .await
+        .unwrap();
+    let ids = hook.ids.clone();
+    wait_until("the delivery is in flight", 30, async || {
+        !ids.lock().unwrap().is_empty()
+    })
+    .await;
+    let status = a.terminate();
+    assert!(status.success(), "a clean exit: {status}");
+    let rows = store.deliveries_of(&webhook, 10).await.unwrap();
+    assert_eq!(
+        (rows[0].status.as_str(), rows[0].attempts),
+        ("delivered", 1),
+        "the job in hand was finished, not abandoned"
+    );
+    let job = store.job(&rows[0].id).await.unwrap().unwrap();
+    assert_eq!((job.state.as_str(), job.lease_owner), ("done", None));
+    assert_eq!(ids.lock().unwrap().len(), 1, "sent once");
 }

@@ -20,6 +20,7 @@ both_backends!(
     the_webhook_admin_api_validates_and_guards,
     metrics_need_the_admin_token_and_count,
     purge_and_cleanup_jobs_run_in_the_background,
+    settings_webhooks_are_signed_with_the_webhook_key,
 );
 
 /// An app whose job runner polls quickly and retries at once.
@@ -421,4 +422,46 @@ async fn purge_and_cleanup_jobs_run_in_the_background(backend: Backend) {
         "and their keys (crypto-shredding)"
     );
     db.close().await;
+}
+
+// R13: an endpoint from the settings file, signed with the webhook key.
+async fn settings_webhooks_are_signed_with_the_webhook_key(backend: Backend) {
+    let (receiver, url) = Receiver::start().await;
+    let app = spawn_app_with(backend, move |c| {
+        c.admin_token = Some(secrecy::SecretString::from(ADMIN));
+        c.jobs.run = true;
+        c.jobs.poll = Duration::from_millis(50);
+        c.webhooks = vec![offboard_server::config::SettingsWebhook {
+            url,
+            events: vec!["account.recovered".into()],
+        }];
+    })
+    .await;
+    // Written at start; listed with its source.
+    let listed: Value = app
+        .api
+        .get(app.url("/api/v1/admin/webhooks"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["source"], "settings");
+    app.state
+        .store
+        .record_event(
+            "account.recovered",
+            r#"{"account_id":"s1"}"#,
+            app.state.now(),
+        )
+        .await
+        .unwrap();
+    let seen = receiver.wait_for(1).await;
+    let secret = offboard_server::webhooks::settings_secret(&app.state.config.keys.webhook);
+    standardwebhooks::Webhook::new(&secret)
+        .unwrap()
+        .verify(seen[0].1.as_bytes(), &seen[0].0)
+        .expect("signed with whsec_ + base64 of the webhook key");
 }
