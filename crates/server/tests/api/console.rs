@@ -6,11 +6,11 @@
 
 use crate::both_backends;
 use crate::helpers::{client, extract_csrf, spawn_app_with, urlencode, TestApp, PASSWORD};
-use crate::ledger::{deposit, ADMIN};
-use offboard_core::{AccountId, PasswordHasher, PhoneNumber};
-use offboard_server::config::CaptchaPolicy;
+use crate::ledger::deposit;
+use crate::support::{add_agent, app, Agent, DOC};
+use offboard_core::{AccountId, PhoneNumber};
 use offboard_server::Mode;
-use offboard_store::{AgentRole, Backend, NewAgent};
+use offboard_store::{AgentRole, Backend};
 use serde_json::{json, Value};
 
 both_backends!(
@@ -24,47 +24,7 @@ both_backends!(
     console_cookie_is_host_prefixed_and_strict_in_production_r11,
 );
 
-const DOC: &str = "C01X00T47";
 const AGENT_COOKIE: &str = "offboard_agent_session";
-
-async fn app(backend: Backend) -> TestApp {
-    spawn_app_with(backend, |c| {
-        c.deletion.captcha = CaptchaPolicy::Never;
-        c.admin_token = Some(secrecy::SecretString::from(ADMIN));
-    })
-    .await
-}
-
-struct Agent {
-    email: String,
-    password: String,
-    secret: String,
-}
-
-/// Creates an agent as `offboard support add-agent` does (small argon2 parameters keep
-/// the test fast; the server verifies whatever parameters the hash names).
-async fn add_agent(app: &TestApp, email: &str, role: AgentRole) -> Agent {
-    let password = "agent-password-0123456789".to_owned();
-    let secret = offboard_core::totp::generate_secret();
-    let hash = PasswordHasher::with_params(256, 1, 1).hash(&password);
-    app.state
-        .store
-        .create_agent(NewAgent {
-            id: &format!("agent-{email}"),
-            email,
-            password_hash: &hash,
-            totp_secret: &secret,
-            role,
-            now: app.state.clock.now(),
-        })
-        .await
-        .unwrap();
-    Agent {
-        email: email.to_owned(),
-        password,
-        secret,
-    }
-}
 
 /// Posts the console's login form from `browser`.
 async fn console_login_raw(

@@ -18,10 +18,10 @@ both_backends!(
     support_and_admin_routes_never_delete_accounts,
 );
 
-const DOC: &str = "C01X00T47";
+pub(crate) const DOC: &str = "C01X00T47";
 
 // Rules R11, R14 (PRODUCT.md).
-async fn app(backend: Backend) -> TestApp {
+pub(crate) async fn app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |c| {
         c.deletion.captcha = CaptchaPolicy::Never;
         c.admin_token = Some(secrecy::SecretString::from(ADMIN));
@@ -29,15 +29,15 @@ async fn app(backend: Backend) -> TestApp {
     .await
 }
 
-struct Agent {
-    email: String,
-    password: String,
-    secret: String,
+pub(crate) struct Agent {
+    pub(crate) email: String,
+    pub(crate) password: String,
+    pub(crate) secret: String,
 }
 
 /// Creates an agent the way `offboard support add-agent` does (small argon2 parameters
 /// to keep the test fast; the server verifies whatever parameters the hash names).
-async fn add_agent(app: &TestApp, email: &str, role: AgentRole) -> Agent {
+pub(crate) async fn add_agent(app: &TestApp, email: &str, role: AgentRole) -> Agent {
     let password = "agent-password-0123456789".to_owned();
     let secret = offboard_core::totp::generate_secret();
     let hash = PasswordHasher::with_params(256, 1, 1).hash(&password);
