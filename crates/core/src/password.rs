@@ -62,7 +62,8 @@ impl fmt::Debug for Password {
 }
 
 /// argon2id hashing that reuses its 19 MiB work area between calls, so a worker thread
-/// holding one never allocates per login. Not `Sync`: one per worker thread.
+/// holding one never allocates per login. The area is allocated on first use, not at
+/// construction, so an idle server does not hold it. Not `Sync`: one per worker thread.
 pub struct PasswordHasher {
     params: Params,
     memory: Vec<Block>,
@@ -85,8 +86,10 @@ impl PasswordHasher {
     pub fn with_params(m_cost: u32, t_cost: u32, p_cost: u32) -> Self {
         let params =
             Params::new(m_cost, t_cost, p_cost, Some(HASH_LEN)).unwrap_or_else(|_| owasp_params());
-        let memory = vec![Block::default(); params.block_count()];
-        Self { params, memory }
+        Self {
+            params,
+            memory: Vec::new(),
+        }
     }
 
     /// Returns a PHC string: `$argon2id$v=19$m=..,t=..,p=..$salt$hash`.

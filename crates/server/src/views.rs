@@ -218,3 +218,20 @@ pub struct HelpTopicPage {
     pub topic: &'static crate::help::HelpTopic,
     pub related: Vec<&'static crate::help::HelpTopic>,
 }
+
+/// What a page shows of a failed action: (message, help page, status); `200` and
+/// nothing when the action did not fail.
+pub fn error_parts(error: Option<&AppError>) -> (Option<String>, Option<String>, StatusCode) {
+    (
+        error.map(|e| e.message.clone()),
+        error.and_then(|e| e.help).map(str::to_owned),
+        error.map(|e| e.status).unwrap_or(StatusCode::OK),
+    )
+}
+
+/// `?notice=` after a page's form succeeded: one of the page's fixed keys, looked up in
+/// its own table, never echoed as text.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct NoticeQuery {
+    pub notice: Option<String>,
+}

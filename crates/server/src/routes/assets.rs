@@ -11,6 +11,7 @@ use crate::ledger;
 use crate::routes::admin::{amount_field, asset_field};
 use crate::routes::pages::layout;
 use crate::state::AppState;
+use crate::views::NoticeQuery;
 use crate::views::{self, Layout};
 use askama::Template;
 use axum::extract::{Query, State};
@@ -415,11 +416,6 @@ pub struct AssetsPage {
     pub form_address: String,
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
-pub struct NoticeQuery {
-    pub notice: Option<String>,
-}
-
 fn notice_text(key: &str) -> Option<&'static str> {
     Some(match key {
         "withdrawal_requested" => {
@@ -465,6 +461,7 @@ async fn render_assets(
         Ok(v) => v,
         Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf))),
     };
+    let (message, help, status) = views::error_parts(error);
     let page = AssetsPage {
         layout: layout(state, Some(user), csrf),
         balances: holdings
@@ -501,13 +498,13 @@ async fn render_assets(
         needs_sms: bound.sms,
         needs_totp: bound.totp,
         notice: notice.and_then(notice_text).map(str::to_owned),
-        error: error.map(|e| e.message.clone()),
-        error_help: error.and_then(|e| e.help).map(str::to_owned),
+        error: message,
+        error_help: help,
         form_asset: form.asset.clone(),
         form_amount: form.amount.clone(),
         form_address: form.address.clone(),
     };
-    views::render_with_status(error.map(|e| e.status).unwrap_or(StatusCode::OK), &page)
+    views::render_with_status(status, &page)
 }
 
 #[utoipa::path(get, path = "/assets", tag = "pages", params(NoticeQuery),

@@ -332,11 +332,7 @@ async fn render_step(
         Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf))),
     };
     let layout = layout(state, Some(user), csrf);
-    let (message, help) = (
-        error.map(|e| e.message.clone()),
-        error.and_then(|e| e.help).map(str::to_owned),
-    );
-    let status = error.map(|e| e.status).unwrap_or(StatusCode::OK);
+    let (message, help, status) = views::error_parts(error);
     let expires_at = views::human_time(state.now() + state.config.deletion.flow_idle);
     match live.step {
         Step::Notes => views::render_with_status(

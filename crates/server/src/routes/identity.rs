@@ -19,7 +19,7 @@ use axum::Json;
 use offboard_core::identity::{format_date, DocumentType, IdentityStatus};
 use offboard_core::AccountId;
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -229,12 +229,6 @@ struct IdentityPage {
     error_help: Option<String>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct IdentityNoticeQuery {
-    /// One of a fixed set of keys; never echoed as text.
-    pub notice: Option<String>,
-}
-
 fn notice_text(key: &str) -> Option<&'static str> {
     Some(match key {
         "submitted" => "Thank you. Your document is waiting for review; this page shows the result.",
@@ -301,6 +295,7 @@ async fn render_identity(
             .find(|f| f.field == name)
             .map(|f| sentence(&f.message))
     };
+    let (message, help, error_status) = views::error_parts(form.error);
     let page = IdentityPage {
         layout: page_layout,
         can_submit: overview
@@ -323,13 +318,13 @@ async fn render_identity(
         expires_on_error: field_error("expires_on"),
         record,
         notice: notice.and_then(notice_text),
-        error: form.error.map(|e| e.message.clone()),
-        error_help: form.error.and_then(|e| e.help).map(str::to_owned),
+        error: message,
+        error_help: help,
     };
     let status = if !form.fields.is_empty() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
-        form.error.map(|e| e.status).unwrap_or(StatusCode::OK)
+        error_status
     };
     views::render_with_status(status, &page)
 }
@@ -363,14 +358,14 @@ fn sentence(message: &str) -> String {
     out
 }
 
-#[utoipa::path(get, path = "/identity", tag = "pages", params(IdentityNoticeQuery),
+#[utoipa::path(get, path = "/identity", tag = "pages", params(views::NoticeQuery),
     responses((status = 200, description = "identity verification: the document on file and the form", content_type = "text/html"),
         (status = 303, description = "not signed in: to the login page")))]
 pub async fn identity_page(
     State(state): State<AppState>,
     PageUser(user): PageUser,
     csrf: CsrfToken,
-    Query(q): Query<IdentityNoticeQuery>,
+    Query(q): Query<views::NoticeQuery>,
 ) -> Response {
     render_identity(
         &state,

@@ -7,13 +7,14 @@ use crate::http::session::{Authenticated, PageUser};
 use crate::routes::factors as api;
 use crate::routes::pages::layout;
 use crate::state::AppState;
+use crate::views::NoticeQuery;
 use crate::views::{self, FactorView, PhoneConfirmPage, SecurityPage, SessionView, TotpSetupPage};
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use offboard_core::{totp, PhoneNumber};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -29,12 +30,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(phone_confirm_page, phone_confirm_submit))
         .routes(routes!(phone_remove_submit))
         .routes(routes!(codes_submit))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct NoticeQuery {
-    /// One of a fixed set of keys; never echoed as text.
-    pub notice: Option<String>,
 }
 
 fn notice_text(key: &str) -> Option<&'static str> {
@@ -101,6 +96,7 @@ async fn render_security(
             current: s.token_hash == user.token_hash,
         })
         .collect();
+    let (message, help, status) = views::error_parts(error);
     let page = SecurityPage {
         layout: layout(state, Some(user), csrf),
         email: user.account.email.clone(),
@@ -110,10 +106,9 @@ async fn render_security(
         totp_bound: bound.totp,
         phone,
         notice: notice.and_then(notice_text).map(str::to_owned),
-        error: error.map(|e| e.message.clone()),
-        error_help: error.and_then(|e| e.help).map(str::to_owned),
+        error: message,
+        error_help: help,
     };
-    let status = error.map(|e| e.status).unwrap_or(StatusCode::OK);
     views::render_with_status(status, &page)
 }
 
@@ -174,14 +169,15 @@ async fn render_totp_setup(
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect::<Vec<_>>()
         .join(" ");
+    let (message, help, status) = views::error_parts(error);
     let page = TotpSetupPage {
         layout: layout(state, Some(user), csrf),
         secret_grouped: grouped,
         otpauth_uri: uri,
-        error: error.map(|e| e.message.clone()),
-        error_help: error.and_then(|e| e.help).map(str::to_owned),
+        error: message,
+        error_help: help,
     };
-    views::render_with_status(error.map(|e| e.status).unwrap_or(StatusCode::OK), &page)
+    views::render_with_status(status, &page)
 }
 
 #[utoipa::path(get, path = "/security/totp", tag = "pages",
@@ -334,13 +330,14 @@ async fn render_phone_confirm(
         Ok(None) => return Redirect::to("/security").into_response(),
         Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf))),
     };
+    let (message, help, status) = views::error_parts(error);
     let page = PhoneConfirmPage {
         layout: layout(state, Some(user), csrf),
         phone,
-        error: error.map(|e| e.message.clone()),
-        error_help: error.and_then(|e| e.help).map(str::to_owned),
+        error: message,
+        error_help: help,
     };
-    views::render_with_status(error.map(|e| e.status).unwrap_or(StatusCode::OK), &page)
+    views::render_with_status(status, &page)
 }
 
 #[utoipa::path(get, path = "/security/phone/confirm", tag = "pages",
