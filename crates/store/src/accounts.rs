@@ -42,7 +42,7 @@ impl std::fmt::Debug for AccountRow {
 
 const ACCOUNT_COLUMNS: &str = "id, email, password_hash, phone, status, created_at";
 
-fn account_from_row<R: Row>(row: &R) -> Result<AccountRow, StoreError>
+pub(crate) fn account_from_row<R: Row>(row: &R) -> Result<AccountRow, StoreError>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
     String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,

@@ -168,6 +168,23 @@ async fn sessions_by_kind_and_revocation(store: Store) {
         .unwrap()
         .unwrap();
     assert_eq!(s.last_seen_at, T0 + Duration::minutes(5));
+    // The one-query lookup every request makes answers the same session and its account.
+    let (joined, account) = store
+        .find_session_with_account("hash-1", SessionKind::User)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (joined.account_id, joined.created_at, joined.last_seen_at),
+        (id, T0, T0 + Duration::minutes(5))
+    );
+    assert_eq!(account.id, id);
+    assert!(!account.email.is_empty());
+    assert!(store
+        .find_session_with_account("unknown", SessionKind::User)
+        .await
+        .unwrap()
+        .is_none());
     assert!(store
         .find_session("unknown", SessionKind::User)
         .await

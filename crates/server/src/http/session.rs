@@ -73,7 +73,11 @@ pub async fn authenticate(
         return Ok(None);
     }
     let hash = token_hash(&token);
-    let Some(session) = state.store.find_session(&hash, SessionKind::User).await? else {
+    let Some((session, account)) = state
+        .store
+        .find_session_with_account(&hash, SessionKind::User)
+        .await?
+    else {
         return Ok(None);
     };
     let now = state.now();
@@ -92,9 +96,6 @@ pub async fn authenticate(
             return Ok(None);
         }
     }
-    let Some(account) = state.store.get_account(session.account_id).await? else {
-        return Ok(None);
-    };
     Ok(Some(Authenticated {
         account,
         token_hash: hash,

@@ -1,0 +1,170 @@
+//! One virtual user's HTTP client: times every request into its own histograms, sends a
+//! client address of its own in `X-Forwarded-For` (the server trusts it only with
+//! `trust_forwarded_for`, which bench/run sets, as behind a reverse proxy), and reads
+//! one-time codes from the dev outbox.
+
+use crate::stats::ByName;
+use anyhow::{anyhow, bail, Context, Result};
+use reqwest::Method;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The server under test. Cheap to clone (the reqwest client shares one connection pool).
+#[derive(Clone)]
+pub struct Target {
+    pub http: reqwest::Client,
+    pub base: Arc<str>,
+    pub admin_token: Arc<str>,
+}
+
+impl Target {
+    pub fn new(base: &str, admin_token: &str) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(1024)
+            .build()
+            .context("building the HTTP client")?;
+        Ok(Self {
+            http,
+            base: Arc::from(base.trim_end_matches('/')),
+            admin_token: Arc::from(admin_token),
+        })
+    }
+}
+
+/// Who a request is sent as.
+#[derive(Debug, Clone, Copy)]
+pub enum As<'a> {
+    Nobody,
+    User(&'a str),
+    Admin,
+}
+
+/// A response whose status was the expected one.
+pub struct Reply {
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Result<Value> {
+        serde_json::from_slice(&self.body).context("a JSON answer")
+    }
+}
+
+pub struct Vu {
+    target: Target,
+    /// This user's client address (loopback range, sent as a header only).
+    xff: String,
+    pub latencies: ByName,
+    pub errors: u64,
+    pub error_samples: Vec<String>,
+}
+
+impl Vu {
+    pub fn new(target: &Target, n: usize) -> Self {
+        let n = n + 1;
+        Self {
+            target: target.clone(),
+            xff: format!("127.{}.{}.{}", (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff),
+            latencies: ByName::default(),
+            errors: 0,
+            error_samples: Vec::new(),
+        }
+    }
+
+    /// Sends one request; records its latency under `name` (from `since` when given: a
+    /// paced request counts from its scheduled time, so a late start is not hidden).
+    /// Any status other than `expect` is an error carrying the answer's start.
+    #[allow(clippy::too_many_arguments)] // one place that spells out a request
+    pub async fn call(
+        &mut self,
+        name: &'static str,
+        method: Method,
+        path: &str,
+        who: As<'_>,
+        body: Option<&Value>,
+        expect: u16,
+        since: Option<Instant>,
+    ) -> Result<Reply> {
+        let url = format!("{}{}", self.target.base, path);
+        let mut req = self
+            .target
+            .http
+            .request(method, url)
+            .header("x-forwarded-for", &self.xff);
+        req = match who {
+            As::Nobody => req,
+            As::User(token) => req.bearer_auth(token),
+            As::Admin => req.bearer_auth(&*self.target.admin_token),
+        };
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let started = since.unwrap_or_else(Instant::now);
+        let res = req
+            .send()
+            .await
+            .with_context(|| format!("{name}: sending"))?;
+        let status = res.status().as_u16();
+        let body = res
+            .bytes()
+            .await
+            .with_context(|| format!("{name}: reading the answer"))?
+            .to_vec();
+        self.latencies.record(name, started.elapsed());
+        if status != expect {
+            let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+            bail!("{name}: HTTP {status} (expected {expect}): {text}");
+        }
+        Ok(Reply { body })
+    }
+
+    /// Convenience for JSON requests that answer JSON.
+    pub async fn json(
+        &mut self,
+        name: &'static str,
+        method: Method,
+        path: &str,
+        who: As<'_>,
+        body: Option<&Value>,
+        expect: u16,
+    ) -> Result<Value> {
+        self.call(name, method, path, who, body, expect, None)
+            .await?
+            .json()
+    }
+
+    /// The newest one-time code in the dev outbox for this address.
+    pub async fn outbox_code(&mut self, to: &str) -> Result<String> {
+        let path = format!(
+            "/api/v1/dev/outbox?to={}",
+            to.replace('+', "%2B").replace('@', "%40")
+        );
+        let messages = self
+            .json("dev_outbox", Method::GET, &path, As::Nobody, None, 200)
+            .await?;
+        messages
+            .as_array()
+            .and_then(|list| list.iter().find_map(|m| m["code"].as_str()))
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("no code in the dev outbox for {to}"))
+    }
+
+    pub fn fail(&mut self, err: anyhow::Error) {
+        self.errors += 1;
+        if self.error_samples.len() < 5 {
+            self.error_samples.push(format!("{err:#}"));
+        }
+    }
+}
+
+/// A string field of a JSON answer.
+pub fn field(v: &Value, name: &str) -> Result<String> {
+    v[name]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("no `{name}` in {v}"))
+}
