@@ -239,6 +239,28 @@ impl Store {
     }
 
     /// The account's identity record with every number on file, or `None`.
+    /// Whether the account's authenticator is confirmed and its identity record's status,
+    /// in one query: what `GET /api/v1/me` shows besides the account row.
+    pub async fn authenticator_and_identity_status(
+        &self,
+        account_id: AccountId,
+    ) -> Result<(bool, Option<IdentityStatus>), StoreError> {
+        let (confirmed_at, status): (Option<i64>, Option<String>) = on_db!(self, pool => {
+            let row = sqlx::query(
+                "SELECT (SELECT confirmed_at FROM totp_factors WHERE account_id = $1) AS confirmed_at,
+                        (SELECT status FROM identities WHERE account_id = $1) AS status",
+            )
+            .bind(account_id.to_string())
+            .fetch_one(pool)
+            .await?;
+            (row.try_get("confirmed_at")?, row.try_get("status")?)
+        });
+        Ok((
+            confirmed_at.is_some(),
+            status.as_deref().map(parse_status).transpose()?,
+        ))
+    }
+
     pub async fn identity(&self, account_id: AccountId) -> Result<Option<IdentityRow>, StoreError> {
         let account = account_id.to_string();
         type Head = (String, String, String, String, i64, i64);

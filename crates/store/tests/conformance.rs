@@ -439,10 +439,20 @@ async fn codes_issue_retire_and_consume(store: Store) {
 
 async fn totp_setup_cannot_replace_a_bound_authenticator(store: Store) {
     let id = account(&store, "totp@example.com").await;
+    let overview = store.authenticator_and_identity_status(id).await.unwrap();
+    assert_eq!(
+        overview,
+        (false, None),
+        "no authenticator, no identity record"
+    );
     store.begin_totp(id, "SECRETONE", T0).await.unwrap();
     store.begin_totp(id, "SECRETTWO", T0).await.unwrap();
     let row = store.totp_factor(id).await.unwrap().unwrap();
     assert_eq!((row.secret.as_str(), row.confirmed), ("SECRETTWO", false));
+    assert!(
+        !store.authenticator_and_identity_status(id).await.unwrap().0,
+        "an unconfirmed set-up is not a bound authenticator"
+    );
     store
         .check_totp(id, Purpose::FactorSetup, T0, true, |_, _, _| {
             (Verdict::Accepted, Some(100))
@@ -451,6 +461,20 @@ async fn totp_setup_cannot_replace_a_bound_authenticator(store: Store) {
         .unwrap();
     let row = store.totp_factor(id).await.unwrap().unwrap();
     assert_eq!((row.confirmed, row.last_step), (true, Some(100)));
+    store
+        .upsert_identity(new_identity(
+            id,
+            IdentityStatus::Pending,
+            "idx-me",
+            "user",
+            T0,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.authenticator_and_identity_status(id).await.unwrap(),
+        (true, Some(IdentityStatus::Pending))
+    );
     assert!(matches!(
         store.begin_totp(id, "SECRETTHREE", T0).await,
         Err(StoreError::Conflict)

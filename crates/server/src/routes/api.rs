@@ -141,16 +141,22 @@ pub async fn me(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
 ) -> ApiResult<Json<MeResponse>> {
-    let factors = crate::factors::bound_factors(&state, &user.account).await?;
+    // One query for both (the hottest authenticated read; see docs/performance.md).
+    let (totp, identity) = state
+        .store
+        .authenticator_and_identity_status(user.account.id)
+        .await?;
+    let factors = crate::factors::BoundFactors {
+        sms: user.account.phone.is_some(),
+        totp,
+    };
     Ok(Json(MeResponse {
         account_id: user.account.id.to_string(),
         email: user.account.email,
         phone: user.account.phone,
         factors: factors.names(),
         identity: IdentitySummary {
-            status: crate::identity::status_str(&state, user.account.id)
-                .await?
-                .to_owned(),
+            status: identity.map_or("none", |s| s.as_str()).to_owned(),
         },
     }))
 }
