@@ -42,6 +42,25 @@ pub async fn ensure_periodic(state: &AppState) {
     }
 }
 
+/// Sends an email that must not be lost: it is queued (recipient sealed) with its job,
+/// tried at once, and retried by the runner with backoff if the relay is down.
+pub async fn send_mail_with_retry(
+    state: &AppState,
+    to: &str,
+    subject: &str,
+    text: &str,
+    html: Option<&str>,
+) -> Result<(), offboard_store::StoreError> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let sealed = state.config.keys.retention.seal(b"mail", to.as_bytes());
+    state
+        .store
+        .queue_mail(&id, &sealed, subject, text, html, state.now())
+        .await?;
+    run_now(state, &id).await;
+    Ok(())
+}
+
 /// Claims and runs one job right away (the request that queued it, say the deletion
 /// notice). If another runner holds it, or it fails, the runner does the rest.
 pub async fn run_now(state: &AppState, id: &str) {

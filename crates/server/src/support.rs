@@ -11,7 +11,6 @@ use crate::error::AppError;
 use crate::factors;
 use crate::http::cookies;
 use crate::identity::{self, IdentitySubmission};
-use crate::notify::Email;
 use crate::state::AppState;
 use crate::views;
 use axum::extract::FromRequestParts;
@@ -611,16 +610,16 @@ pub async fn reject_recovery(
     let body = format!(
         "We could not approve your account recovery request.\n\nReason: {reason}\n\nIf you can add information that helps us check it is you (for example the ID number you verified with), send a new request from the \"Cannot log in\" help page."
     );
-    let email = Email {
-        to: &request.email,
-        subject: "Your account recovery request was not approved",
-        body: &body,
-        html: None,
-        code: None,
-    };
-    if let Err(err) = state.notifier.send_email(email, now).await {
-        tracing::warn!(%err, "could not send the recovery rejection");
-    }
+    // The person learns the reason only from this email: queued, so a relay outage
+    // delays it instead of losing it.
+    crate::jobs::send_mail_with_retry(
+        state,
+        &request.email,
+        "Your account recovery request was not approved",
+        &body,
+        None,
+    )
+    .await?;
     Ok(())
 }
 

@@ -101,6 +101,33 @@ const CLAIM_ONE: &str = "UPDATE jobs SET state = 'running', lease_owner = $1, le
      RETURNING id, kind, attempts";
 
 impl Store {
+    /// Queues an email (recipient sealed by the caller) with the job that sends it, in one
+    /// transaction.
+    pub async fn queue_mail(
+        &self,
+        id: &str,
+        recipient_sealed: &str,
+        subject: &str,
+        body: &str,
+        html: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let at = to_unix(now);
+        crate::in_tx!(self, tx => {
+            sqlx::query("INSERT INTO mail_queue (id, recipient_sealed, subject, body, html, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(id)
+                .bind(recipient_sealed)
+                .bind(subject)
+                .bind(body)
+                .bind(html)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(MAIL_JOB_SQL).bind(id).bind(at).execute(&mut *tx).await?;
+        });
+        Ok(())
+    }
+
     /// Queues a job unless one with this id exists (enqueueing is idempotent).
     pub async fn enqueue_job(
         &self,
