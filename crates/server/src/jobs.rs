@@ -139,7 +139,9 @@ async fn execute(state: &AppState, owner: &str, job: ClaimedJob) {
             crate::metrics::job_outcome(kind, "done");
             store.requeue_job(&job.id, owner, at, None, true, now).await
         }
-        Err(Failure(error)) if job.attempts >= cfg.max_attempts => {
+        // Periodic jobs never become dead letters: a purge that fails (say, the database
+        // was away) keeps retrying at the capped backoff.
+        Err(Failure(error)) if job.attempts >= cfg.max_attempts && !is_periodic(job.kind) => {
             crate::metrics::job_outcome(kind, "dead");
             tracing::error!(job = %job.id, kind, attempts = job.attempts, %error, "job failed for good; it waits for a replay");
             store.bury_job(&job.id, owner, &error, now).await
@@ -161,6 +163,10 @@ async fn execute(state: &AppState, owner: &str, job: ClaimedJob) {
             tracing::warn!(job = %job.id, kind, %err, "job result not recorded; the lease will run out and it runs again")
         }
     }
+}
+
+fn is_periodic(kind: JobKind) -> bool {
+    matches!(kind, JobKind::Purge | JobKind::Cleanup)
 }
 
 /// `base * 2^(attempts-1)`, capped, plus up to a quarter of jitter so retries of many
@@ -231,4 +237,43 @@ async fn cleanup(state: &AppState, cfg: &JobsConfig) -> Result<Outcome, Failure>
         tracing::info!(?report, "cleaned up expired records");
     }
     Ok(Outcome::Again(state.now() + cfg.cleanup_every))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_stops_at_the_cap() {
+        let cfg = JobsConfig {
+            retry_base: Duration::seconds(10),
+            retry_cap: Duration::minutes(5),
+            ..JobsConfig::default()
+        };
+        for (attempts, base) in [(1, 10), (2, 20), (3, 40), (5, 160)] {
+            let d = backoff(&cfg, attempts).whole_milliseconds();
+            let base = base * 1000;
+            assert!(
+                (base..=base + base / 4).contains(&d),
+                "attempt {attempts}: {d} ms"
+            );
+        }
+        for attempts in [6, 12, 40, i64::MAX] {
+            let d = backoff(&cfg, attempts).whole_milliseconds();
+            assert!(
+                (300_000..=375_000).contains(&d),
+                "attempt {attempts}: {d} ms"
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_purge_and_cleanup_are_periodic() {
+        let periodic: Vec<_> = JobKind::ALL
+            .into_iter()
+            .filter(|k| is_periodic(*k))
+            .collect();
+        assert_eq!(periodic, [JobKind::Purge, JobKind::Cleanup]);
+    }
 }
