@@ -171,6 +171,8 @@ async fn wait_until(what: &str, secs: u64, mut check: impl AsyncFnMut() -> bool)
     panic!("timed out waiting until {what}");
 }
 
+// R1-R8 across instances: every step may land on either process; R5's resend cooldown
+// is in the database, so the other instance refuses it too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_journey_alternating_between_two_instances_succeeds() {
     let (_db, _store) = postgres().await;
@@ -275,6 +277,7 @@ fn webhook_id(headers: &HeaderMap) -> String {
     headers["webhook-id"].to_str().unwrap().to_owned()
 }
 
+// R13: an event delivery survives its instance dying mid-request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_held_by_a_killed_instance_is_finished_by_the_other_once() {
     let (db, store) = postgres().await;
@@ -338,6 +341,7 @@ async fn a_job_held_by_a_killed_instance_is_finished_by_the_other_once() {
     );
 }
 
+// R13: at-least-once, signed delivery with retries; none lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_deliveries_to_a_flaky_receiver_all_arrive_signed() {
     let (db, store) = postgres().await;
@@ -403,6 +407,7 @@ async fn a_thousand_deliveries_to_a_flaky_receiver_all_arrive_signed() {
     .await;
 }
 
+// R13 and graceful shutdown: the delivery in hand is finished, not abandoned.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_the_delivery_in_hand_before_exiting() {
     let (db, store) = postgres().await;

@@ -40,6 +40,23 @@ impl BoundFactors {
     }
 }
 
+/// The bound factors and the identity status (`none`, `pending`, `approved`, `rejected`)
+/// in one query: what `GET /api/v1/me` and the support summary show.
+pub async fn factors_and_identity(
+    state: &AppState,
+    account: &AccountRow,
+) -> Result<(BoundFactors, &'static str), AppError> {
+    let (totp, identity) = state
+        .store
+        .authenticator_and_identity_status(account.id)
+        .await?;
+    let factors = BoundFactors {
+        sms: account.phone.is_some(),
+        totp,
+    };
+    Ok((factors, identity.map_or("none", |s| s.as_str())))
+}
+
 pub async fn bound_factors(
     state: &AppState,
     account: &AccountRow,

@@ -348,15 +348,6 @@ pub async fn status(state: &AppState, account_id: AccountId) -> Result<IdentityO
     })))
 }
 
-/// `none`, `pending`, `approved` or `rejected`, without opening the number.
-pub async fn status_str(state: &AppState, account_id: AccountId) -> Result<&'static str, AppError> {
-    Ok(state
-        .store
-        .identity(account_id)
-        .await?
-        .map_or("none", |row| row.status.as_str()))
-}
-
 /// The security page's one-line status; a database error shows as "unavailable".
 pub async fn status_line(state: &AppState, account_id: AccountId) -> String {
     match status(state, account_id).await {

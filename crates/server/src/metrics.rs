@@ -6,7 +6,7 @@
 
 use crate::error::ErrorCode;
 use crate::state::AppState;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -37,12 +37,7 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 
 /// Counts and times every request under its route template (never the raw path, whose
 /// ids would make the label set unbounded).
-pub async fn track_requests(
-    State(_state): State<AppState>,
-    matched: Option<MatchedPath>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub async fn track_requests(matched: Option<MatchedPath>, req: Request, next: Next) -> Response {
     let route = matched
         .as_ref()
         .map(|m| m.as_str().to_owned())

@@ -309,11 +309,8 @@ pub struct AccountSummary {
 
 async fn summary(state: &AppState, account: &AccountRow) -> Result<AccountSummary, AppError> {
     let active = account.status == AccountStatus::Active;
-    let factors = if active {
-        factors::bound_factors(state, account).await?.names()
-    } else {
-        Vec::new()
-    };
+    let (bound, identity_status) = factors::factors_and_identity(state, account).await?;
+    let factors = if active { bound.names() } else { Vec::new() };
     let open_deletion_step = if active {
         state
             .store
@@ -336,7 +333,7 @@ async fn summary(state: &AppState, account: &AccountRow) -> Result<AccountSummar
         .to_owned(),
         factors,
         identity: IdentitySummary {
-            status: identity::status_str(state, account.id).await?.to_owned(),
+            status: identity_status.to_owned(),
         },
         open_deletion_step,
         identity_locked_until,

@@ -143,12 +143,11 @@ pub(crate) async fn deliver(
     if d.status == "delivered" {
         return Ok(Outcome::Done);
     }
-    let endpoint_id = job.id.rsplit_once('.').map(|(_, e)| e).unwrap_or_default();
     let secret = state
         .config
         .keys
         .webhook
-        .open(endpoint_id.as_bytes(), &d.secret_sealed)
+        .open(d.endpoint_id.as_bytes(), &d.secret_sealed)
         .ok_or_else(|| {
             Failure("the endpoint secret cannot be opened with the current webhook key".into())
         })?;

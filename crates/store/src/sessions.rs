@@ -52,38 +52,6 @@ impl Store {
         Ok(())
     }
 
-    /// A session of this kind whose account is still active.
-    pub async fn find_session(
-        &self,
-        token_hash: &str,
-        kind: SessionKind,
-    ) -> Result<Option<SessionRow>, StoreError> {
-        on_db!(self, pool => {
-            let row = sqlx::query(
-                "SELECT s.token_hash, s.account_id, s.created_at, s.last_seen_at, s.user_agent
-                 FROM sessions s JOIN accounts a ON a.id = s.account_id
-                 WHERE s.token_hash = $1 AND s.kind = $2 AND a.status = 'active'",
-            )
-            .bind(token_hash)
-            .bind(kind.as_str())
-            .fetch_optional(pool)
-            .await?;
-            match row {
-                None => Ok(None),
-                Some(row) => {
-                    let account: String = row.try_get("account_id")?;
-                    Ok(Some(SessionRow {
-                        token_hash: row.try_get("token_hash")?,
-                        account_id: account.parse().map_err(|_| StoreError::Corrupt(format!("session account {account:?}")))?,
-                        created_at: from_unix(row.try_get("created_at")?),
-                        last_seen_at: from_unix(row.try_get("last_seen_at")?),
-                        user_agent: row.try_get("user_agent")?,
-                    }))
-                }
-            }
-        })
-    }
-
     /// The session and its (active) account in one query: the lookup every
     /// authenticated request makes, so it is one round trip rather than two.
     pub async fn find_session_with_account(

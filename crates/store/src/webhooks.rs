@@ -30,6 +30,7 @@ impl WebhookEndpoint {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingDelivery {
     pub id: String,
+    pub endpoint_id: String,
     pub status: String,
     pub url: String,
     pub secret_sealed: String,
@@ -203,7 +204,7 @@ impl Store {
     pub async fn pending_delivery(&self, id: &str) -> Result<Option<PendingDelivery>, StoreError> {
         let row = on_db!(self, pool => {
             sqlx::query(
-                "SELECT d.id, d.status, w.url, w.secret_sealed, e.id AS event_id, e.type, e.payload, e.created_at
+                "SELECT d.id, d.endpoint_id, d.status, w.url, w.secret_sealed, e.id AS event_id, e.type, e.payload, e.created_at
                  FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id JOIN events e ON e.id = d.event_id
                  WHERE d.id = $1",
             )
@@ -213,6 +214,7 @@ impl Store {
             .map(|r| -> Result<PendingDelivery, StoreError> {
                 Ok(PendingDelivery {
                     id: r.try_get("id")?,
+                    endpoint_id: r.try_get("endpoint_id")?,
                     status: r.try_get("status")?,
                     url: r.try_get("url")?,
                     secret_sealed: r.try_get("secret_sealed")?,

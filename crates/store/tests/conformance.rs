@@ -130,7 +130,7 @@ async fn password_change_revokes_sessions(store: Store) {
         "new"
     );
     assert!(store
-        .find_session("t1", SessionKind::User)
+        .find_session_with_account("t1", SessionKind::User)
         .await
         .unwrap()
         .is_none());
@@ -151,8 +151,8 @@ async fn sessions_by_kind_and_revocation(store: Store) {
         user_agent: Some("curl"),
     };
     store.create_session(new).await.unwrap();
-    let s = store
-        .find_session("hash-1", SessionKind::User)
+    let (s, _) = store
+        .find_session_with_account("hash-1", SessionKind::User)
         .await
         .unwrap()
         .unwrap();
@@ -162,8 +162,8 @@ async fn sessions_by_kind_and_revocation(store: Store) {
         .touch_session("hash-1", T0 + Duration::minutes(5))
         .await
         .unwrap();
-    let s = store
-        .find_session("hash-1", SessionKind::User)
+    let (s, _) = store
+        .find_session_with_account("hash-1", SessionKind::User)
         .await
         .unwrap()
         .unwrap();
@@ -186,13 +186,13 @@ async fn sessions_by_kind_and_revocation(store: Store) {
         .unwrap()
         .is_none());
     assert!(store
-        .find_session("unknown", SessionKind::User)
+        .find_session_with_account("unknown", SessionKind::User)
         .await
         .unwrap()
         .is_none());
     store.delete_session("hash-1").await.unwrap();
     assert!(store
-        .find_session("hash-1", SessionKind::User)
+        .find_session_with_account("hash-1", SessionKind::User)
         .await
         .unwrap()
         .is_none());
@@ -1001,7 +1001,8 @@ async fn holds_and_pending_items_show_in_holdings(store: Store) {
     assert!(store.holdings(id).await.unwrap().holds.is_empty());
 }
 
-// ---- Issue 7: jobs with leases, the event outbox, clean-up ----
+// ---- Issue 7: jobs with leases (they carry R12's notice, R13's deliveries and R9/R10's
+// purge), the event outbox (R13), clean-up (R2's idle flows) ----
 
 async fn queue(store: &Store, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
@@ -1141,6 +1142,7 @@ async fn shutdown_releases_held_jobs(store: Store) {
     );
 }
 
+// R13: one delivery per subscribed endpoint, however often the fan-out runs.
 async fn events_fan_out_once_to_subscribed_endpoints(store: Store) {
     let endpoint = |id: &str, events: &[&str]| WebhookEndpoint {
         id: id.into(),
@@ -1230,6 +1232,7 @@ async fn events_fan_out_once_to_subscribed_endpoints(store: Store) {
     assert_eq!(store.oldest_pending_delivery().await.unwrap(), None);
 }
 
+// R2: an idle deletion flow expires; expired sessions go.
 async fn cleanup_removes_expired_sessions_and_idle_flows(store: Store) {
     let id = account(&store, "cleanup@example.com").await;
     store

@@ -142,21 +142,14 @@ pub async fn me(
     ApiUser(user): ApiUser,
 ) -> ApiResult<Json<MeResponse>> {
     // One query for both (the hottest authenticated read; see docs/performance.md).
-    let (totp, identity) = state
-        .store
-        .authenticator_and_identity_status(user.account.id)
-        .await?;
-    let factors = crate::factors::BoundFactors {
-        sms: user.account.phone.is_some(),
-        totp,
-    };
+    let (factors, identity) = crate::factors::factors_and_identity(&state, &user.account).await?;
     Ok(Json(MeResponse {
         account_id: user.account.id.to_string(),
         email: user.account.email,
         phone: user.account.phone,
         factors: factors.names(),
         identity: IdentitySummary {
-            status: identity.map_or("none", |s| s.as_str()).to_owned(),
+            status: identity.to_owned(),
         },
     }))
 }

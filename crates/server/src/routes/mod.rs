@@ -59,10 +59,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         // After routing, so requests are counted under their route template.
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::metrics::track_requests,
-        ))
+        .route_layer(middleware::from_fn(crate::metrics::track_requests))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(

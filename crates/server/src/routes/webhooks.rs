@@ -185,7 +185,7 @@ pub async fn replay(
         Err(AppError::new(
             StatusCode::CONFLICT,
             "not_dead",
-            "Only a dead delivery can be replayed; this one is pending, delivered or unknown.",
+            "Only a dead delivery can be replayed; this one is pending, delivered or unknown. Check its status with GET /api/v1/admin/webhooks/{webhook_id}/deliveries: a pending one is retried by itself.",
         ))
     }
 }
