@@ -526,27 +526,23 @@ pub async fn approve_recovery(
         ));
     }
     let now = state.now();
-    if !state
-        .store
-        .decide_recovery_request(id, true, &agent.agent.id, reason, now)
-        .await?
-    {
-        return Err(request_decided());
-    }
-    state.store.remove_totp(account.id, now).await?;
-    state.store.clear_phone(account.id, now).await?;
-    state.store.delete_sessions_of(account.id).await?;
-    state
-        .store
-        .set_cooloff_until(account.id, now + offboard_core::deletion::COOL_OFF)
-        .await?;
     // R13: downstream services learn the account changed hands (factors reset, sessions
     // revoked), say to end their own sessions. No personal data.
-    let payload = serde_json::json!({"account_id": account.id.to_string(), "recovered_at": crate::views::rfc3339(now)});
-    state
-        .store
-        .record_event("account.recovered", &payload.to_string(), now)
-        .await?;
+    let payload = serde_json::json!({"account_id": account.id.to_string(), "recovered_at": crate::views::rfc3339(now)}).to_string();
+    let approval = offboard_store::RecoveryApproval {
+        request_id: id,
+        account_id: account.id,
+        agent_id: &agent.agent.id,
+        reason,
+        cooloff_until: now + offboard_core::deletion::COOL_OFF,
+        event_payload: &payload,
+        now,
+    };
+    // All or nothing: a failure half-way must not leave the request approved with the
+    // old factors still bound.
+    if !state.store.approve_recovery(&approval).await? {
+        return Err(request_decided());
+    }
     state.job_wake.notify_one();
     let detail = reason_detail(Some(&format!("request={id}")), reason);
     audit(

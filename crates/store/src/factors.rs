@@ -53,7 +53,7 @@ pub struct TotpRow {
     pub last_step: Option<i64>,
 }
 
-fn lock_key(account_id: AccountId) -> String {
+pub(crate) fn lock_key(account_id: AccountId) -> String {
     format!("otp:{account_id}")
 }
 

@@ -39,7 +39,7 @@ pub use error::StoreError;
 pub use factors::{CodeCheck, CodeSlot, IssuedCode, NewCode, TotpRow};
 pub use identity::{IdentityChange, IdentityRow, NewIdentity, StoredDocumentNumber};
 pub use outbox::{OutboxMessage, StoredMessage};
-pub use recovery::NewRecoveryRequest;
+pub use recovery::{NewRecoveryRequest, RecoveryApproval};
 pub use sessions::{NewSession, SessionKind, SessionRow};
 pub use support::{AgentRole, AgentRow, AgentSessionRow, NewAgent, RecoveryRow};
 

@@ -1,6 +1,6 @@
 //! Recovery requests: people who cannot log in ask support for help (R11).
 
-use crate::{on_db, to_unix, Store, StoreError};
+use crate::{locked_tx, on_db, to_unix, Store, StoreError};
 use offboard_core::AccountId;
 use time::OffsetDateTime;
 
@@ -13,7 +13,63 @@ pub struct NewRecoveryRequest<'a> {
     pub now: OffsetDateTime,
 }
 
+/// R11: an approved recovery, applied in one transaction.
+#[derive(Debug, Clone)]
+pub struct RecoveryApproval<'a> {
+    pub request_id: &'a str,
+    pub account_id: AccountId,
+    pub agent_id: &'a str,
+    pub reason: &'a str,
+    /// R9: no deletion before this (the 24-hour cool-off).
+    pub cooloff_until: OffsetDateTime,
+    /// The `account.recovered` event's payload (no personal data).
+    pub event_payload: &'a str,
+    pub now: OffsetDateTime,
+}
+
 impl Store {
+    /// Approves a recovery request, all or nothing: the decision, the authenticator and
+    /// phone removed, every session ended, the cool-off started and `account.recovered`
+    /// written to the outbox. False (and nothing changed) if the request was decided
+    /// meanwhile. Runs under the account's factor lock, like every factor change.
+    pub async fn approve_recovery(&self, a: &RecoveryApproval<'_>) -> Result<bool, StoreError> {
+        let account = a.account_id.to_string();
+        let now = to_unix(a.now);
+        let approved = locked_tx!(self, crate::factors::lock_key(a.account_id), tx => {
+            let decided = sqlx::query(
+                "UPDATE recovery_requests SET status = 'approved', decided_by = $1, decided_at = $2, decision_reason = $3
+                 WHERE id = $4 AND status = 'open'",
+            )
+            .bind(a.agent_id)
+            .bind(now)
+            .bind(a.reason)
+            .bind(a.request_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if decided == 1 {
+                sqlx::query("DELETE FROM totp_factors WHERE account_id = $1").bind(&account).execute(&mut *tx).await?;
+                sqlx::query("UPDATE accounts SET phone = NULL, factors_changed_at = $1, cooloff_until = $2 WHERE id = $3")
+                    .bind(now)
+                    .bind(to_unix(a.cooloff_until))
+                    .bind(&account)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(&account).execute(&mut *tx).await?;
+                let event_id = uuid::Uuid::now_v7().to_string();
+                sqlx::query("INSERT INTO events (id, type, payload, created_at) VALUES ($1, 'account.recovered', $2, $3)")
+                    .bind(&event_id)
+                    .bind(a.event_payload)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(crate::webhooks::EVENT_JOB_SQL).bind(&event_id).bind(now).execute(&mut *tx).await?;
+            }
+            decided == 1
+        });
+        Ok(approved)
+    }
+
     pub async fn add_recovery_request(
         &self,
         r: NewRecoveryRequest<'_>,

@@ -131,14 +131,4 @@ impl Store {
             .execute(pool).await.map(|_| ()))?;
         Ok(())
     }
-
-    /// Revokes every session of the account; returns how many there were.
-    pub async fn delete_sessions_of(&self, account_id: AccountId) -> Result<u64, StoreError> {
-        let done = on_db!(self, pool => sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-            .bind(account_id.to_string())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(done)
-    }
 }

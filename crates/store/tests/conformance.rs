@@ -65,6 +65,7 @@ conformance!(
     shutdown_releases_held_jobs,
     events_fan_out_once_to_subscribed_endpoints,
     cleanup_removes_expired_sessions_and_idle_flows,
+    a_recovery_approval_is_all_or_nothing_and_once,
     deposits_to_deleted_accounts_are_unclaimed,
     holds_and_pending_items_show_in_holdings,
 );
@@ -1274,4 +1275,60 @@ async fn cleanup_removes_expired_sessions_and_idle_flows(store: Store) {
         "expired"
     );
     assert!(store.live_flow(id).await.unwrap().is_none());
+}
+
+// R11, R13: approving a recovery decides the request, removes the authenticator and
+// phone, ends the sessions, starts the cool-off and writes `account.recovered`, in one
+// transaction and only once.
+async fn a_recovery_approval_is_all_or_nothing_and_once(store: Store) {
+    let id = account(&store, "recover@example.com").await;
+    store.begin_totp(id, "SECRET", T0).await.unwrap();
+    store
+        .create_session(NewSession {
+            token_hash: "s1",
+            account_id: id,
+            kind: SessionKind::User,
+            user_agent: None,
+            now: T0,
+        })
+        .await
+        .unwrap();
+    let request = store
+        .add_recovery_request(offboard_store::NewRecoveryRequest {
+            account_id: Some(id),
+            email: "recover@example.com",
+            message: "lost my phone",
+            id_number_check: "not_given",
+            now: T0,
+        })
+        .await
+        .unwrap();
+    let approval = offboard_store::RecoveryApproval {
+        request_id: &request,
+        account_id: id,
+        agent_id: "agent-1",
+        reason: "checked on a call",
+        cooloff_until: T0 + Duration::hours(24),
+        event_payload: r#"{"account_id":"x"}"#,
+        now: T0,
+    };
+    assert!(store.approve_recovery(&approval).await.unwrap());
+    assert!(store.totp_factor(id).await.unwrap().is_none());
+    assert!(store.list_sessions(id).await.unwrap().is_empty());
+    assert_eq!(
+        store.cooloff_until(id).await.unwrap(),
+        Some(T0 + Duration::hours(24))
+    );
+    let recovered = |events: Vec<(String, String)>| {
+        events
+            .iter()
+            .filter(|(kind, _)| kind == "account.recovered")
+            .count()
+    };
+    assert_eq!(recovered(store.events().await.unwrap()), 1);
+    assert!(
+        !store.approve_recovery(&approval).await.unwrap(),
+        "decided once"
+    );
+    assert_eq!(recovered(store.events().await.unwrap()), 1, "one event");
 }
