@@ -309,17 +309,21 @@ pub async fn confirm(
             )
             .with_help(HELP_CAPTCHA));
         };
-        let solution = captcha::verify(&state.config.keys.captcha, answer, &live.flow.id, now)
-            .map_err(|e| {
-                AppError::new(
-                    StatusCode::BAD_REQUEST,
-                    "captcha_invalid",
-                    format!(
-                        "The browser check did not pass ({e}). Reload the page to get a new one."
-                    ),
-                )
-                .with_help(HELP_CAPTCHA)
-            })?;
+        let solution = captcha::verify(
+            &state.config.keys.captcha,
+            answer,
+            &live.flow.id,
+            state.config.deletion.captcha_max_number,
+            now,
+        )
+        .map_err(|e| {
+            AppError::new(
+                StatusCode::BAD_REQUEST,
+                "captcha_invalid",
+                format!("The browser check did not pass ({e}). Reload the page to get a new one."),
+            )
+            .with_help(HELP_CAPTCHA)
+        })?;
         if !state
             .store
             .use_captcha(&solution.challenge, &live.flow.id, now)
