@@ -1,59 +1,329 @@
-//! Email addresses, parsed once at the edge and normalised so the same mailbox can never
-//! hold two accounts (case differences are folded).
+//! Email addresses, parsed once at the edge into one canonical form (PRODUCT.md R9).
+//!
+//! Account uniqueness and the deletion tombstone (a keyed hash of the address) both use
+//! [`EmailAddress::as_str`]. So every spelling of one mailbox has to come out as the same
+//! string. If it did not, the owner of a deleted account could sign up again at once with
+//! a variant and skip the 30-day wait. All canonicalisation happens here and nowhere else:
+//!
+//! 1. whitespace around the address is trimmed;
+//! 2. the address is put in Unicode NFKC, so full-width and other compatibility forms become
+//!    plain letters (`ａｌｉｃｅ` → `alice`, the long s `ſ` → `s`, `＠` → `@`, `ﬁ` → `fi`);
+//! 3. the local part is lower-cased with full Unicode lower case, then put in NFKC again;
+//! 4. the domain goes through IDNA (UTS #46, strict: STD3 ASCII rules, hyphen checks, DNS
+//!    lengths) to its ASCII (punycode) form, so `ÉXAMPLE.com`, `éxample.com` and
+//!    `xn--xample-9ua.com` are one domain.
+//!
+//! Everything that could make two strings look like one address without being equal is
+//! refused, each case with its own [`EmailError`]. That covers invisible and format
+//! characters (general category Cf, such as U+200B, U+00AD, U+202E and U+FEFF, and the other
+//! default-ignorable code points), control characters, unassigned and private-use code
+//! points, whitespace, quoted local parts, combining marks left in the local part after
+//! NFKC, RFC 5322 comments and other characters outside `atext`, misplaced dots, a trailing
+//! dot on the domain, anything but exactly one `@`, empty parts, and more than 64 bytes
+//! before the `@` or 254 bytes in all (RFC 5321 counts bytes; in ASCII, one per character).
+//! Before any work is done, input over [`MAX_INPUT_CHARS`] characters is refused as too long.
+//!
+//! Two behaviours depend on [`EmailPolicy`], and both are off by default:
+//! - `allow_international`: a local part that is not ASCII is refused unless this is on.
+//!   When it is on, the local part is kept in NFKC lower case, but its non-ASCII characters
+//!   must be letters or digits, and combining marks are still refused;
+//! - `fold_plus_tags`: by default `alice+shop@example.com` and `alice@example.com` are two
+//!   different addresses (sub-addressing is a convention of some providers, not a rule of
+//!   mail). When this is on, everything from the first `+` to the `@` is dropped, unless
+//!   the `+` is the first character.
+//!
+//! Deliberately not a full RFC 5322 parser: the code we email proves the mailbox.
 
 use std::fmt;
 
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
+
+/// RFC 5321 limit for a whole address (a 256-byte path less its angle brackets), in bytes
+/// of the canonical form.
+pub const MAX_ADDRESS_LEN: usize = 254;
+/// RFC 5321 limit for the local part, in bytes of the canonical form.
+pub const MAX_LOCAL_LEN: usize = 64;
+/// A bound on raw input, checked before any work. It is four characters for each byte of a
+/// canonical form that fits: NFKC composes at most four code points into one character,
+/// and each character of the canonical form is at least one byte.
+pub const MAX_INPUT_CHARS: usize = 4 * MAX_ADDRESS_LEN;
+
+/// A canonical email address: see the module documentation for what is folded and refused.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct EmailAddress(String);
 
+/// How permissive [`EmailAddress::parse_with`] is. `Default` turns both settings off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EmailPolicy {
+    /// Accept local parts that are not ASCII (RFC 6531), kept in NFKC lower case.
+    pub allow_international: bool,
+    /// Fold `alice+tag@example.com` into `alice@example.com`.
+    pub fold_plus_tags: bool,
+}
+
+/// Why an address was refused. The messages name the rule and never include the address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmailError {
     #[error("the email address is empty")]
     Empty,
+    /// Counted in bytes of the canonical form (one per character in ASCII), or over
+    /// [`MAX_INPUT_CHARS`] characters as typed.
     #[error("the email address is longer than 254 characters")]
     TooLong,
+    /// No `@` at all.
     #[error("the email address needs exactly one @ with a name before it and a domain after it")]
     Shape,
+    /// Whitespace anywhere inside the address (trimmed at the ends), or a control character.
     #[error("the email address contains spaces or control characters")]
     BadCharacter,
-    #[error("the domain of the email address needs a dot, as in example.com")]
+    /// The domain has no dot, an empty label, or a label that starts or ends with a hyphen.
+    #[error(
+        "the domain of the email address needs a dot, as in example.com, with no empty part \
+         and no part that starts or ends with a hyphen"
+    )]
     Domain,
+    /// A format (Cf) or other default-ignorable character: U+200B, U+00AD, U+202E, U+FEFF …
+    #[error(
+        "the email address contains an invisible or formatting character (such as a zero-width \
+         space, a soft hyphen or a text-direction mark), which email addresses cannot contain"
+    )]
+    InvisibleCharacter,
+    /// An unassigned (Cn) or private-use (Co) code point, whose meaning could change.
+    #[error("the email address contains an unassigned or private-use character")]
+    UnassignedCharacter,
+    /// Any `"`: quoted local parts are not accepted.
+    #[error("quoted email addresses are not accepted: write the address without quotation marks")]
+    Quoted,
+    /// The domain ends with a dot, as in `alice@example.com.`.
+    #[error(
+        "the domain of the email address ends with a dot: remove the dot at the end of the domain"
+    )]
+    TrailingDot,
+    #[error("the email address contains more than one @")]
+    MoreThanOneAt,
+    #[error("the email address needs a name before the @")]
+    EmptyLocalPart,
+    #[error("the email address needs a domain after the @, as in example.com")]
+    EmptyDomain,
+    /// More than 64 bytes before the `@`, in the canonical form.
+    #[error("the part of the email address before the @ is longer than 64 characters")]
+    LocalPartTooLong,
+    /// A character outside RFC 5322 `atext` (such as `(`, `,` or `\`), or a non-ASCII
+    /// character that is not a letter or a digit.
+    #[error(
+        "the part of the email address before the @ may contain only letters, digits, dots \
+         and the symbols ! # $ % & ' * + - / = ? ^ _ ` {{ | }} ~"
+    )]
+    LocalPartCharacter,
+    #[error(
+        "the part of the email address before the @ cannot start or end with a dot or have \
+         two dots in a row"
+    )]
+    LocalPartDots,
+    /// A combining mark (M*) in the local part that NFKC did not compose into a letter.
+    #[error(
+        "the part of the email address before the @ contains a combining mark that is not part \
+         of a single accented letter"
+    )]
+    CombiningMark,
+    /// A local part that is not ASCII, while the policy does not allow it.
+    #[error(
+        "the part of the email address before the @ must use ASCII letters, digits and symbols: \
+         internationalised email addresses are not accepted here"
+    )]
+    InternationalLocalPart,
+    /// IDNA (UTS #46, strict) refused the domain.
+    #[error(
+        "the domain of the email address is not a valid domain name: use letters, digits and \
+         hyphens, at most 63 characters between dots"
+    )]
+    DomainName,
 }
 
 impl EmailAddress {
-    /// Trims surrounding whitespace, lower-cases the whole address and checks its shape.
-    /// Deliberately not a full RFC 5322 parser: the code we email proves the mailbox.
+    /// [`EmailAddress::parse_with`] under [`EmailPolicy::default`]: ASCII local parts only,
+    /// `+tag` kept.
     pub fn parse(input: &str) -> Result<Self, EmailError> {
+        Self::parse_with(input, &EmailPolicy::default())
+    }
+
+    /// Canonicalises `input` (see the module documentation) or says which rule refused it.
+    pub fn parse_with(input: &str, policy: &EmailPolicy) -> Result<Self, EmailError> {
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Err(EmailError::Empty);
         }
-        if trimmed.chars().count() > 254 {
+        if trimmed.chars().count() > MAX_INPUT_CHARS {
             return Err(EmailError::TooLong);
         }
-        if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(EmailError::BadCharacter);
-        }
-        let normalised = trimmed.to_lowercase();
+        check_characters(trimmed)?;
+        let normalised: String = trimmed.nfkc().collect();
+        // NFKC can turn a harmless-looking character into a refused one (U+FF02 into `"`,
+        // U+3000 into a space), so the normalised form is checked as well.
+        check_characters(&normalised)?;
+
         let mut parts = normalised.split('@');
-        let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(local), Some(domain)) = (parts.next(), parts.next()) else {
             return Err(EmailError::Shape);
         };
-        if local.is_empty() || local.len() > 64 || domain.is_empty() {
-            return Err(EmailError::Shape);
+        if parts.next().is_some() {
+            return Err(EmailError::MoreThanOneAt);
         }
-        let labels_ok = domain
-            .split('.')
-            .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
-        if !domain.contains('.') || !labels_ok {
-            return Err(EmailError::Domain);
+        if local.is_empty() {
+            return Err(EmailError::EmptyLocalPart);
         }
-        Ok(Self(normalised))
+        if domain.is_empty() {
+            return Err(EmailError::EmptyDomain);
+        }
+
+        let local = canonical_local(local, policy)?;
+        let domain = canonical_domain(domain)?;
+        if local.len() + 1 + domain.len() > MAX_ADDRESS_LEN {
+            return Err(EmailError::TooLong);
+        }
+        if local.len() > MAX_LOCAL_LEN {
+            return Err(EmailError::LocalPartTooLong);
+        }
+        Ok(Self(format!("{local}@{domain}")))
     }
 
+    /// The canonical form: the key for uniqueness and for the deletion tombstone.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Characters refused anywhere in the address, in order of precedence.
+fn check_characters(s: &str) -> Result<(), EmailError> {
+    if s.chars().any(is_invisible) {
+        return Err(EmailError::InvisibleCharacter);
+    }
+    if s.chars().any(char::is_control) {
+        return Err(EmailError::BadCharacter);
+    }
+    if s.chars().any(|c| {
+        matches!(
+            c.general_category(),
+            GeneralCategory::Unassigned | GeneralCategory::PrivateUse | GeneralCategory::Surrogate
+        )
+    }) {
+        return Err(EmailError::UnassignedCharacter);
+    }
+    if s.contains('"') {
+        return Err(EmailError::Quoted);
+    }
+    if s.chars().any(char::is_whitespace) {
+        return Err(EmailError::BadCharacter);
+    }
+    Ok(())
+}
+
+/// Format characters (general category Cf: U+00AD, U+061C, U+180E, U+200B–U+200F,
+/// U+202A–U+202E, U+2060–U+206F, U+FEFF, the tag characters …), plus the default-ignorable
+/// code points of other categories.
+fn is_invisible(c: char) -> bool {
+    c.general_category() == GeneralCategory::Format
+        || DEFAULT_IGNORABLE_NOT_FORMAT
+            .iter()
+            .any(|&(first, last)| (first..=last).contains(&c))
+}
+
+/// The assigned code points with the Default_Ignorable_Code_Point property (Unicode's
+/// DerivedCoreProperties.txt) that are not in category Cf. unicode-properties has no such
+/// property, so they are listed here. The unassigned ones are refused as unassigned.
+const DEFAULT_IGNORABLE_NOT_FORMAT: &[(char, char)] = &[
+    // combining grapheme joiner (Mn)
+    ('\u{034F}', '\u{034F}'),
+    // Hangul choseong and jungseong fillers (Lo)
+    ('\u{115F}', '\u{1160}'),
+    // Khmer inherent vowels (Mn)
+    ('\u{17B4}', '\u{17B5}'),
+    // Mongolian free variation selectors one to three (Mn)
+    ('\u{180B}', '\u{180D}'),
+    // Mongolian free variation selector four (Mn)
+    ('\u{180F}', '\u{180F}'),
+    // Hangul filler (Lo)
+    ('\u{3164}', '\u{3164}'),
+    // variation selectors (Mn)
+    ('\u{FE00}', '\u{FE0F}'),
+    // halfwidth Hangul filler (Lo)
+    ('\u{FFA0}', '\u{FFA0}'),
+    // variation selectors supplement (Mn)
+    ('\u{E0100}', '\u{E01EF}'),
+];
+
+/// RFC 5322 `atext`, without the letters and digits.
+const ATEXT_SYMBOLS: &str = "!#$%&'*+-/=?^_`{|}~";
+
+fn canonical_local(local: &str, policy: &EmailPolicy) -> Result<String, EmailError> {
+    // Lower case can produce what NFKC changes again (U+0130 becomes `i` and U+0307), so
+    // NFKC runs after it too: the result is stable when parsed again.
+    let mut local: String = local.to_lowercase().nfkc().collect();
+    if local
+        .chars()
+        .any(|c| c.general_category_group() == GeneralCategoryGroup::Mark)
+    {
+        return Err(EmailError::CombiningMark);
+    }
+    if !local.is_ascii() && !policy.allow_international {
+        return Err(EmailError::InternationalLocalPart);
+    }
+    let allowed = |c: char| {
+        if c.is_ascii() {
+            c.is_ascii_alphanumeric() || c == '.' || ATEXT_SYMBOLS.contains(c)
+        } else {
+            matches!(
+                c.general_category_group(),
+                GeneralCategoryGroup::Letter | GeneralCategoryGroup::Number
+            )
+        }
+    };
+    if !local.chars().all(allowed) {
+        return Err(EmailError::LocalPartCharacter);
+    }
+    check_dots(&local)?;
+    if policy.fold_plus_tags {
+        if let Some(plus) = local.find('+').filter(|&at| at > 0) {
+            local.truncate(plus);
+            // `alice.+tag` would leave `alice.`, which is not an address.
+            check_dots(&local)?;
+        }
+    }
+    Ok(local)
+}
+
+fn check_dots(local: &str) -> Result<(), EmailError> {
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err(EmailError::LocalPartDots);
+    }
+    Ok(())
+}
+
+fn canonical_domain(domain: &str) -> Result<String, EmailError> {
+    // UTS #46 treats the ideographic full stop as a dot (NFKC has already mapped U+FF0E and
+    // U+FF61); mapping it here lets the shape checks below give the right reason.
+    let domain = domain.replace('\u{3002}', ".");
+    check_domain_shape(&domain)?;
+    let ascii = idna::domain_to_ascii_strict(&domain).map_err(|_| EmailError::DomainName)?;
+    if !ascii.is_ascii() {
+        return Err(EmailError::DomainName);
+    }
+    check_domain_shape(&ascii)?;
+    Ok(ascii)
+}
+
+fn check_domain_shape(domain: &str) -> Result<(), EmailError> {
+    if domain.ends_with('.') {
+        return Err(EmailError::TrailingDot);
+    }
+    let labels_ok = domain
+        .split('.')
+        .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
+    if !domain.contains('.') || !labels_ok {
+        return Err(EmailError::Domain);
+    }
+    Ok(())
 }
 
 impl fmt::Display for EmailAddress {
@@ -75,6 +345,32 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    const INTERNATIONAL: EmailPolicy = EmailPolicy {
+        allow_international: true,
+        fold_plus_tags: false,
+    };
+    const FOLD_PLUS: EmailPolicy = EmailPolicy {
+        allow_international: false,
+        fold_plus_tags: true,
+    };
+
+    fn canonical(input: &str) -> String {
+        match EmailAddress::parse(input) {
+            Ok(email) => email.as_str().to_owned(),
+            Err(e) => format!("refused: {e}"),
+        }
+    }
+
+    /// The full-width form of every printable ASCII character (U+FF01..U+FF5E).
+    fn full_width(s: &str) -> String {
+        s.chars()
+            .map(|c| match c {
+                '!'..='~' => char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c),
+                other => other,
+            })
+            .collect()
+    }
+
     #[test]
     fn folds_case_and_trims() {
         let email = EmailAddress::parse("  Alice.Smith@Example.COM ").unwrap();
@@ -84,11 +380,24 @@ mod tests {
     #[test]
     fn rejects_bad_shapes_with_the_reason() {
         assert_eq!(EmailAddress::parse(""), Err(EmailError::Empty));
+        assert_eq!(EmailAddress::parse("   "), Err(EmailError::Empty));
         assert_eq!(EmailAddress::parse("no-at-sign"), Err(EmailError::Shape));
-        assert_eq!(EmailAddress::parse("a@b@c.com"), Err(EmailError::Shape));
-        assert_eq!(EmailAddress::parse("@example.com"), Err(EmailError::Shape));
+        assert_eq!(
+            EmailAddress::parse("a@b@c.com"),
+            Err(EmailError::MoreThanOneAt)
+        );
+        assert_eq!(
+            EmailAddress::parse("@example.com"),
+            Err(EmailError::EmptyLocalPart)
+        );
+        assert_eq!(EmailAddress::parse("alice@"), Err(EmailError::EmptyDomain));
         assert_eq!(EmailAddress::parse("a@localhost"), Err(EmailError::Domain));
         assert_eq!(EmailAddress::parse("a@exa..com"), Err(EmailError::Domain));
+        assert_eq!(
+            EmailAddress::parse("a@.example.com"),
+            Err(EmailError::Domain)
+        );
+        assert_eq!(EmailAddress::parse("a@-ex.com"), Err(EmailError::Domain));
         assert_eq!(
             EmailAddress::parse("a b@example.com"),
             Err(EmailError::BadCharacter)
@@ -103,20 +412,527 @@ mod tests {
         assert!(!format!("{email:?}").contains("secret.person"));
     }
 
+    // R9: every variant below is the mailbox alice@example.com and must share its key.
+
+    #[test]
+    fn r9_full_width_folds_to_ascii() {
+        assert_eq!(canonical("ａｌｉｃｅ@example.com"), "alice@example.com");
+        assert_eq!(
+            canonical("ＡＬＩＣＥ＠ＥＸＡＭＰＬＥ．ＣＯＭ"),
+            "alice@example.com"
+        );
+        assert_eq!(
+            canonical(&full_width("Alice@Example.com")),
+            "alice@example.com"
+        );
+    }
+
+    #[test]
+    fn r9_long_s_folds_to_s() {
+        assert_eq!("\u{017F}".nfkc().collect::<String>(), "s");
+        assert_eq!(
+            canonical("al\u{017F}ce@example.com"),
+            canonical("alsce@example.com")
+        );
+        assert_eq!(canonical("al\u{017F}ce@example.com"), "alsce@example.com");
+        assert_eq!(canonical("\u{017F}am@example.com"), "sam@example.com");
+    }
+
+    #[test]
+    fn r9_other_compatibility_forms_fold() {
+        // Kelvin sign, the fi ligature, the Angstrom sign (international).
+        assert_eq!(canonical("\u{212A}im@example.com"), "kim@example.com");
+        assert_eq!(canonical("\u{FB01}n@example.com"), "fin@example.com");
+        assert_eq!(
+            EmailAddress::parse_with("\u{212B}sa@example.com", &INTERNATIONAL)
+                .unwrap()
+                .as_str(),
+            "\u{E5}sa@example.com"
+        );
+    }
+
+    #[test]
+    fn r9_upper_case_folds() {
+        assert_eq!(canonical("ALICE@EXAMPLE.COM"), "alice@example.com");
+        assert_eq!(canonical("aLiCe@eXaMpLe.CoM"), "alice@example.com");
+    }
+
+    #[test]
+    fn r9_idna_domain_unicode_and_punycode_agree() {
+        let punycode = canonical("alice@xn--xample-9ua.com");
+        assert_eq!(punycode, "alice@xn--xample-9ua.com");
+        assert_eq!(canonical("alice@ÉXAMPLE.com"), punycode);
+        assert_eq!(canonical("alice@éxample.com"), punycode);
+        // Decomposed é (e + U+0301) composes under NFKC.
+        assert_eq!(canonical("alice@e\u{0301}xample.com"), punycode);
+        assert_eq!(canonical("alice@XN--XAMPLE-9UA.COM"), punycode);
+        // The ideographic full stop separates labels, as UTS #46 says.
+        assert_eq!(canonical("alice@example\u{3002}com"), "alice@example.com");
+        let debug = format!("{:?}", EmailAddress::parse("alice@ÉXAMPLE.com").unwrap());
+        assert_eq!(debug, "EmailAddress(***@xn--xample-9ua.com)");
+    }
+
+    #[test]
+    fn r9_quoted_local_part_is_refused() {
+        assert_eq!(
+            EmailAddress::parse("\"alice\"@example.com"),
+            Err(EmailError::Quoted)
+        );
+        assert_eq!(
+            EmailAddress::parse("\"alice smith\"@example.com"),
+            Err(EmailError::Quoted)
+        );
+        // The full-width quotation mark becomes `"` under NFKC.
+        assert_eq!(
+            EmailAddress::parse("\u{FF02}alice\u{FF02}@example.com"),
+            Err(EmailError::Quoted)
+        );
+        assert!(EmailError::Quoted
+            .to_string()
+            .contains("quoted email addresses are not accepted"));
+    }
+
+    #[test]
+    fn r9_zero_width_space_is_refused() {
+        for input in [
+            "al\u{200B}ice@example.com",
+            "\u{200B}alice@example.com",
+            "alice\u{200B}@example.com",
+            "alice@exam\u{200B}ple.com",
+            "alice@example.com\u{200B}",
+        ] {
+            assert_eq!(
+                EmailAddress::parse(input),
+                Err(EmailError::InvisibleCharacter)
+            );
+        }
+    }
+
+    #[test]
+    fn r9_soft_hyphen_is_refused() {
+        // UTS #46 would silently drop U+00AD from a domain: refused before it gets there.
+        assert_eq!(
+            EmailAddress::parse("al\u{00AD}ice@example.com"),
+            Err(EmailError::InvisibleCharacter)
+        );
+        assert_eq!(
+            EmailAddress::parse("alice@exam\u{00AD}ple.com"),
+            Err(EmailError::InvisibleCharacter)
+        );
+    }
+
+    #[test]
+    fn r9_rtl_override_is_refused() {
+        assert_eq!(
+            EmailAddress::parse("\u{202E}ecila@example.com"),
+            Err(EmailError::InvisibleCharacter)
+        );
+        assert_eq!(
+            EmailAddress::parse_with("alice@example.com\u{202E}", &INTERNATIONAL),
+            Err(EmailError::InvisibleCharacter)
+        );
+    }
+
+    #[test]
+    fn r9_other_invisible_characters_are_refused() {
+        for c in [
+            '\u{FEFF}',
+            '\u{2060}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{061C}',
+            '\u{180E}',
+            '\u{2066}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{034F}',
+            '\u{FE0F}',
+            '\u{3164}',
+            '\u{FFA0}',
+            '\u{115F}',
+            '\u{E0100}',
+        ] {
+            let input = format!("ali{c}ce@example.com");
+            for policy in [EmailPolicy::default(), INTERNATIONAL] {
+                assert_eq!(
+                    EmailAddress::parse_with(&input, &policy),
+                    Err(EmailError::InvisibleCharacter),
+                    "U+{:04X}",
+                    c as u32
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn r9_combining_mark_is_refused() {
+        // U+0335 (combining short stroke overlay) has no precomposed letter with `c`.
+        for policy in [EmailPolicy::default(), INTERNATIONAL] {
+            assert_eq!(
+                EmailAddress::parse_with("alic\u{0335}e@example.com", &policy),
+                Err(EmailError::CombiningMark)
+            );
+            assert_eq!(
+                EmailAddress::parse_with("\u{0301}alice@example.com", &policy),
+                Err(EmailError::CombiningMark)
+            );
+        }
+        // U+0130 lower-cases to `i` and U+0307, which does not compose: refused too.
+        assert_eq!(
+            EmailAddress::parse_with("\u{0130}lse@example.com", &INTERNATIONAL),
+            Err(EmailError::CombiningMark)
+        );
+        // A mark that NFKC composes is one letter, the same as the precomposed one.
+        let composed = EmailAddress::parse_with("ren\u{E9}e@example.com", &INTERNATIONAL);
+        let decomposed = EmailAddress::parse_with("rene\u{0301}e@example.com", &INTERNATIONAL);
+        assert!(composed.is_ok());
+        assert_eq!(composed, decomposed);
+    }
+
+    #[test]
+    fn r9_trailing_dot_is_refused() {
+        for input in [
+            "a@example.com.",
+            "alice@example.com.",
+            "alice@example.com\u{3002}",
+            "alice@example.com\u{FF0E}",
+            "alice@.",
+        ] {
+            assert_eq!(EmailAddress::parse(input), Err(EmailError::TrailingDot));
+        }
+        assert!(EmailError::TrailingDot
+            .to_string()
+            .contains("remove the dot at the end of the domain"));
+    }
+
+    #[test]
+    fn r9_whitespace_and_controls_are_refused() {
+        for input in [
+            "ali ce@example.com",
+            "alice@exa mple.com",
+            "ali\u{00A0}ce@example.com",
+            "ali\u{3000}ce@example.com",
+            "ali\u{2028}ce@example.com",
+            "ali\tce@example.com",
+            "ali\u{0}ce@example.com",
+            "ali\u{85}ce@example.com",
+            "alice@example.com\r\nBcc: x@example.com",
+        ] {
+            assert_eq!(
+                EmailAddress::parse(input),
+                Err(EmailError::BadCharacter),
+                "{input:?}"
+            );
+        }
+        // Whitespace around the address is trimmed, not refused.
+        assert_eq!(
+            canonical("\u{00A0}alice@example.com\n"),
+            "alice@example.com"
+        );
+    }
+
+    #[test]
+    fn r9_unassigned_and_private_use_are_refused() {
+        for input in ["ali\u{E000}ce@example.com", "ali\u{0378}ce@example.com"] {
+            assert_eq!(
+                EmailAddress::parse_with(input, &INTERNATIONAL),
+                Err(EmailError::UnassignedCharacter)
+            );
+        }
+    }
+
+    #[test]
+    fn r9_comments_and_other_specials_are_refused() {
+        for input in [
+            "alice(work)@example.com",
+            "ali\\ce@example.com",
+            "alice,bob@example.com",
+            "<alice>@example.com",
+            "alice[1]@example.com",
+            "ali:ce@example.com",
+        ] {
+            assert_eq!(
+                EmailAddress::parse(input),
+                Err(EmailError::LocalPartCharacter),
+                "{input:?}"
+            );
+        }
+        // The full-width parenthesis becomes `(` under NFKC.
+        assert_eq!(
+            EmailAddress::parse("alice\u{FF08}x\u{FF09}@example.com"),
+            Err(EmailError::LocalPartCharacter)
+        );
+        // Non-ASCII punctuation that looks like `-` is not a letter.
+        assert_eq!(
+            EmailAddress::parse_with("ali\u{2010}ce@example.com", &INTERNATIONAL),
+            Err(EmailError::LocalPartCharacter)
+        );
+        // Every atext symbol is fine.
+        assert!(EmailAddress::parse("o'brien!#$%&*+-/=?^_`{|}~@example.com").is_ok());
+    }
+
+    #[test]
+    fn r9_dots_in_the_local_part() {
+        for input in [
+            ".alice@example.com",
+            "alice.@example.com",
+            "al..ice@example.com",
+        ] {
+            assert_eq!(EmailAddress::parse(input), Err(EmailError::LocalPartDots));
+        }
+        assert_eq!(
+            canonical("alice.smith@example.com"),
+            "alice.smith@example.com"
+        );
+    }
+
+    #[test]
+    fn r9_domain_must_be_a_valid_idna_name() {
+        for input in [
+            "alice@exa_mple.com",
+            "alice@xn--zz.com",
+            "alice@[127.0.0.1]",
+            "alice@ex!ample.com",
+        ] {
+            assert_eq!(
+                EmailAddress::parse(input),
+                Err(EmailError::DomainName),
+                "{input:?}"
+            );
+        }
+        let long_label = format!("alice@{}.com", "a".repeat(64));
+        assert_eq!(
+            EmailAddress::parse(&long_label),
+            Err(EmailError::DomainName)
+        );
+    }
+
+    #[test]
+    fn r9_length_limits_apply_to_the_canonical_form() {
+        let local64 = "a".repeat(64);
+        assert!(EmailAddress::parse(&format!("{local64}@example.com")).is_ok());
+        assert_eq!(
+            EmailAddress::parse(&format!("{local64}a@example.com")),
+            Err(EmailError::LocalPartTooLong)
+        );
+        // 64 full-width letters are 64 bytes once folded.
+        assert!(EmailAddress::parse(&format!("{}@example.com", "ａ".repeat(64))).is_ok());
+        let domain = format!(
+            "{}.{}.{}.com",
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(57)
+        );
+        let at_limit = format!("{local64}@{domain}");
+        assert_eq!(at_limit.len(), 254);
+        assert!(EmailAddress::parse(&at_limit).is_ok());
+        assert_eq!(
+            EmailAddress::parse(&format!("{local64}@e.{domain}")),
+            Err(EmailError::TooLong)
+        );
+        // Punycode counts: 57 letters é are a label of 63 characters once encoded, so this
+        // address of 242 characters as typed is 260 in its canonical form.
+        let e57 = "é".repeat(57);
+        let idn = format!("{local64}@{e57}.{e57}.{e57}.com");
+        assert_eq!(idn.chars().count(), 242);
+        assert_eq!(EmailAddress::parse(&idn), Err(EmailError::TooLong));
+        // And 58 are one label too long for DNS.
+        let idn = format!("alice@{}.com", "é".repeat(58));
+        assert_eq!(EmailAddress::parse(&idn), Err(EmailError::DomainName));
+        assert_eq!(
+            EmailAddress::parse(&"a".repeat(MAX_INPUT_CHARS + 1)),
+            Err(EmailError::TooLong)
+        );
+        // International local parts count bytes, as RFC 5321 does: 33 × 2 bytes > 64.
+        assert_eq!(
+            EmailAddress::parse_with(&format!("{}@example.com", "é".repeat(33)), &INTERNATIONAL),
+            Err(EmailError::LocalPartTooLong)
+        );
+    }
+
+    #[test]
+    fn r9_international_local_part_needs_the_policy() {
+        assert_eq!(
+            EmailAddress::parse("j\u{F6}rg@example.com"),
+            Err(EmailError::InternationalLocalPart)
+        );
+        assert_eq!(
+            EmailAddress::parse("\u{0430}lice@example.com"),
+            Err(EmailError::InternationalLocalPart)
+        );
+        let email = EmailAddress::parse_with("J\u{D6}RG@Example.com", &INTERNATIONAL).unwrap();
+        assert_eq!(email.as_str(), "j\u{F6}rg@example.com");
+        assert_eq!(
+            EmailAddress::parse_with("jo\u{0308}rg@example.com", &INTERNATIONAL),
+            Ok(email)
+        );
+        let greek = EmailAddress::parse_with(
+            "\u{3A3}\u{39F}\u{3A6}\u{399}\u{391}@example.com",
+            &INTERNATIONAL,
+        )
+        .unwrap();
+        assert_eq!(
+            greek.as_str(),
+            "\u{3C3}\u{3BF}\u{3C6}\u{3B9}\u{3B1}@example.com"
+        );
+    }
+
+    #[test]
+    fn r9_plus_tags_are_distinct_unless_folded() {
+        assert_eq!(
+            canonical("alice+shop@example.com"),
+            "alice+shop@example.com"
+        );
+        let folded = EmailAddress::parse_with("Alice+Shop@example.com", &FOLD_PLUS).unwrap();
+        assert_eq!(folded.as_str(), "alice@example.com");
+        let folded = EmailAddress::parse_with("alice+a+b@example.com", &FOLD_PLUS).unwrap();
+        assert_eq!(folded.as_str(), "alice@example.com");
+        // A leading `+` is the whole name, not a tag.
+        let plus = EmailAddress::parse_with("+shop@example.com", &FOLD_PLUS).unwrap();
+        assert_eq!(plus.as_str(), "+shop@example.com");
+        assert_eq!(
+            EmailAddress::parse_with("alice.+shop@example.com", &FOLD_PLUS),
+            Err(EmailError::LocalPartDots)
+        );
+        // Full-width plus folds to `+` first.
+        let folded = EmailAddress::parse_with("alice\u{FF0B}shop@example.com", &FOLD_PLUS).unwrap();
+        assert_eq!(folded.as_str(), "alice@example.com");
+    }
+
+    #[test]
+    fn r9_messages_never_echo_the_address() {
+        for input in [
+            "secretname",
+            "secretname@",
+            "\"secretname\"@example.com",
+            "secret\u{200B}name@example.com",
+            "secretname@example.com.",
+            "secretname@secretdomain",
+            "secretname(x)@example.com",
+            "secretn\u{E4}me@example.com",
+            "secretname@secret_domain.com",
+            "secretname@a@b.com",
+        ] {
+            let message = EmailAddress::parse(input).unwrap_err().to_string();
+            assert!(!message.contains("secret"), "{message}");
+        }
+    }
+
+    fn invisible_char() -> impl Strategy<Value = char> {
+        prop::sample::select(vec![
+            '\u{00AD}',
+            '\u{061C}',
+            '\u{180E}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{202A}',
+            '\u{202B}',
+            '\u{202C}',
+            '\u{202D}',
+            '\u{202E}',
+            '\u{2060}',
+            '\u{2061}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{FEFF}',
+            '\u{E0001}',
+            '\u{E007F}',
+            '\u{034F}',
+            '\u{FE0F}',
+            '\u{3164}',
+        ])
+    }
+
     proptest! {
         #[test]
-        fn parsing_is_idempotent_and_case_insensitive(local in "[a-zA-Z0-9._%+-]{1,30}", domain in "[a-zA-Z0-9]{1,20}\\.[a-zA-Z]{2,6}") {
+        fn parsing_is_idempotent_and_case_insensitive(
+            local in "[a-zA-Z0-9_%+-]{1,15}(\\.[a-zA-Z0-9_%+-]{1,14})?",
+            domain in "[a-zA-Z0-9]{1,20}\\.[a-zA-Z]{2,6}",
+        ) {
             let raw = format!("{local}@{domain}");
             let once = EmailAddress::parse(&raw).unwrap();
             let twice = EmailAddress::parse(once.as_str()).unwrap();
             prop_assert_eq!(&once, &twice);
             let upper = EmailAddress::parse(&raw.to_uppercase()).unwrap();
-            prop_assert_eq!(once, upper);
+            prop_assert_eq!(&once, &upper);
+            // R9: the full-width spelling is the same mailbox.
+            let wide = EmailAddress::parse(&full_width(&raw)).unwrap();
+            prop_assert_eq!(once, wide);
+        }
+
+        #[test]
+        fn r9_any_input_is_idempotent_when_accepted(input in any::<String>(), international in any::<bool>()) {
+            let policy = EmailPolicy { allow_international: international, fold_plus_tags: false };
+            if let Ok(once) = EmailAddress::parse_with(&input, &policy) {
+                prop_assert_eq!(Ok(once.clone()), EmailAddress::parse_with(once.as_str(), &policy));
+            }
         }
 
         #[test]
         fn never_panics(input in "\\PC*") {
             let _ = EmailAddress::parse(&input);
+            let _ = EmailAddress::parse_with(&input, &EmailPolicy { allow_international: true, fold_plus_tags: true });
+        }
+
+        /// R9: an invisible character anywhere is refused, never folded away.
+        #[test]
+        fn r9_invisible_characters_are_refused_anywhere(
+            local in "[a-z0-9]{1,20}",
+            domain in "[a-z0-9]{1,20}\\.[a-z]{2,6}",
+            c in invisible_char(),
+            at in any::<prop::sample::Index>(),
+        ) {
+            let raw = format!("{local}@{domain}");
+            let boundaries: Vec<usize> = (1..raw.len()).collect();
+            let mut variant = raw.clone();
+            variant.insert(*at.get(&boundaries), c);
+            prop_assert_eq!(
+                EmailAddress::parse_with(&variant, &INTERNATIONAL),
+                Err(EmailError::InvisibleCharacter)
+            );
+        }
+
+        /// R9: `+tag` is another address by default and the same one with the policy.
+        #[test]
+        fn r9_plus_tags_distinct_by_default_folded_with_policy(
+            local in "[a-z0-9]{1,20}",
+            tag in "[a-z0-9+]{0,10}",
+            domain in "[a-z0-9]{1,20}\\.[a-z]{2,6}",
+        ) {
+            let plain = format!("{local}@{domain}");
+            let tagged = format!("{local}+{tag}@{domain}");
+            prop_assert_ne!(EmailAddress::parse(&plain).unwrap(), EmailAddress::parse(&tagged).unwrap());
+            prop_assert_eq!(
+                EmailAddress::parse_with(&plain, &FOLD_PLUS).unwrap(),
+                EmailAddress::parse_with(&tagged, &FOLD_PLUS).unwrap()
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// R9: whatever the input and the policy, the canonical form parses to itself. The
+        /// letters mix ASCII, full-width, Latin, Greek and Cyrillic (with their combining
+        /// marks) and any other Unicode letter.
+        #[test]
+        fn r9_canonicalisation_is_idempotent_for_unicode(
+            local in "([a-zA-Z0-9À-ɏͰ-ϿЀ-ӿＡ-Ｚａ-ｚſ.+_-]|\\p{L}){1,20}",
+            domain in "([a-zA-Z0-9À-ɏͰ-ϿЀ-ӿＡ-Ｚ-]|\\p{L}){1,15}\\.[a-zA-Z]{2,6}",
+            international in any::<bool>(),
+            fold in any::<bool>(),
+        ) {
+            let policy = EmailPolicy { allow_international: international, fold_plus_tags: fold };
+            let raw = format!("{local}@{domain}");
+            if let Ok(once) = EmailAddress::parse_with(&raw, &policy) {
+                let twice = EmailAddress::parse_with(once.as_str(), &policy);
+                prop_assert_eq!(Ok(once.clone()), twice);
+                prop_assert!(once.as_str().split('@').nth(1).is_some_and(|d| d.is_ascii()));
+            }
         }
     }
 }

@@ -18,7 +18,7 @@ pub mod throttle;
 pub mod totp;
 
 pub use clock::{Clock, DevClock, SystemClock};
-pub use email::EmailAddress;
+pub use email::{EmailAddress, EmailPolicy};
 pub use ids::AccountId;
 pub use otp::{Channel, OtpCode, Purpose};
 pub use password::{Password, PasswordError, PasswordHasher};
