@@ -14,6 +14,12 @@ use time::{Duration, OffsetDateTime};
 
 pub const WINDOW: Duration = Duration::hours(1);
 
+/// Recovery requests accepted per typed email address in [`RECOVERY_WINDOW`], whether or
+/// not an account has that address (so the limit enumerates nothing). Support reads each
+/// request by hand; a flood must not bury the real one.
+pub const RECOVERY_REQUESTS_PER_WINDOW: u32 = 3;
+pub const RECOVERY_WINDOW: Duration = Duration::hours(24);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Failures allowed before any delay.

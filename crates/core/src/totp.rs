@@ -20,6 +20,19 @@ pub enum TotpError {
     BadSecret,
 }
 
+/// Seals an authenticator secret for storage (R20: never in plaintext at rest). The
+/// owner's id (account or agent) is the associated data, so a sealed secret cannot be
+/// moved to another owner.
+pub fn seal_secret(key: &crate::crypto::SecretKey, owner: &str, secret: &str) -> String {
+    key.seal(format!("totp:{owner}").as_bytes(), secret.as_bytes())
+}
+
+/// Opens what [`seal_secret`] sealed; `None` for another key, owner or an altered text.
+pub fn open_secret(key: &crate::crypto::SecretKey, owner: &str, sealed: &str) -> Option<String> {
+    let plain = key.open(format!("totp:{owner}").as_bytes(), sealed)?;
+    String::from_utf8(plain.to_vec()).ok()
+}
+
 /// A new 160-bit secret (RFC 4226's recommended length), base32 without padding.
 pub fn generate_secret() -> String {
     let mut bytes = [0u8; 20];
@@ -85,6 +98,23 @@ pub fn matching_step(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r20_a_sealed_secret_opens_only_for_its_owner_and_key() {
+        let key = crate::crypto::SecretKey::generate();
+        let secret = generate_secret();
+        let sealed = seal_secret(&key, "account-1", &secret);
+        assert!(!sealed.contains(&secret), "no plaintext in the sealed form");
+        assert_eq!(
+            open_secret(&key, "account-1", &sealed).as_deref(),
+            Some(secret.as_str())
+        );
+        assert_eq!(open_secret(&key, "account-2", &sealed), None);
+        assert_eq!(
+            open_secret(&crate::crypto::SecretKey::generate(), "account-1", &sealed),
+            None
+        );
+    }
     use time::macros::datetime;
 
     // RFC 6238 appendix B test secret "12345678901234567890" (SHA-1), base32.

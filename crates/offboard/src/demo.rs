@@ -79,6 +79,7 @@ pub async fn run(store: &Store, config: ServerConfig, validated: &Validated) -> 
         "system",
         IdentityStatus::Approved,
         Some("demo"),
+        None,
     )
     .await
     .map_err(|e| anyhow::anyhow!(e.message))?;
@@ -87,7 +88,8 @@ pub async fn run(store: &Store, config: ServerConfig, validated: &Validated) -> 
     // the code the app shows now works at login.
     store.remove_totp(account_id, now).await?;
     let secret = totp::generate_secret();
-    store.begin_totp(account_id, &secret, now).await?;
+    let sealed = totp::seal_secret(&state.config.keys.secrets, &account_id.to_string(), &secret);
+    store.begin_totp(account_id, &sealed, now).await?;
     let step = totp::step_of(now) - 1;
     store
         .check_totp(account_id, Purpose::FactorSetup, now, true, |_, _, _| {

@@ -12,7 +12,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Every key the server uses, by its name in the keys file.
-pub const KEY_NAMES: [&str; 5] = ["blind_index", "document", "retention", "captcha", "webhook"];
+pub const KEY_NAMES: [&str; 6] = [
+    "blind_index",
+    "document",
+    "retention",
+    "captcha",
+    "webhook",
+    "secrets",
+];
 
 /// Where dev keys live: the `keys_file` setting, else `<sqlite file>.keys`, else
 /// `offboard.keys` in the working directory.
@@ -38,6 +45,7 @@ fn from_settings<'a>(settings: &'a Settings, name: &str) -> Option<&'a SecretStr
         "retention" => settings.retention_key.as_ref(),
         "captcha" => settings.captcha_key.as_ref(),
         "webhook" => settings.webhook_key.as_ref(),
+        "secrets" => settings.secrets_key.as_ref(),
         _ => None,
     }
 }
@@ -58,7 +66,7 @@ pub fn load(settings: &Settings) -> Result<Keys> {
         })?
     } else if settings.mode == Mode::Production && !all_in_settings {
         bail!(
-            "setting `keys_file`: {} does not exist and not every key is set (`blind_index_key`, `document_key`, `retention_key`, `captcha_key`, `webhook_key`); production mode does not generate keys",
+            "setting `keys_file`: {} does not exist and not every key is set (`blind_index_key`, `document_key`, `retention_key`, `captcha_key`, `webhook_key`, `secrets_key`); production mode does not generate keys",
             path.display()
         );
     } else {
@@ -101,6 +109,7 @@ pub fn load(settings: &Settings) -> Result<Keys> {
         retention: take("retention")?,
         captcha: take("captcha")?,
         webhook: take("webhook")?,
+        secrets: take("secrets")?,
     })
 }
 
@@ -181,6 +190,7 @@ mod tests {
             retention_key: hex("c"),
             captcha_key: hex("d"),
             webhook_key: hex("e"),
+            secrets_key: hex("f"),
             ..Settings::default()
         };
         let keys = load(&settings).unwrap();

@@ -115,7 +115,8 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Support { command } => {
             let store = connect(&validated.settings).await?;
-            let outcome = support::run(&store, command).await;
+            let keys = server_config(&validated)?.keys;
+            let outcome = support::run(&store, &keys.secrets, command).await;
             store.close().await;
             outcome
         }

@@ -87,6 +87,10 @@ pub struct Settings {
     /// Signs settings-defined webhooks. 64 hex characters.
     #[serde(skip_serializing)]
     pub webhook_key: Option<SecretString>,
+    /// Seals factor secrets at rest (authenticator seeds of users and agents). 64 hex
+    /// characters.
+    #[serde(skip_serializing)]
+    pub secrets_key: Option<SecretString>,
     pub email_delivery: Option<EmailDelivery>,
     pub password_workers: Option<usize>,
     pub trust_forwarded_for: bool,
@@ -179,6 +183,7 @@ impl Default for Settings {
             retention_key: None,
             captcha_key: None,
             webhook_key: None,
+            secrets_key: None,
             email_delivery: None,
             password_workers: None,
             trust_forwarded_for: false,
@@ -319,11 +324,12 @@ impl Settings {
                     &self.retention_key,
                     &self.captcha_key,
                     &self.webhook_key,
+                    &self.secrets_key,
                 ]
                 .iter()
                 .all(|k| k.is_some());
                 if !every_key && self.keys_file.is_none() {
-                    bail!("settings `blind_index_key`, `document_key`, `retention_key`, `captcha_key`, `webhook_key` (or `keys_file`): production mode needs its own keys and refuses generated defaults");
+                    bail!("settings `blind_index_key`, `document_key`, `retention_key`, `captcha_key`, `webhook_key`, `secrets_key` (or `keys_file`): production mode needs its own keys and refuses generated defaults");
                 }
                 (ClockSetting::System, delivery)
             }

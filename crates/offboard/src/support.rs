@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Subcommand, ValueEnum};
+use offboard_core::crypto::SecretKey;
 use offboard_core::{totp, Clock, EmailAddress, PasswordHasher, SystemClock};
 use offboard_store::{AgentRole, NewAgent, Store, StoreError};
 use rand::distributions::Alphanumeric;
@@ -41,14 +42,14 @@ pub struct NewAgentCredentials {
     pub totp_secret: String,
 }
 
-pub async fn run(store: &Store, command: SupportCommand) -> Result<()> {
+pub async fn run(store: &Store, secrets: &SecretKey, command: SupportCommand) -> Result<()> {
     match command {
         SupportCommand::AddAgent { email, role } => {
             let role = match role {
                 Role::Agent => AgentRole::Agent,
                 Role::Lead => AgentRole::Lead,
             };
-            let created = add_agent(store, &email, role).await?;
+            let created = add_agent(store, secrets, &email, role).await?;
             println!("{}", serde_json::to_string(&created)?);
             Ok(())
         }
@@ -67,7 +68,13 @@ pub async fn run(store: &Store, command: SupportCommand) -> Result<()> {
 }
 
 /// Creates the agent with a random password and authenticator secret.
-pub async fn add_agent(store: &Store, email: &str, role: AgentRole) -> Result<NewAgentCredentials> {
+/// The secret is stored sealed under the secrets key (R20) and printed once in the clear.
+pub async fn add_agent(
+    store: &Store,
+    secrets: &SecretKey,
+    email: &str,
+    role: AgentRole,
+) -> Result<NewAgentCredentials> {
     let email = EmailAddress::parse(email).context("--email")?;
     let password: String = rand::rngs::OsRng
         .sample_iter(&Alphanumeric)
@@ -88,7 +95,7 @@ pub async fn add_agent(store: &Store, email: &str, role: AgentRole) -> Result<Ne
             id: &id,
             email: email.as_str(),
             password_hash: &password_hash,
-            totp_secret: &totp_secret,
+            totp_secret: &totp::seal_secret(secrets, &id, &totp_secret),
             role,
             now: SystemClock.now(),
         })

@@ -2,7 +2,6 @@
 
 use crate::error::AppError;
 use crate::http::session::start_session;
-use crate::notify::Email;
 use crate::state::AppState;
 use axum::http::HeaderMap;
 use offboard_core::throttle::{self, Decision};
@@ -38,14 +37,16 @@ pub async fn signup(state: &AppState, email: &str, password: &str) -> Result<Acc
     let body = format!(
         "Welcome to offboard.\n\nYour account for {email} is ready. Next, bind an authenticator app or a phone on the Security page so your account is protected by a second factor.\n\nIf you did not sign up, ignore this message."
     );
-    let welcome = Email {
-        to: email.as_str(),
-        subject: "Your offboard account is ready",
-        body: &body,
-        html: None,
-        code: None,
-    };
-    if let Err(err) = state.notifier.send_email(welcome, now).await {
+    // Through the mail queue: a slow relay must not slow (or time) the answer.
+    if let Err(err) = crate::jobs::send_mail_with_retry(
+        state,
+        email.as_str(),
+        "Your offboard account is ready",
+        &body,
+        None,
+    )
+    .await
+    {
         // The account exists either way; a lost welcome message is not worth failing for.
         tracing::warn!(%err, "could not queue the welcome email");
     }

@@ -27,6 +27,8 @@ pub struct Keys {
     pub captcha: SecretKey,
     /// Signs webhook deliveries defined in settings.
     pub webhook: SecretKey,
+    /// Seals factor secrets at rest: authenticator seeds of users and agents (R20).
+    pub secrets: SecretKey,
 }
 
 impl Keys {
@@ -37,6 +39,7 @@ impl Keys {
             retention: SecretKey::generate(),
             captcha: SecretKey::generate(),
             webhook: SecretKey::generate(),
+            secrets: SecretKey::generate(),
         }
     }
 }

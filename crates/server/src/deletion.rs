@@ -18,7 +18,7 @@ use offboard_core::deletion::{self, FlowState, Gate, Request, Step};
 use offboard_core::identity::DocumentNumber;
 use offboard_core::money::Blocker;
 use offboard_core::{Channel, Purpose};
-use offboard_store::{EraseOutcome, Erasure, FlowRow};
+use offboard_store::{EraseOutcome, Erasure, FlowRow, IdentityAttempt};
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -459,6 +459,14 @@ pub struct Deleted {
     pub reregister_after: OffsetDateTime,
 }
 
+/// What the identity step was answered with.
+enum IdentityAnswer<'a> {
+    /// The account never completed identity verification: its password.
+    Password(&'a str),
+    /// The number of the document from the original verification, as typed.
+    Number(&'a str),
+}
+
 /// Identity → Deleted (R6, then R7 in one transaction).
 pub async fn submit_identity(
     state: &AppState,
@@ -469,23 +477,17 @@ pub async fn submit_identity(
 ) -> Result<Deleted, AppError> {
     let now = state.now();
     let account_id = user.account.id;
-    let (failures, last) = state.store.identity_failures(account_id, now).await?;
-    if let Some(until) = deletion::identity_locked_until(failures, last, now) {
-        return Err(identity_locked(until));
-    }
     let identity = state.store.identity(account_id).await?;
     let approved: Vec<_> = identity
         .as_ref()
         .map(|i| i.approved_numbers().cloned().collect())
         .unwrap_or_default();
-    let matched = if approved.is_empty() {
+    // A missing answer is a form error, not a wrong answer: it costs no try.
+    let answer = if approved.is_empty() {
         let Some(password) = password.filter(|p| !p.is_empty()) else {
             return Err(AppError::validation("password", "is required: this account never completed identity verification, so it confirms with its password"));
         };
-        state
-            .hashing
-            .verify(Some(&user.account.password_hash), password)
-            .await?
+        IdentityAnswer::Password(password)
     } else {
         let Some(typed) = id_number.filter(|n| !n.trim().is_empty()) else {
             return Err(AppError::validation(
@@ -494,7 +496,25 @@ pub async fn submit_identity(
             )
             .with_help(HELP_IDENTITY));
         };
-        match DocumentNumber::parse(typed) {
+        IdentityAnswer::Number(typed)
+    };
+    // R6: the answer is counted and the lock checked in one serialised step before it
+    // is evaluated, so a parallel burst cannot evaluate more than five.
+    let (attempt_id, used) = match state.store.begin_identity_attempt(account_id, now).await? {
+        IdentityAttempt::Locked { until } => return Err(identity_locked(until)),
+        IdentityAttempt::Charged {
+            attempt_id,
+            failures,
+        } => (attempt_id, failures),
+    };
+    let matched = match answer {
+        IdentityAnswer::Password(password) => {
+            state
+                .hashing
+                .verify(Some(&user.account.password_hash), password)
+                .await?
+        }
+        IdentityAnswer::Number(typed) => match DocumentNumber::parse(typed) {
             Ok(number) => {
                 let index = crate::identity::document_index(state, &number);
                 // Blind index first, then the decrypted original (expiry does not matter).
@@ -505,12 +525,10 @@ pub async fn submit_identity(
                 })
             }
             Err(_) => false,
-        }
+        },
     };
     if !matched {
-        state.store.record_identity_failure(account_id, now).await?;
         audit(state, Some(account_id), "deletion_identity_failed", None).await;
-        let used = failures + 1;
         if let Some(until) = deletion::identity_locked_until(used, Some(now), now) {
             return Err(identity_locked(until));
         }
@@ -529,6 +547,7 @@ pub async fn submit_identity(
         .with("field", field)
         .with_help(HELP_IDENTITY));
     }
+    state.store.forget_identity_attempt(attempt_id).await?;
     erase(state, user, live, identity.as_ref()).await
 }
 
@@ -616,16 +635,24 @@ async fn erase(
         allowed_from,
         retained,
         purge_after: now + state.config.deletion.retention,
-        notice: (keys.retention.seal(b"mail", account.email.as_bytes()), notice.subject, notice.text, notice.html),
+        notice: (
+            crate::jobs::seal_mail(state, &account.email),
+            notice.subject,
+            crate::jobs::seal_mail(state, &notice.text),
+            crate::jobs::seal_mail(state, &notice.html),
+        ),
         notice_id: uuid::Uuid::now_v7().to_string(),
         event_payload: serde_json::json!({"account_id": account.id.to_string(), "deleted_at": views::rfc3339(now)}).to_string(),
         login_key: keys.blind_index.keyed_hash("login-throttle", &account.email),
+        email: account.email.clone(),
     };
     match state.store.erase_account(&erasure).await? {
         EraseOutcome::Erased => {
             crate::metrics::step_transition(Step::Deleted.as_str());
-            // Send the notice now; if that fails the job runner retries it.
-            crate::jobs::run_now(state, &erasure.notice_id).await;
+            // Send the notice without waiting on the relay; the runner retries it if
+            // that fails. The scrub job (R20) vacuums what the erasure touched.
+            crate::jobs::run_detached(state, &erasure.notice_id).await;
+            crate::jobs::spawn_now(state, &format!("scrub:{}", account.id));
             tracing::info!(account = %account.id, "account deleted");
             Ok(Deleted {
                 deleted_at: now,

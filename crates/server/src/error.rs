@@ -164,6 +164,18 @@ impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Conflict => AppError::conflict("That record already exists."),
+            StoreError::DocumentHeld => AppError::conflict(
+                "This document is already verified on another account. One identity holds one live account: use that account, or contact support, who can see which account holds it.",
+            )
+            .with("field", "document_number")
+            .with_help("/help/document-changed"),
+            StoreError::InvalidText => AppError::validation("body", crate::http::text::REFUSED),
+            StoreError::Busy(_) => AppError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "The service is busy. Try again in a moment.",
+            )
+            .retry_after(1),
             other => AppError::internal(other),
         }
     }

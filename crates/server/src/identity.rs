@@ -197,6 +197,7 @@ pub async fn submit(
     actor: &str,
     status: IdentityStatus,
     reason: Option<&str>,
+    also_audit: Option<(&str, &str)>,
 ) -> Result<(), AppError> {
     match state.store.get_account(account_id).await? {
         None => return Err(no_such_account()),
@@ -214,6 +215,25 @@ pub async fn submit(
     crate::deletion::check_reregistration(state, "ID number", &index).await?;
     let sealed = seal_number(state, account_id, &submission.number);
     let masked = submission.number.masked();
+    let detail = format!(
+        "document_type={} country={} status={}",
+        submission.document_type.as_str(),
+        submission.country.as_str(),
+        status.as_str()
+    );
+    let now = state.now();
+    let line = |action, detail| AuditEntry {
+        at: now,
+        account_id: Some(account_id),
+        actor,
+        action,
+        detail: Some(detail),
+    };
+    // The record and its audit lines commit together (R11, R14).
+    let mut audit = vec![line("identity_submitted", &detail)];
+    if let Some((action, detail)) = also_audit {
+        audit.push(line(action, detail));
+    }
     let new = NewIdentity {
         account_id,
         document_type: submission.document_type,
@@ -225,16 +245,10 @@ pub async fn submit(
         number_masked: &masked,
         reason,
         actor,
-        now: state.now(),
+        now,
+        audit,
     };
     state.store.upsert_identity(new).await?;
-    let detail = format!(
-        "document_type={} country={} status={}",
-        submission.document_type.as_str(),
-        submission.country.as_str(),
-        status.as_str()
-    );
-    audit_as(state, account_id, actor, "identity_submitted", &detail).await;
     Ok(())
 }
 
@@ -259,6 +273,7 @@ pub async fn submit_by_user(
         submission,
         ACTOR_USER,
         IdentityStatus::Pending,
+        None,
         None,
     )
     .await?;

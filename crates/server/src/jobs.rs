@@ -52,13 +52,53 @@ pub async fn send_mail_with_retry(
     html: Option<&str>,
 ) -> Result<(), offboard_store::StoreError> {
     let id = uuid::Uuid::now_v7().to_string();
-    let sealed = state.config.keys.retention.seal(b"mail", to.as_bytes());
+    let sealed = seal_mail(state, to);
+    let text = seal_mail(state, text);
+    let html = html.map(|h| seal_mail(state, h));
     state
         .store
-        .queue_mail(&id, &sealed, subject, text, html, state.now())
+        .queue_mail(&id, &sealed, subject, &text, html.as_deref(), state.now())
         .await?;
-    run_now(state, &id).await;
+    run_detached(state, &id).await;
     Ok(())
+}
+
+/// Seals a queued message's recipient or body (bodies may hold a one-time code, which
+/// must not sit in a table in the clear: R20).
+pub fn seal_mail(state: &AppState, text: &str) -> String {
+    state.config.keys.retention.seal(b"mail", text.as_bytes())
+}
+
+fn open_mail(state: &AppState, sealed: &str) -> Result<String, Failure> {
+    let plain = state
+        .config
+        .keys
+        .retention
+        .open(b"mail", sealed)
+        .ok_or_else(|| {
+            Failure("a queued message cannot be opened with the current retention key".into())
+        })?;
+    Ok(String::from_utf8_lossy(&plain).into_owned())
+}
+
+/// Runs a job the request just queued without making the answer wait on it. With a
+/// live transport the job runs in a task of its own: a slow relay must not show in the
+/// timing of an answer that may not reveal whether an account exists. With the dev
+/// outbox it runs at once (a local write, and dev mode shows every message anyway), so
+/// the outbox holds the message when the answer arrives.
+pub async fn run_detached(state: &AppState, id: &str) {
+    if state.notifier.is_dev_outbox() {
+        run_now(state, id).await;
+    } else {
+        spawn_now(state, id);
+    }
+}
+
+/// Runs one job in a task of its own, right away; the runner retries it if that fails.
+pub fn spawn_now(state: &AppState, id: &str) {
+    let state = state.clone();
+    let id = id.to_owned();
+    tokio::spawn(async move { run_now(&state, &id).await });
 }
 
 /// Claims and runs one job right away (the request that queued it, say the deletion
@@ -127,6 +167,7 @@ async fn execute(state: &AppState, owner: &str, job: ClaimedJob) {
         JobKind::Webhook => crate::webhooks::deliver(state, &job, &cfg).await,
         JobKind::Purge => purge(state, &cfg).await,
         JobKind::Cleanup => cleanup(state, &cfg).await,
+        JobKind::Scrub => scrub(state).await,
     };
     let now = state.now();
     let store = &state.store;
@@ -184,15 +225,9 @@ async fn send_mail(state: &AppState, id: &str) -> Result<Outcome, Failure> {
     let Some((sealed, subject, text, html)) = state.store.queued_mail_by_id(id).await? else {
         return Ok(Outcome::Done); // sent already
     };
-    let to = state
-        .config
-        .keys
-        .retention
-        .open(b"mail", &sealed)
-        .ok_or_else(|| {
-            Failure("the recipient cannot be opened with the current retention key".into())
-        })?;
-    let to = String::from_utf8_lossy(&to).into_owned();
+    let to = open_mail(state, &sealed)?;
+    let text = open_mail(state, &text)?;
+    let html = html.as_deref().map(|h| open_mail(state, h)).transpose()?;
     let email = Email {
         to: &to,
         subject: &subject,
@@ -202,6 +237,11 @@ async fn send_mail(state: &AppState, id: &str) -> Result<Outcome, Failure> {
     };
     state.notifier.send_email(email, state.now()).await?;
     state.store.forget_mail(id).await?;
+    Ok(Outcome::Done)
+}
+
+async fn scrub(state: &AppState) -> Result<Outcome, Failure> {
+    state.store.scrub_storage().await?;
     Ok(Outcome::Done)
 }
 

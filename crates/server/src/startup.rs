@@ -29,6 +29,9 @@ impl Application {
         let address = listener.local_addr()?;
         let dev_clock = if config.is_dev() { dev_clock } else { None };
         let state = AppState::new(store, config, dev_clock);
+        seal_legacy_secrets(&state)
+            .await
+            .map_err(std::io::Error::other)?;
         Ok(Self {
             listener,
             address,
@@ -119,4 +122,25 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutdown requested: finishing in-flight requests");
+}
+
+/// R20: authenticator secrets written before they were sealed are sealed at start-up,
+/// so no database keeps one in plaintext after an upgrade.
+async fn seal_legacy_secrets(state: &AppState) -> Result<(), offboard_store::StoreError> {
+    let unsealed = state.store.unsealed_factor_secrets().await?;
+    for secret in &unsealed {
+        let sealed = offboard_core::totp::seal_secret(
+            &state.config.keys.secrets,
+            &secret.owner,
+            &secret.secret,
+        );
+        state.store.seal_factor_secret(secret, &sealed).await?;
+    }
+    if !unsealed.is_empty() {
+        tracing::info!(
+            n = unsealed.len(),
+            "sealed authenticator secrets stored in plaintext by an earlier version"
+        );
+    }
+    Ok(())
 }

@@ -205,7 +205,11 @@ pub async fn login(
     let now = state.now();
     let step = match (password_ok, agent.disabled_at, OtpCode::parse(totp_code)) {
         (true, None, Some(code)) => {
-            totp::matching_step(&agent.totp_secret, &code, now, agent.totp_last_step)
+            let secret = totp::open_secret(&keys.secrets, &agent.id, &agent.totp_secret)
+                .ok_or_else(|| {
+                    AppError::internal("an agent's authenticator secret does not open")
+                })?;
+            totp::matching_step(&secret, &code, now, agent.totp_last_step)
                 .map_err(AppError::internal)?
         }
         _ => None,
@@ -529,6 +533,8 @@ pub async fn approve_recovery(
     // R13: downstream services learn the account changed hands (factors reset, sessions
     // revoked), say to end their own sessions. No personal data.
     let payload = serde_json::json!({"account_id": account.id.to_string(), "recovered_at": crate::views::rfc3339(now)}).to_string();
+    let actor = agent.actor();
+    let detail = reason_detail(Some(&format!("request={id}")), reason);
     let approval = offboard_store::RecoveryApproval {
         request_id: id,
         account_id: account.id,
@@ -536,6 +542,13 @@ pub async fn approve_recovery(
         reason,
         cooloff_until: now + offboard_core::deletion::COOL_OFF,
         event_payload: &payload,
+        audit: AuditEntry {
+            at: now,
+            account_id: Some(account.id),
+            actor: &actor,
+            action: "support_recovery_approved",
+            detail: Some(&detail),
+        },
         now,
     };
     // All or nothing: a failure half-way must not leave the request approved with the
@@ -544,15 +557,6 @@ pub async fn approve_recovery(
         return Err(request_decided());
     }
     state.job_wake.notify_one();
-    let detail = reason_detail(Some(&format!("request={id}")), reason);
-    audit(
-        state,
-        Some(account.id),
-        &agent.actor(),
-        "support_recovery_approved",
-        Some(&detail),
-    )
-    .await;
     if let Err(err) = factors::send_code(
         state,
         &account,
@@ -583,23 +587,23 @@ pub async fn reject_recovery(
         .await?
         .ok_or_else(request_not_found)?;
     let now = state.now();
+    let actor = agent.actor();
+    let detail = reason_detail(Some(&format!("request={id}")), reason);
+    let entry = AuditEntry {
+        at: now,
+        account_id: request.account_id,
+        actor: &actor,
+        action: "support_recovery_rejected",
+        detail: Some(&detail),
+    };
     if request.status != "open"
         || !state
             .store
-            .decide_recovery_request(id, false, &agent.agent.id, reason, now)
+            .decide_recovery_request(id, false, &agent.agent.id, reason, now, &entry)
             .await?
     {
         return Err(request_decided());
     }
-    let detail = reason_detail(Some(&format!("request={id}")), reason);
-    audit(
-        state,
-        request.account_id,
-        &agent.actor(),
-        "support_recovery_rejected",
-        Some(&detail),
-    )
-    .await;
     let body = format!(
         "We could not approve your account recovery request.\n\nReason: {reason}\n\nIf you can add information that helps us check it is you (for example the ID number you verified with), send a new request from the \"Cannot log in\" help page."
     );
@@ -644,15 +648,20 @@ pub async fn unlock_identity(
 ) -> Result<(), AppError> {
     let reason = parse_reason(reason)?;
     let account = active_account(state, account_id).await?;
-    state.store.clear_identity_failures(account.id).await?;
-    audit(
-        state,
-        Some(account.id),
-        &agent.actor(),
-        "support_identity_unlocked",
-        Some(&reason_detail(None, reason)),
-    )
-    .await;
+    let actor = agent.actor();
+    let detail = reason_detail(None, reason);
+    let entry = AuditEntry {
+        at: state.now(),
+        account_id: Some(account.id),
+        actor: &actor,
+        action: "support_identity_unlocked",
+        detail: Some(&detail),
+    };
+    // The unlock and its audit line commit together (R11, R14).
+    state
+        .store
+        .clear_identity_failures(account.id, &entry)
+        .await?;
     Ok(())
 }
 
@@ -706,6 +715,7 @@ pub async fn change_document(
         expires_on: current.expires_on,
     };
     let actor = agent.actor();
+    let detail = reason_detail(None, reason);
     identity::submit(
         state,
         account.id,
@@ -713,16 +723,9 @@ pub async fn change_document(
         &actor,
         IdentityStatus::Approved,
         Some(reason),
+        Some(("support_document_changed", &detail)),
     )
     .await?;
-    audit(
-        state,
-        Some(account.id),
-        &actor,
-        "support_document_changed",
-        Some(&reason_detail(None, reason)),
-    )
-    .await;
     Ok(())
 }
 

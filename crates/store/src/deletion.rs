@@ -51,6 +51,8 @@ pub struct Erasure {
     pub notice_id: String,
     /// Keyed hash of the email in the login throttle table, to clear it.
     pub login_key: String,
+    /// The account's email, to remove recovery requests sent before it had an account.
+    pub email: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +64,37 @@ pub enum EraseOutcome {
     /// expired): nothing changed.
     FlowGone,
 }
+
+/// What [`Store::begin_identity_attempt`] decided (R6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityAttempt {
+    /// Five wrong answers in the last 24 hours: nothing is evaluated until `until`.
+    Locked { until: OffsetDateTime },
+    /// The answer may be evaluated; it already counts as failure number `failures`.
+    Charged { attempt_id: i64, failures: u32 },
+}
+
+/// Every table the final step erases rows or values of (R20: the scrub job vacuums them).
+pub const ERASED_TABLES: [&str; 14] = [
+    "accounts",
+    "sessions",
+    "otp_codes",
+    "otp_failures",
+    "totp_factors",
+    "identity_failures",
+    "identity_numbers",
+    "identity_history",
+    "identities",
+    "login_attempts",
+    "recovery_requests",
+    "withdrawals",
+    "mail_queue",
+    "dev_outbox",
+];
+
+/// Queues the scrub job `$1` at `$2` (inside the erasure's transaction).
+const SCRUB_JOB_SQL: &str = "INSERT INTO jobs (id, kind, state, run_at, created_at, updated_at) VALUES ($1, 'scrub', 'queued', $2, $2, $2)
+     ON CONFLICT (id) DO NOTHING";
 
 const FLOW_COLUMNS: &str = "id, account_id, session_hash, step, status, captcha_required, created_at, updated_at, deleted_at";
 
@@ -261,6 +294,55 @@ impl Store {
         })
     }
 
+    /// R6: counts the account's wrong identity answers of the last 24 hours and, unless
+    /// the step is locked, charges this answer as a failure, in one transaction
+    /// serialised per account (SQLite's single writer; a PostgreSQL advisory lock). A
+    /// burst of parallel answers therefore sees every answer before it: at most
+    /// [`offboard_core::deletion::MAX_IDENTITY_FAILURES`] are ever evaluated. A right
+    /// answer takes its charge back with [`Store::forget_identity_attempt`].
+    pub async fn begin_identity_attempt(
+        &self,
+        account_id: AccountId,
+        now: OffsetDateTime,
+    ) -> Result<IdentityAttempt, StoreError> {
+        let account = account_id.to_string();
+        let since = to_unix(now - offboard_core::deletion::IDENTITY_LOCK);
+        let attempt = locked_tx!(self, format!("identity-attempts:{account}"), tx => {
+            let row = sqlx::query("SELECT COUNT(*) AS n, MAX(at) AS latest FROM identity_failures WHERE account_id = $1 AND at > $2")
+                .bind(&account)
+                .bind(since)
+                .fetch_one(&mut *tx)
+                .await?;
+            let n: i64 = row.try_get("n")?;
+            let latest: Option<i64> = row.try_get("latest")?;
+            let before = u32::try_from(n).unwrap_or(u32::MAX);
+            match offboard_core::deletion::identity_locked_until(before, latest.map(from_unix), now) {
+                Some(until) => IdentityAttempt::Locked { until },
+                None => {
+                    let id: i64 = sqlx::query("INSERT INTO identity_failures (account_id, at) VALUES ($1, $2) RETURNING id")
+                        .bind(&account)
+                        .bind(to_unix(now))
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get("id")?;
+                    IdentityAttempt::Charged { attempt_id: id, failures: before.saturating_add(1) }
+                }
+            }
+        });
+        Ok(attempt)
+    }
+
+    /// Takes back the charge of a right identity answer (R6).
+    pub async fn forget_identity_attempt(&self, attempt_id: i64) -> Result<(), StoreError> {
+        on_db!(self, pool => sqlx::query("DELETE FROM identity_failures WHERE id = $1")
+            .bind(attempt_id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Records one wrong identity answer (tests set up a locked step with it).
     pub async fn record_identity_failure(
         &self,
         account_id: AccountId,
@@ -275,13 +357,20 @@ impl Store {
         Ok(())
     }
 
-    /// Support's unlock (R11): forgets the failures.
-    pub async fn clear_identity_failures(&self, account_id: AccountId) -> Result<(), StoreError> {
-        on_db!(self, pool => sqlx::query("DELETE FROM identity_failures WHERE account_id = $1")
-            .bind(account_id.to_string())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+    /// Support's unlock (R11): forgets the failures, with its audit line, in one
+    /// transaction.
+    pub async fn clear_identity_failures(
+        &self,
+        account_id: AccountId,
+        audit: &crate::AuditEntry<'_>,
+    ) -> Result<(), StoreError> {
+        crate::in_tx!(self, tx => {
+            sqlx::query("DELETE FROM identity_failures WHERE account_id = $1")
+                .bind(account_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            crate::audit::insert_audit!(tx, audit);
+        });
         Ok(())
     }
 
@@ -439,7 +528,8 @@ impl Store {
                         step!(tx, sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1")).bind(&account));
                     }
                     step!(tx, sqlx::query("DELETE FROM login_attempts WHERE login_key = $1").bind(&e.login_key));
-                    step!(tx, sqlx::query("DELETE FROM recovery_requests WHERE account_id = $1").bind(&account));
+                    // Requests sent before the address had an account carry no account id.
+                    step!(tx, sqlx::query("DELETE FROM recovery_requests WHERE account_id = $1 OR email = $2").bind(&account).bind(&e.email));
                     // Withdrawal addresses are personal data; amounts stay in the books.
                     step!(tx, sqlx::query("UPDATE withdrawals SET address = '' WHERE account_id = $1").bind(&account));
                     // Erase the person and mark the account deleted with its official time.
@@ -460,11 +550,60 @@ impl Store {
                     step!(tx, sqlx::query("INSERT INTO audit_log (at, account_id, actor, action, detail) VALUES ($1, $2, 'user', 'account_deleted', NULL)")
                         .bind(now)
                         .bind(&account));
+                    // R20: the job that vacuums what this transaction touched.
+                    step!(tx, sqlx::query(SCRUB_JOB_SQL).bind(format!("scrub:{account}")).bind(now));
                     EraseOutcome::Erased
                 }
             }
         });
+        if out == EraseOutcome::Erased {
+            // R20: the WAL still holds the pages as they were before the erasure; fold it
+            // into the (zeroed) database file and cut it to nothing before answering.
+            // The deletion is committed either way, so a failure here is only logged
+            // (the scrub job tries again).
+            if let Err(err) = self.truncate_sqlite_wal().await {
+                tracing::warn!(%err, "the WAL was not truncated after an erasure; the scrub job retries");
+            }
+        }
         Ok(out)
+    }
+
+    /// R20 on SQLite: `wal_checkpoint(TRUNCATE)`, retried while readers hold old frames.
+    /// A no-op on PostgreSQL.
+    pub async fn truncate_sqlite_wal(&self) -> Result<(), StoreError> {
+        let crate::Db::Sqlite(pool) = &self.db else {
+            return Ok(());
+        };
+        for _ in 0..20 {
+            let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(pool)
+                .await?;
+            let busy: i64 = row.try_get(0)?;
+            if busy == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        Err(StoreError::Busy("readers kept the WAL busy".into()))
+    }
+
+    /// R20, after an erasure (the scrub job): SQLite truncates its WAL again; PostgreSQL
+    /// vacuums every table the erasure touched, so dead row versions holding the
+    /// person's values are pruned from heap and index pages (what may remain elsewhere
+    /// is written down in docs/security.md).
+    pub async fn scrub_storage(&self) -> Result<(), StoreError> {
+        match &self.db {
+            crate::Db::Sqlite(_) => self.truncate_sqlite_wal().await,
+            crate::Db::Postgres(pool) => {
+                // VACUUM cannot run inside a transaction; each statement runs on its own.
+                for table in ERASED_TABLES {
+                    sqlx::query(&format!("VACUUM {table}"))
+                        .execute(pool)
+                        .await?;
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Mail queued by the final step: (id, sealed recipient, subject, text, html).

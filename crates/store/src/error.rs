@@ -15,6 +15,18 @@ pub enum StoreError {
     InjectedFault,
     #[error("stored data is malformed: {0}")]
     Corrupt(String),
+    /// R19: the document number (by its blind index) is approved on another live
+    /// account.
+    #[error("the document is verified on another account")]
+    DocumentHeld,
+    /// The database refused a text value (PostgreSQL: NUL or an invalid byte sequence).
+    /// The edge refuses such text first; this keeps a miss from becoming a 500.
+    #[error("the database refused a text value")]
+    InvalidText,
+    /// The database stayed busy longer than the operation waits (SQLite's WAL
+    /// truncation while readers hold old frames).
+    #[error("the database is busy: {0}")]
+    Busy(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -23,6 +35,10 @@ impl From<sqlx::Error> for StoreError {
         if let sqlx::Error::Database(db) = &err {
             if db.is_unique_violation() {
                 return StoreError::Conflict;
+            }
+            // 22021 character_not_in_repertoire (NUL), 22P05 untranslatable_character.
+            if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
+                return StoreError::InvalidText;
             }
         }
         StoreError::Database(err)

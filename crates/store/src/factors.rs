@@ -477,3 +477,71 @@ macro_rules! insert_failure {
     }};
 }
 use insert_failure;
+
+impl Store {
+    /// Authenticator secrets stored before they were sealed (R20): every user factor and
+    /// agent whose secret is not in sealed form.
+    pub async fn unsealed_factor_secrets(&self) -> Result<Vec<UnsealedSecret>, StoreError> {
+        on_db!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT 'totp_factors' AS tbl, account_id AS owner, secret FROM totp_factors WHERE secret NOT LIKE 'v1.%'
+                 UNION ALL
+                 SELECT 'support_agents', id, totp_secret FROM support_agents WHERE totp_secret NOT LIKE 'v1.%'",
+            )
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    let table: String = r.try_get("tbl")?;
+                    Ok(UnsealedSecret {
+                        agent: table == "support_agents",
+                        owner: r.try_get("owner")?,
+                        secret: r.try_get("secret")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+        })
+    }
+
+    /// Replaces one unsealed secret by its sealed form (only if it is still the same).
+    pub async fn seal_factor_secret(
+        &self,
+        unsealed: &UnsealedSecret,
+        sealed: &str,
+    ) -> Result<(), StoreError> {
+        let sql = if unsealed.agent {
+            "UPDATE support_agents SET totp_secret = $1 WHERE id = $2 AND totp_secret = $3"
+        } else {
+            "UPDATE totp_factors SET secret = $1 WHERE account_id = $2 AND secret = $3"
+        };
+        on_db!(self, pool => sqlx::query(sql)
+            .bind(sealed)
+            .bind(&unsealed.owner)
+            .bind(&unsealed.secret)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+}
+
+/// An authenticator secret found in plaintext (stored by an earlier version).
+#[derive(Clone)]
+pub struct UnsealedSecret {
+    /// A support agent's (else a user's) authenticator.
+    pub agent: bool,
+    /// The account or agent id: the sealed form's associated data.
+    pub owner: String,
+    pub secret: String,
+}
+
+/// By hand: the secret never reaches a log.
+impl std::fmt::Debug for UnsealedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "UnsealedSecret(agent: {}, owner: {})",
+            self.agent, self.owner
+        )
+    }
+}

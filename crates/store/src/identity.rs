@@ -37,6 +37,37 @@ macro_rules! identity_tx {
     };
 }
 
+/// R19: refuses (with [`StoreError::DocumentHeld`]) when another account holds an
+/// approved number with one of these blind indexes. Deleted accounts hold none (the
+/// erasure removes their numbers), so "another account" means a live one. On
+/// PostgreSQL each index is locked first (in sorted order, so two approvals cannot
+/// deadlock); SQLite's single writer already serialises the transaction.
+macro_rules! ensure_documents_free {
+    ($store:expr, $tx:ident, $account:expr, $indexes:expr) => {{
+        let mut indexes: Vec<String> = $indexes;
+        indexes.sort();
+        indexes.dedup();
+        for index in &indexes {
+            if $store.backend() == crate::Backend::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .bind(format!("document:{index}"))
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            let held = sqlx::query(
+                "SELECT 1 AS held FROM identity_numbers WHERE number_index = $1 AND account_id <> $2 AND approved_at IS NOT NULL LIMIT 1",
+            )
+            .bind(index)
+            .bind($account)
+            .fetch_optional(&mut *$tx)
+            .await?;
+            if held.is_some() {
+                return Err(StoreError::DocumentHeld);
+            }
+        }
+    }};
+}
+
 /// A submitted or host-reported document, ready to store. The number arrives only as
 /// ciphertext, blind index and masked form.
 #[derive(Debug, Clone)]
@@ -57,6 +88,8 @@ pub struct NewIdentity<'a> {
     /// `user`, `system`, `admin`, or `agent:<id>`.
     pub actor: &'a str,
     pub now: OffsetDateTime,
+    /// Audit lines written in the same transaction (R11, R14).
+    pub audit: Vec<crate::AuditEntry<'a>>,
 }
 
 /// One number the account verified with.
@@ -141,6 +174,18 @@ impl Store {
                 .await?
                 .map(|row| row.try_get("status"))
                 .transpose()?;
+            if new.status == IdentityStatus::Approved {
+                // Every number on file becomes approved, and the new one with them.
+                let mut approving: Vec<String> = sqlx::query("SELECT number_index FROM identity_numbers WHERE account_id = $1 AND approved_at IS NULL")
+                    .bind(&account)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get("number_index"))
+                    .collect::<Result<_, _>>()?;
+                approving.push(new.number_index.to_owned());
+                ensure_documents_free!(self, tx, &account, approving);
+            }
             if previous.is_some() {
                 sqlx::query(
                     "UPDATE identities SET document_type = $1, country = $2, expires_on = $3, status = $4, updated_at = $5
@@ -234,6 +279,9 @@ impl Store {
                 .bind(&change)
                 .execute(&mut *tx)
                 .await?;
+            for entry in &new.audit {
+                crate::audit::insert_audit!(tx, entry);
+            }
         });
         Ok(())
     }
@@ -355,6 +403,16 @@ impl Store {
             match previous {
                 None => false,
                 Some(before) => {
+                    if status == IdentityStatus::Approved {
+                        let approving: Vec<String> = sqlx::query("SELECT number_index FROM identity_numbers WHERE account_id = $1 AND approved_at IS NULL")
+                            .bind(&account)
+                            .fetch_all(&mut *tx)
+                            .await?
+                            .iter()
+                            .map(|r| r.try_get("number_index"))
+                            .collect::<Result<_, _>>()?;
+                        ensure_documents_free!(self, tx, &account, approving);
+                    }
                     sqlx::query("UPDATE identities SET status = $1, updated_at = $2 WHERE account_id = $3")
                         .bind(status.as_str())
                         .bind(at)

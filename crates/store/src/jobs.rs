@@ -21,15 +21,19 @@ pub enum JobKind {
     Purge,
     /// Remove expired sessions, codes, flows and finished jobs (periodic).
     Cleanup,
+    /// R20: after an erasure, vacuum what it touched (PostgreSQL) or truncate the WAL
+    /// again (SQLite).
+    Scrub,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::Mail,
         JobKind::Event,
         JobKind::Webhook,
         JobKind::Purge,
         JobKind::Cleanup,
+        JobKind::Scrub,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +43,7 @@ impl JobKind {
             JobKind::Webhook => "webhook",
             JobKind::Purge => "purge",
             JobKind::Cleanup => "cleanup",
+            JobKind::Scrub => "scrub",
         }
     }
 

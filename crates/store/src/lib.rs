@@ -34,9 +34,9 @@ pub use webhooks::{delivery_id, DeliveryAttempt, DeliveryRow, PendingDelivery, W
 pub use accounts::{AccountRow, AccountStatus};
 pub use audit::{AuditEntry, AuditRecord};
 pub use connect::{Backend, ConnectReport};
-pub use deletion::{EraseOutcome, Erasure, FlowRow, PurgeReport};
+pub use deletion::{EraseOutcome, Erasure, FlowRow, IdentityAttempt, PurgeReport};
 pub use error::StoreError;
-pub use factors::{CodeCheck, CodeSlot, IssuedCode, NewCode, TotpRow};
+pub use factors::{CodeCheck, CodeSlot, IssuedCode, NewCode, TotpRow, UnsealedSecret};
 pub use identity::{IdentityChange, IdentityRow, NewIdentity, StoredDocumentNumber};
 pub use outbox::{OutboxMessage, StoredMessage};
 pub use recovery::{NewRecoveryRequest, RecoveryApproval};

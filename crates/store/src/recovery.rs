@@ -24,6 +24,8 @@ pub struct RecoveryApproval<'a> {
     pub cooloff_until: OffsetDateTime,
     /// The `account.recovered` event's payload (no personal data).
     pub event_payload: &'a str,
+    /// The approval's audit line, written in the same transaction.
+    pub audit: crate::AuditEntry<'a>,
     pub now: OffsetDateTime,
 }
 
@@ -64,31 +66,52 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(crate::webhooks::EVENT_JOB_SQL).bind(&event_id).bind(now).execute(&mut *tx).await?;
+                crate::audit::insert_audit!(tx, &a.audit);
             }
             decided == 1
         });
         Ok(approved)
     }
 
+    /// Records a recovery request unless this address already sent
+    /// [`offboard_core::throttle::RECOVERY_REQUESTS_PER_WINDOW`] in the last day; then
+    /// `Err(when the oldest ages out)`. Counted and written in one transaction serialised
+    /// per address, so a parallel burst cannot slip past the limit.
     pub async fn add_recovery_request(
         &self,
         r: NewRecoveryRequest<'_>,
-    ) -> Result<String, StoreError> {
+    ) -> Result<Result<String, OffsetDateTime>, StoreError> {
+        use offboard_core::throttle::{RECOVERY_REQUESTS_PER_WINDOW, RECOVERY_WINDOW};
+        use sqlx::Row;
         let id = uuid::Uuid::now_v7().to_string();
-        on_db!(self, pool => sqlx::query(
-            "INSERT INTO recovery_requests (id, account_id, email, message, id_number_check, status, created_at)
-             VALUES ($1, $2, $3, $4, $5, 'open', $6)",
-        )
-        .bind(&id)
-        .bind(r.account_id.map(|a| a.to_string()))
-        .bind(r.email)
-        .bind(r.message)
-        .bind(r.id_number_check)
-        .bind(to_unix(r.now))
-        .execute(pool)
-        .await
-        .map(|_| ()))?;
-        Ok(id)
+        let since = to_unix(r.now - RECOVERY_WINDOW);
+        let out = locked_tx!(self, format!("recovery:{}", r.email), tx => {
+            let row = sqlx::query("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM recovery_requests WHERE email = $1 AND created_at > $2")
+                .bind(r.email)
+                .bind(since)
+                .fetch_one(&mut *tx)
+                .await?;
+            let n: i64 = row.try_get("n")?;
+            let oldest: Option<i64> = row.try_get("oldest")?;
+            if n >= i64::from(RECOVERY_REQUESTS_PER_WINDOW) {
+                Err(crate::from_unix(oldest.unwrap_or(since)) + RECOVERY_WINDOW)
+            } else {
+                sqlx::query(
+                    "INSERT INTO recovery_requests (id, account_id, email, message, id_number_check, status, created_at)
+                     VALUES ($1, $2, $3, $4, $5, 'open', $6)",
+                )
+                .bind(&id)
+                .bind(r.account_id.map(|a| a.to_string()))
+                .bind(r.email)
+                .bind(r.message)
+                .bind(r.id_number_check)
+                .bind(to_unix(r.now))
+                .execute(&mut *tx)
+                .await?;
+                Ok(id)
+            }
+        });
+        Ok(out)
     }
 
     pub async fn open_recovery_requests(

@@ -315,6 +315,8 @@ impl Store {
 
     /// Closes an open request as `approved` or `rejected`; false if it was not open
     /// (someone else decided first).
+    /// Decides an open request with its audit line, in one transaction; false (and
+    /// nothing written) if it was decided meanwhile.
     pub async fn decide_recovery_request(
         &self,
         id: &str,
@@ -322,20 +324,27 @@ impl Store {
         agent_id: &str,
         reason: &str,
         now: OffsetDateTime,
+        audit: &crate::AuditEntry<'_>,
     ) -> Result<bool, StoreError> {
         let status = if approved { "approved" } else { "rejected" };
-        let n = on_db!(self, pool => sqlx::query(
-            "UPDATE recovery_requests SET status = $1, decided_by = $2, decided_at = $3, decision_reason = $4
-             WHERE id = $5 AND status = 'open'",
-        )
-        .bind(status)
-        .bind(agent_id)
-        .bind(to_unix(now))
-        .bind(reason)
-        .bind(id)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-        Ok(n == 1)
+        let decided = crate::in_tx!(self, tx => {
+            let n = sqlx::query(
+                "UPDATE recovery_requests SET status = $1, decided_by = $2, decided_at = $3, decision_reason = $4
+                 WHERE id = $5 AND status = 'open'",
+            )
+            .bind(status)
+            .bind(agent_id)
+            .bind(to_unix(now))
+            .bind(reason)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 1 {
+                crate::audit::insert_audit!(tx, audit);
+            }
+            n == 1
+        });
+        Ok(decided)
     }
 }

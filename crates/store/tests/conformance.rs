@@ -55,6 +55,7 @@ conformance!(
     identity_round_trip_and_history,
     identity_keeps_approved_numbers_and_replaces_pending_ones,
     accounts_found_by_document_index,
+    one_identity_one_live_account,
     identity_needs_an_account,
     concurrent_deposits_and_withdrawals_keep_the_books_balanced,
     retried_deposits_credit_once,
@@ -531,6 +532,7 @@ fn new_identity<'a>(
         reason: None,
         actor,
         now,
+        audit: Vec::new(),
     }
 }
 
@@ -715,9 +717,13 @@ async fn accounts_found_by_document_index(store: Store) {
     let a = account(&store, "doc-a@example.com").await;
     let b = account(&store, "doc-b@example.com").await;
     let c = account(&store, "doc-c@example.com").await;
-    for (id, idx) in [(a, "shared"), (b, "other"), (c, "shared")] {
+    for (id, idx, status) in [
+        (a, "shared", IdentityStatus::Approved),
+        (b, "other", IdentityStatus::Approved),
+        (c, "shared", IdentityStatus::Pending),
+    ] {
         store
-            .upsert_identity(new_identity(id, IdentityStatus::Approved, idx, "admin", T0))
+            .upsert_identity(new_identity(id, status, idx, "admin", T0))
             .await
             .unwrap();
     }
@@ -734,6 +740,73 @@ async fn accounts_found_by_document_index(store: Store) {
         .await
         .unwrap()
         .is_empty());
+}
+
+// R19: a document number (by its blind index) is approved on at most one live account,
+// whether the second approval comes with the record or as a later status change.
+async fn one_identity_one_live_account(store: Store) {
+    let a = account(&store, "r19-a@example.com").await;
+    let b = account(&store, "r19-b@example.com").await;
+    store
+        .upsert_identity(new_identity(
+            a,
+            IdentityStatus::Approved,
+            "same",
+            "admin",
+            T0,
+        ))
+        .await
+        .unwrap();
+    let refused = store
+        .upsert_identity(new_identity(
+            b,
+            IdentityStatus::Approved,
+            "same",
+            "admin",
+            T0,
+        ))
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::DocumentHeld)),
+        "{refused:?}"
+    );
+    assert!(
+        store.identity(b).await.unwrap().is_none(),
+        "nothing was written"
+    );
+    // Pending is allowed; approving it later is refused, and it stays pending.
+    store
+        .upsert_identity(new_identity(
+            b,
+            IdentityStatus::Pending,
+            "same",
+            "admin",
+            T0,
+        ))
+        .await
+        .unwrap();
+    let refused = store
+        .set_identity_status(b, IdentityStatus::Approved, "admin", T0)
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::DocumentHeld)),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.identity(b).await.unwrap().unwrap().status,
+        IdentityStatus::Pending
+    );
+    // The holder itself may re-approve its own number.
+    store
+        .upsert_identity(new_identity(
+            a,
+            IdentityStatus::Approved,
+            "same",
+            "admin",
+            T0,
+        ))
+        .await
+        .unwrap();
 }
 
 async fn identity_needs_an_account(store: Store) {
@@ -1302,6 +1375,7 @@ async fn a_recovery_approval_is_all_or_nothing_and_once(store: Store) {
             now: T0,
         })
         .await
+        .unwrap()
         .unwrap();
     let approval = offboard_store::RecoveryApproval {
         request_id: &request,
@@ -1310,6 +1384,13 @@ async fn a_recovery_approval_is_all_or_nothing_and_once(store: Store) {
         reason: "checked on a call",
         cooloff_until: T0 + Duration::hours(24),
         event_payload: r#"{"account_id":"x"}"#,
+        audit: offboard_store::AuditEntry {
+            at: T0,
+            account_id: Some(id),
+            actor: "agent:agent-1",
+            action: "support_recovery_approved",
+            detail: Some("reason: checked on a call"),
+        },
         now: T0,
     };
     assert!(store.approve_recovery(&approval).await.unwrap());

@@ -113,13 +113,37 @@ where
                 "For your safety the form could not be accepted. Reload the page and submit it again.",
             ));
         }
+        let pairs =
+            serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes).map_err(|_| {
+                views::status_page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Unreadable form",
+                    "The form could not be read. Reload the page and try again.",
+                )
+            })?;
+        if let Some(field) = crate::http::text::refused_in_pairs(&pairs, true) {
+            return Err(views::status_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Unreadable form",
+                &format!(
+                    "The field `{field}` {}. Remove them and submit again.",
+                    crate::http::text::REFUSED
+                ),
+            ));
+        }
         serde_urlencoded::from_bytes::<T>(&bytes)
             .map(CsrfForm)
             .map_err(|err| {
                 views::status_page(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "Incomplete form",
-                    &format!("The form is missing something: {err}."),
+                    // serde's messages may quote the value sent; keep only a missing
+                    // field's name.
+                    &match err.to_string().strip_prefix("missing field ") {
+                        Some(name) => format!("The form is missing the field {name}."),
+                        None => "A field of the form is malformed. Reload the page and try again."
+                            .to_owned(),
+                    },
                 )
             })
     }

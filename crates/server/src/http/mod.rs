@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod guard;
 pub mod json;
 pub mod session;
+pub mod text;
 
 /// Request bodies above this size are refused with 413 `payload_too_large`.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

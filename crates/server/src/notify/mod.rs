@@ -74,6 +74,11 @@ impl Notifier {
         Notifier::DevOutbox(store)
     }
 
+    /// Dev mode: messages land in the local outbox, instantly.
+    pub fn is_dev_outbox(&self) -> bool {
+        matches!(self, Notifier::DevOutbox(_))
+    }
+
     /// Builds the transports. Nothing connects yet: the SMTP connection is opened per
     /// message, so an unreachable server shows up as [`NotifyError::Unavailable`] on send.
     /// Fails only on settings that can never work (a sender that is not an address, an

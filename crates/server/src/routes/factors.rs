@@ -51,7 +51,8 @@ pub async fn begin_totp(
 ) -> Result<TotpSetup, AppError> {
     let secret = totp::generate_secret();
     let uri = totp::otpauth_uri(&secret, &account.email).map_err(AppError::internal)?;
-    match state.store.begin_totp(account.id, &secret, state.now()).await {
+    let sealed = totp::seal_secret(&state.config.keys.secrets, &account.id.to_string(), &secret);
+    match state.store.begin_totp(account.id, &sealed, state.now()).await {
         Ok(()) => {}
         Err(StoreError::Conflict) => {
             return Err(AppError::conflict(

@@ -146,7 +146,16 @@ pub async fn admin_put_identity(
     )?;
     let status =
         IdentityStatus::parse(&req.status).map_err(|e| AppError::validation("status", e))?;
-    identity::submit(&state, account_id, &submission, ACTOR_ADMIN, status, None).await?;
+    identity::submit(
+        &state,
+        account_id,
+        &submission,
+        ACTOR_ADMIN,
+        status,
+        None,
+        None,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

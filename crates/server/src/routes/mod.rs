@@ -74,7 +74,16 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             guard::security_headers,
         ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(middleware::from_fn(crate::http::text::refuse_control_characters))
+        // The span names the method and path only: query strings carry emails and phone
+        // numbers (support search, the dev outbox) and never reach a log.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<axum::body::Body>| {
+                    tracing::info_span!("request", method = %req.method(), path = req.uri().path())
+                },
+            ),
+        )
         .with_state(state)
 }
 

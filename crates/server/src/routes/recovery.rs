@@ -40,16 +40,7 @@ pub async fn request_reset(state: &AppState, email: &str) -> Result<(), AppError
     if let Some(account) = state.store.find_account_by_email(&email).await? {
         // Refusals (cooldown, hourly limit) are not shown: they would tell that the
         // account exists. The audit log keeps them.
-        if let Err(err) = factors::send_code(
-            state,
-            &account,
-            Purpose::PasswordReset,
-            Channel::Email,
-            None,
-            None,
-        )
-        .await
-        {
+        if let Err(err) = factors::send_reset_code(state, &account).await {
             tracing::info!(code = err.code, "password reset code not sent");
         }
     }
@@ -164,16 +155,33 @@ pub async fn submit_recovery(
         }
         (Some(_), None) => "mismatch",
     };
-    let id = state
+    let now = state.now();
+    let added = state
         .store
         .add_recovery_request(NewRecoveryRequest {
             account_id: account.as_ref().map(|a| a.id),
             email: email.as_str(),
             message,
             id_number_check: check,
-            now: state.now(),
+            now,
         })
         .await?;
+    // Counted per typed address, known or not: the refusal tells nothing about accounts.
+    let id = added.map_err(|retry_at| {
+        let secs = (retry_at - now).whole_seconds().max(1);
+        AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "This address already sent {} recovery requests today. Support will answer them; you can send another in {} hours.",
+                offboard_core::throttle::RECOVERY_REQUESTS_PER_WINDOW,
+                (secs + 3599) / 3600
+            ),
+        )
+        .with("retry_after", secs)
+        .retry_after(u64::try_from(secs).unwrap_or(3600))
+        .with_help("/help/cannot-log-in")
+    })?;
     audit(
         state,
         account.as_ref().map(|a| a.id),

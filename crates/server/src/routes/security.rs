@@ -148,7 +148,13 @@ async fn pending_secret(
         .totp_factor(user.account.id)
         .await?
         .filter(|t| !t.confirmed)
-        .map(|t| t.secret))
+        .and_then(|t| {
+            totp::open_secret(
+                &state.config.keys.secrets,
+                &user.account.id.to_string(),
+                &t.secret,
+            )
+        }))
 }
 
 async fn render_totp_setup(

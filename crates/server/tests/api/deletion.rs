@@ -33,9 +33,18 @@ pub(crate) async fn app(backend: Backend, captcha: CaptchaPolicy) -> TestApp {
 
 /// A user with an approved identity (dev mode approves at once); returns (id, token).
 pub(crate) async fn user(app: &TestApp, email: &str) -> (String, String) {
+    user_with_document(app, email, ID).await
+}
+
+/// A user verified with `document` (R19: one document number per live account).
+pub(crate) async fn user_with_document(
+    app: &TestApp,
+    email: &str,
+    document: &str,
+) -> (String, String) {
     let id = app.signup(email).await;
     let token = app.login(email).await;
-    let body = json!({"document_type": "passport", "document_number": ID, "country": "DE", "expires_on": "2020-01-31"});
+    let body = json!({"document_type": "passport", "document_number": document, "country": "DE", "expires_on": "2020-01-31"});
     assert_eq!(
         app.post_json_as(&token, "/api/v1/me/identity", body)
             .await
@@ -466,9 +475,16 @@ async fn final_step_and_deposit_race(backend: Backend) {
     let app = app(backend, CaptchaPolicy::Never).await;
     for round in 0..6 {
         let email = format!("race{round}@example.com");
-        let (account, token) = user(&app, &email).await;
+        let document = format!("RACE-{round}-1234");
+        let (account, token) = user_with_document(&app, &email, &document).await;
         let id = to_identity(&app, &token, &email).await;
-        let final_step = post(&app, &token, &id, "identity", json!({"id_number": ID}));
+        let final_step = post(
+            &app,
+            &token,
+            &id,
+            "identity",
+            json!({"id_number": document}),
+        );
         let path = format!("/api/v1/admin/accounts/{account}/deposits");
         let late = admin_post(&app, &path, json!({"asset": "BTC", "amount": "0.1"}));
         let (a, b) = tokio::join!(final_step, late);
@@ -708,7 +724,7 @@ async fn flows_expire_when_idle_and_only_one_is_live(backend: Backend) {
     let fresh = start(&app, &token).await;
     assert_ne!(fresh["id"], flow["id"]);
     // Someone else's flow id is just "not found".
-    let (_, stranger) = user(&app, "stranger@example.com").await;
+    let (_, stranger) = user_with_document(&app, "stranger@example.com", "STR-0001").await;
     assert_eq!(
         app.get_as(
             &stranger,

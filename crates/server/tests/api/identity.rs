@@ -808,13 +808,24 @@ async fn document_number_is_in_no_response_and_no_table(backend: Backend) {
         "POST /api/v1/me/identity (409)".into(),
         res.text().await.unwrap(),
     ));
-    // The host reports the same number for another account, and sends a bad one.
+    // The host reports the same number for another account (refused: R19), and sends a
+    // bad one.
     let (other, other_token) = user(&app, "leak2@example.com").await;
     let res = put_identity(
         &app,
         Some(&admin_token()),
         &other,
         admin_document("ZQ.987.6543", "approved"),
+    )
+    .await;
+    assert_eq!(res.status(), 409, "R19: one identity, one live account");
+    bodies.push(("PUT admin identity (409)".into(), res.text().await.unwrap()));
+    // Reported as pending it is recorded (approval is what R19 refuses).
+    let res = put_identity(
+        &app,
+        Some(&admin_token()),
+        &other,
+        admin_document("ZQ.987.6543", "pending"),
     )
     .await;
     assert_eq!(res.status(), 204);
@@ -894,7 +905,12 @@ async fn document_number_is_in_no_response_and_no_table(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
+    // Dev mode approves at once, which R19 refuses for a number approved elsewhere: the
+    // record stays pending and the page says why.
+    assert_ne!(res.status(), 303);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("another account"), "{html}");
+    bodies.push(("POST /identity (R19)".into(), html));
     for path in [
         "/identity",
         "/identity?notice=approved",

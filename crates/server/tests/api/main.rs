@@ -13,6 +13,7 @@ mod identity;
 mod ledger;
 mod pages;
 mod platform;
+mod races;
 mod recovery;
 mod security_pages;
 mod support;

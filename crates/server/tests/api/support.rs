@@ -47,7 +47,11 @@ pub(crate) async fn add_agent(app: &TestApp, email: &str, role: AgentRole) -> Ag
             id: &format!("agent-{email}"),
             email,
             password_hash: &hash,
-            totp_secret: &secret,
+            totp_secret: &offboard_core::totp::seal_secret(
+                &app.state.config.keys.secrets,
+                &format!("agent-{email}"),
+                &secret,
+            ),
             role,
             now: app.state.clock.now(),
         })
