@@ -242,6 +242,7 @@ pub fn server_config(validated: &Validated) -> Result<ServerConfig> {
             reregister_wait: time::Duration::days(i64::from(settings.reregister_days)),
             retention: time::Duration::days(i64::from(settings.retention_days)),
             flow_idle: time::Duration::minutes(i64::from(settings.deletion_flow_idle_minutes)),
+            rewrite_erased_tables: settings.erasure_rewrite_tables,
         },
         jobs: JobsConfig {
             run: settings.jobs_in_serve,

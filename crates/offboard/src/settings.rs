@@ -68,6 +68,10 @@ pub struct Settings {
     pub deletion_flow_idle_minutes: u32,
     /// R3: proof-of-work difficulty (search space of the captcha).
     pub captcha_max_number: u64,
+    /// R20, PostgreSQL: after an erasure the scrub job rewrites the touched tables
+    /// (`VACUUM FULL`, a short exclusive lock per table) so the erased values leave the
+    /// table files; `false` runs a plain `VACUUM` (docs/security.md says what remains).
+    pub erasure_rewrite_tables: bool,
     pub session_idle_minutes: u32,
     pub session_absolute_hours: u32,
     /// Where dev mode keeps its generated keys; defaults to beside the SQLite file.
@@ -175,6 +179,7 @@ impl Default for Settings {
             webhook_timeout_secs: 10,
             webhooks: Vec::new(),
             captcha_max_number: 100_000,
+            erasure_rewrite_tables: true,
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             keys_file: None,

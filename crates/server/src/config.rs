@@ -166,6 +166,9 @@ pub struct DeletionConfig {
     pub retention: time::Duration,
     /// R2: idle expiry of a flow.
     pub flow_idle: time::Duration,
+    /// R20, PostgreSQL: the scrub job rewrites the erased tables (`VACUUM FULL`) instead
+    /// of a plain `VACUUM`.
+    pub rewrite_erased_tables: bool,
 }
 
 impl Default for DeletionConfig {
@@ -176,6 +179,7 @@ impl Default for DeletionConfig {
             reregister_wait: offboard_core::deletion::DEFAULT_REREGISTER_WAIT,
             retention: offboard_core::deletion::DEFAULT_RETENTION,
             flow_idle: offboard_core::deletion::DEFAULT_FLOW_IDLE,
+            rewrite_erased_tables: true,
         }
     }
 }

@@ -241,7 +241,10 @@ async fn send_mail(state: &AppState, id: &str) -> Result<Outcome, Failure> {
 }
 
 async fn scrub(state: &AppState) -> Result<Outcome, Failure> {
-    state.store.scrub_storage().await?;
+    state
+        .store
+        .scrub_storage(state.config.deletion.rewrite_erased_tables)
+        .await?;
     Ok(Outcome::Done)
 }
 

@@ -587,21 +587,39 @@ impl Store {
         Err(StoreError::Busy("readers kept the WAL busy".into()))
     }
 
-    /// R20, after an erasure (the scrub job): SQLite truncates its WAL again; PostgreSQL
-    /// vacuums every table the erasure touched, so dead row versions holding the
-    /// person's values are pruned from heap and index pages (what may remain elsewhere
-    /// is written down in docs/security.md).
-    pub async fn scrub_storage(&self) -> Result<(), StoreError> {
+    /// R20, after an erasure (the scrub job): SQLite truncates its WAL again. PostgreSQL
+    /// keeps an updated or deleted row's old bytes in the table's pages (a plain VACUUM
+    /// marks the space free but does not overwrite it), so with `rewrite` every table
+    /// the erasure touched is rewritten into new files (`VACUUM FULL`), which leaves the
+    /// erased values in no table or index file. Each rewrite holds an exclusive lock on
+    /// its table for as long as the copy takes; the lock is waited for at most two
+    /// seconds (then the job fails and is retried later). Without `rewrite`, a plain
+    /// VACUUM (what remains then is in docs/security.md).
+    pub async fn scrub_storage(&self, rewrite: bool) -> Result<(), StoreError> {
         match &self.db {
             crate::Db::Sqlite(_) => self.truncate_sqlite_wal().await,
             crate::Db::Postgres(pool) => {
-                // VACUUM cannot run inside a transaction; each statement runs on its own.
+                // VACUUM cannot run inside a transaction block; the session setting
+                // lives on one connection, reset before it returns to the pool.
+                let mut conn = pool.acquire().await?;
+                sqlx::query("SET lock_timeout = '2s'")
+                    .execute(&mut *conn)
+                    .await?;
+                let command = if rewrite { "VACUUM FULL" } else { "VACUUM" };
+                let mut result = Ok(());
                 for table in ERASED_TABLES {
-                    sqlx::query(&format!("VACUUM {table}"))
-                        .execute(pool)
-                        .await?;
+                    if let Err(err) = sqlx::query(&format!("{command} {table}"))
+                        .execute(&mut *conn)
+                        .await
+                    {
+                        result = Err(err.into());
+                        break;
+                    }
                 }
-                Ok(())
+                sqlx::query("RESET lock_timeout")
+                    .execute(&mut *conn)
+                    .await?;
+                result
             }
         }
     }

@@ -87,6 +87,16 @@ async fn email_code(app: &TestApp, token: &str, flow: &str, email: &str) -> Stri
 
 /// Walks a fresh user to the identity step (no captcha, nothing blocking).
 pub(crate) async fn to_identity(app: &TestApp, token: &str, email: &str) -> String {
+    to_identity_with(app, token, || app.latest_code(email)).await
+}
+
+/// [`to_identity`] with the email code read by `code` once it was requested (say, from
+/// an SMTP sink instead of the dev outbox).
+pub(crate) async fn to_identity_with<F, Fut>(app: &TestApp, token: &str, code: F) -> String
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
     let flow = start(app, token).await;
     let id = flow["id"].as_str().unwrap().to_owned();
     let body = match flow["captcha"].is_null() {
@@ -95,7 +105,10 @@ pub(crate) async fn to_identity(app: &TestApp, token: &str, email: &str) -> Stri
     };
     let res = post(app, token, &id, "confirm", body).await;
     assert_eq!(res.status(), 200, "{:?}", res.text().await);
-    let code = email_code(app, token, &id, email).await;
+    app.advance(61).await;
+    let res = post(app, token, &id, "codes", json!({"channel": "email"})).await;
+    assert_eq!(res.status(), 202, "{:?}", res.text().await);
+    let code = code().await;
     let res = post(app, token, &id, "verify", json!({"email_code": code})).await;
     assert_eq!(res.status(), 200, "{:?}", res.text().await);
     id

@@ -16,4 +16,7 @@ mod platform;
 mod races;
 mod recovery;
 mod security_pages;
+mod smtp;
+mod storage;
 mod support;
+mod timing;

@@ -1,0 +1,307 @@
+//! Erasure that reaches storage (R7, R20): after the final step the person's values are
+//! in no table (the other deletion tests read every cell), and here in no byte of the
+//! database's own files. SQLite: `offboard.db`, `-wal` and `-shm`, read right after the
+//! answer with the server still running. PostgreSQL: the heap, index and TOAST files of
+//! every table the erasure touched, after the scrub job's VACUUM and a CHECKPOINT (what
+//! may remain in WAL segments and backups is in docs/security.md).
+
+use crate::both_backends;
+use crate::helpers::{spawn_app_with, TestApp};
+use crate::ledger::ADMIN;
+use crate::smtp::{SmsSink, SmtpSink};
+use offboard_server::config::CaptchaPolicy;
+use offboard_store::Backend;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+both_backends!(r20_no_personal_value_is_left_in_the_database_files);
+
+const EMAIL: &str = "erase.me.r20@example.com";
+const PHONE: &str = "+447911123456";
+const DOCUMENT: &str = "QX-4471-9920";
+const ADDRESS: &str = "0x52908400098527886E0F7030069857D2E4169EE7";
+const RECOVERY_MESSAGE: &str = "R20 probe: my phone fell in the canal on 3 May";
+
+struct Person {
+    account: String,
+    token: String,
+    totp_secret: String,
+    password_hash: String,
+}
+
+async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
+    let res = app.post_json_as(token, path, body).await;
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert!(status.is_success(), "{path}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// A person with every kind of personal value: email, password, authenticator, phone,
+/// verified document, a paid-out withdrawal with its address, a recovery request.
+async fn a_full_life(app: &TestApp, mail: &SmtpSink, sms: &SmsSink) -> Person {
+    let (token, totp_secret) = app.user_with_totp(EMAIL).await;
+    let me: Value = app.get_as(&token, "/api/v1/me").await.json().await.unwrap();
+    let account = me["account_id"].as_str().unwrap().to_owned();
+    let doc = json!({"document_type": "passport", "document_number": DOCUMENT, "country": "DE", "expires_on": "2031-01-31"});
+    post(app, &token, "/api/v1/me/identity", doc).await;
+    post(app, &token, "/api/v1/me/phone", json!({"phone": PHONE})).await;
+    let code = sms.latest_code(PHONE);
+    post(
+        app,
+        &token,
+        "/api/v1/me/phone/confirm",
+        json!({"code": code}),
+    )
+    .await;
+
+    let deposit = format!("/api/v1/admin/accounts/{account}/deposits");
+    post(app, ADMIN, &deposit, json!({"asset": "ETH", "amount": "2"})).await;
+    let codes = json!({"channel": "email", "purpose": "withdrawal"});
+    post(app, &token, "/api/v1/me/codes", codes).await;
+    let sms_codes = json!({"channel": "sms", "purpose": "withdrawal"});
+    post(app, &token, "/api/v1/me/codes", sms_codes).await;
+    app.advance(30).await;
+    let withdrawal = json!({
+        "asset": "ETH", "amount": "2", "address": ADDRESS,
+        "email_code": mail.code(EMAIL, 1).await,
+        "sms_code": sms.latest_code(PHONE),
+        "totp_code": app.totp_now(&totp_secret, 0),
+    });
+    let paid = post(app, &token, "/api/v1/me/withdrawals", withdrawal).await;
+    let complete = format!(
+        "/api/v1/admin/withdrawals/{}/complete",
+        paid["withdrawal_id"].as_str().unwrap()
+    );
+    let res = app.post_json_as(ADMIN, &complete, json!({})).await;
+    assert_eq!(res.status(), 204);
+    let recovery = json!({"email": EMAIL, "message": RECOVERY_MESSAGE});
+    assert_eq!(
+        app.post_json("/api/v1/recovery", recovery).await.status(),
+        202
+    );
+
+    let password_hash = app
+        .state
+        .store
+        .get_account(account.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash;
+    Person {
+        account,
+        token,
+        totp_secret,
+        password_hash,
+    }
+}
+
+/// The whole journey with every factor, ending in the erasure.
+async fn delete(app: &TestApp, mail: &SmtpSink, sms: &SmsSink, person: &Person) {
+    let token = &person.token;
+    let flow = post(app, token, "/api/v1/deletion", json!({})).await;
+    let id = flow["id"].as_str().unwrap();
+    let step = |action: &str| format!("/api/v1/deletion/{id}/{action}");
+    post(app, token, &step("confirm"), json!({"acknowledged": true})).await;
+    post(app, token, &step("codes"), json!({"channel": "email"})).await;
+    post(app, token, &step("codes"), json!({"channel": "sms"})).await;
+    app.advance(30).await;
+    let codes = json!({
+        "email_code": mail.code(EMAIL, 2).await,
+        "sms_code": sms.latest_code(PHONE),
+        "totp_code": app.totp_now(&person.totp_secret, 0),
+    });
+    post(app, token, &step("verify"), codes).await;
+    let done = post(
+        app,
+        token,
+        &step("identity"),
+        json!({"id_number": DOCUMENT}),
+    )
+    .await;
+    assert_eq!(done["step"], "deleted");
+}
+
+/// Every form in which a value of the person could sit in a file.
+fn needles(person: &Person) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = [
+        ("email", EMAIL.to_owned()),
+        ("email local part", "erase.me.r20".to_owned()),
+        ("phone", PHONE.to_owned()),
+        ("phone digits", PHONE.trim_start_matches('+').to_owned()),
+        ("document number", "QX44719920".to_owned()),
+        ("document as typed", DOCUMENT.to_owned()),
+        ("withdrawal address", ADDRESS.to_owned()),
+        ("recovery message", RECOVERY_MESSAGE.to_owned()),
+        ("TOTP secret", person.totp_secret.clone()),
+        ("password hash", person.password_hash.clone()),
+    ]
+    .into_iter()
+    .map(|(what, v)| (what.to_owned(), v.into_bytes()))
+    .collect();
+    // The hash's salt-and-digest part alone, in case a page split the string.
+    if let Some(digest) = person.password_hash.rsplit('$').next() {
+        out.push(("password digest".into(), digest.as_bytes().to_vec()));
+    }
+    out
+}
+
+fn found_in(bytes: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && bytes.windows(needle.len()).any(|w| w == needle)
+}
+
+/// (file, bytes) of the storage to scan.
+/// `erased`: wait for the scrub job the erasure queued first (PostgreSQL).
+async fn storage_files(
+    app: &TestApp,
+    backend: Backend,
+    account: &str,
+    erased: bool,
+) -> Vec<(String, Vec<u8>)> {
+    match backend {
+        Backend::Sqlite => {
+            let path = app
+                .db_url
+                .trim_start_matches("sqlite://")
+                .split('?')
+                .next()
+                .unwrap()
+                .to_owned();
+            let mut files = Vec::new();
+            for suffix in ["", "-wal", "-shm"] {
+                let file = format!("{path}{suffix}");
+                if let Ok(bytes) = std::fs::read(&file) {
+                    files.push((file, bytes));
+                }
+            }
+            assert!(!files.is_empty(), "the SQLite file {path} was read");
+            files
+        }
+        Backend::Postgres => postgres_files(app, account, erased).await,
+    }
+}
+
+async fn postgres_files(app: &TestApp, account: &str, erased: bool) -> Vec<(String, Vec<u8>)> {
+    use sqlx::Row;
+    let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
+    if erased {
+        wait_for_scrub(&pool, account).await;
+    }
+    sqlx::query("CHECKPOINT").execute(&pool).await.unwrap();
+    let data_dir: String = sqlx::query_scalar("SELECT current_setting('data_directory')")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let mut files = Vec::new();
+    for table in offboard_store::ERASED_TABLES {
+        let rows = sqlx::query(
+            "SELECT c.relname::text AS name, pg_relation_filepath(c.oid) AS path FROM pg_class c
+             WHERE c.oid = $1::regclass
+                OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = $1::regclass)
+                OR c.oid = (SELECT reltoastrelid FROM pg_class WHERE oid = $1::regclass)",
+        )
+        .bind(table)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        for row in rows {
+            let name: String = row.get("name");
+            let Some(path): Option<String> = row.get("path") else {
+                continue;
+            };
+            // A relation is split into 1 GiB segments: path, path.1, ...
+            for segment in 0.. {
+                let file = match segment {
+                    0 => format!("{data_dir}/{path}"),
+                    n => format!("{data_dir}/{path}.{n}"),
+                };
+                match std::fs::read(&file) {
+                    Ok(bytes) => files.push((format!("{table}/{name} ({file})"), bytes)),
+                    Err(_) if segment > 0 => break,
+                    Err(err) => panic!(
+                        "cannot read {file} of {table}/{name}: {err} (the test reads PostgreSQL's files on this machine)"
+                    ),
+                }
+            }
+        }
+    }
+    pool.close().await;
+    files
+}
+
+/// The scrub job (queued by the erasure, run at once in a task of its own) is done.
+async fn wait_for_scrub(pool: &sqlx::PgPool, account: &str) {
+    let job = format!("scrub:{account}");
+    for _ in 0..200 {
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
+            .bind(&job)
+            .fetch_optional(pool)
+            .await
+            .unwrap();
+        if state.as_deref() == Some("done") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the scrub job {job} did not finish");
+}
+
+// R7, R20.
+async fn r20_no_personal_value_is_left_in_the_database_files(backend: Backend) {
+    let mail = SmtpSink::start(Duration::ZERO).await;
+    let sms = SmsSink::start().await;
+    let delivery = mail.delivery(Some(&sms));
+    let app = spawn_app_with(backend, move |c| {
+        c.delivery = delivery;
+        c.admin_token = Some(secrecy::SecretString::from(ADMIN));
+        c.deletion.captcha = CaptchaPolicy::Never;
+    })
+    .await;
+    let person = a_full_life(&app, &mail, &sms).await;
+    let files_before = storage_files(&app, backend, &person.account, false).await;
+    let needles = needles(&person);
+    // The probe finds the values before the deletion, or it proves nothing after it.
+    let seen_before: Vec<&str> = needles
+        .iter()
+        .filter(|(_, n)| files_before.iter().any(|(_, bytes)| found_in(bytes, n)))
+        .map(|(what, _)| what.as_str())
+        .collect();
+    assert!(
+        seen_before.contains(&"email") && seen_before.contains(&"withdrawal address"),
+        "the scan sees live values: {seen_before:?}"
+    );
+    assert!(
+        !seen_before.contains(&"TOTP secret"),
+        "R20: the authenticator secret is sealed at rest, never plaintext"
+    );
+
+    delete(&app, &mail, &sms, &person).await;
+    let files = storage_files(&app, backend, &person.account, true).await;
+    let mut left = Vec::new();
+    for (file, bytes) in &files {
+        for (what, needle) in &needles {
+            if found_in(bytes, needle) {
+                left.push(format!("{what} in {file}"));
+            }
+        }
+    }
+    assert!(
+        left.is_empty(),
+        "R20: erased values still on disk: {left:?}"
+    );
+    // The person was erased, and the deletion notice (sent after the answer) still
+    // reaches them.
+    let mut notice = false;
+    for _ in 0..200 {
+        notice = mail
+            .mails_to(EMAIL)
+            .iter()
+            .any(|m| m.data.contains("deleted"));
+        if notice {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(notice, "the deletion notice was sent");
+}
