@@ -256,6 +256,15 @@ pub fn server_config(validated: &Validated) -> Result<ServerConfig> {
             ..JobsConfig::default()
         },
         webhooks: settings.webhooks.clone(),
+        connections: offboard_server::config::ConnectionLimits {
+            header_timeout: std::time::Duration::from_secs(settings.header_timeout_secs),
+            body_timeout: std::time::Duration::from_secs(settings.body_timeout_secs),
+            max_connections: settings.max_connections,
+        },
+        email_policy: offboard_core::EmailPolicy {
+            allow_international: settings.allow_international_email,
+            fold_plus_tags: settings.fold_plus_tags,
+        },
     })
 }
 

@@ -74,6 +74,17 @@ pub struct Settings {
     pub erasure_rewrite_tables: bool,
     pub session_idle_minutes: u32,
     pub session_absolute_hours: u32,
+    /// Seconds a client may take to send a request's headers (and an idle keep-alive
+    /// connection may stay open); then the connection is closed.
+    pub header_timeout_secs: u64,
+    /// Seconds a client may take to send a request's body; then 408.
+    pub body_timeout_secs: u64,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// R9: accept email addresses whose local part is not ASCII (kept in NFKC form).
+    pub allow_international_email: bool,
+    /// R9: treat `name+tag@domain` as `name@domain` (one account, one tombstone).
+    pub fold_plus_tags: bool,
     /// Where dev mode keeps its generated keys; defaults to beside the SQLite file.
     pub keys_file: Option<PathBuf>,
     /// 64 hex characters. Required in production (or in `keys_file`).
@@ -182,6 +193,11 @@ impl Default for Settings {
             erasure_rewrite_tables: true,
             session_idle_minutes: 30,
             session_absolute_hours: 12,
+            header_timeout_secs: 10,
+            body_timeout_secs: 10,
+            max_connections: 1024,
+            allow_international_email: false,
+            fold_plus_tags: false,
             keys_file: None,
             blind_index_key: None,
             document_key: None,
@@ -291,6 +307,15 @@ impl Settings {
         }
         if self.session_idle_minutes == 0 || self.session_idle_minutes > 24 * 60 {
             bail!("setting `session_idle_minutes` must be between 1 and 1440");
+        }
+        if !(1..=300).contains(&self.header_timeout_secs) {
+            bail!("setting `header_timeout_secs` must be between 1 and 300");
+        }
+        if !(1..=300).contains(&self.body_timeout_secs) {
+            bail!("setting `body_timeout_secs` must be between 1 and 300");
+        }
+        if !(1..=100_000).contains(&self.max_connections) {
+            bail!("setting `max_connections` must be between 1 and 100000");
         }
         if self.session_absolute_hours == 0 || self.session_absolute_hours > 24 * 30 {
             bail!("setting `session_absolute_hours` must be between 1 and 720");

@@ -5,12 +5,14 @@ use crate::http::session::start_session;
 use crate::state::AppState;
 use axum::http::HeaderMap;
 use offboard_core::throttle::{self, Decision};
-use offboard_core::{AccountId, EmailAddress, Password};
+use offboard_core::{AccountId, Password};
 use offboard_store::{AuditEntry, StoreError};
 
 /// Creates an account (R9's tombstone check joins here with the journey issue).
 pub async fn signup(state: &AppState, email: &str, password: &str) -> Result<AccountId, AppError> {
-    let email = EmailAddress::parse(email).map_err(|e| AppError::validation("email", e))?;
+    let email = state
+        .parse_email(email)
+        .map_err(|e| AppError::validation("email", e))?;
     // R9: an email of an account deleted less than 30 days ago waits.
     let hash = crate::deletion::tombstone_hash(
         state.config.keys.blind_index.clone(),
@@ -71,7 +73,7 @@ pub async fn login(
     headers: &HeaderMap,
 ) -> Result<LoggedIn, AppError> {
     let now = state.now();
-    let parsed = EmailAddress::parse(email).ok();
+    let parsed = state.parse_email(email).ok();
     let login_name = parsed
         .as_ref()
         .map(|e| e.as_str().to_owned())

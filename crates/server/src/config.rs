@@ -98,6 +98,32 @@ pub struct ServerConfig {
     pub jobs: JobsConfig,
     /// Webhook endpoints from the settings file, signed with the webhook key.
     pub webhooks: Vec<SettingsWebhook>,
+    /// How long a client may take and how many may be connected (slow clients).
+    pub connections: ConnectionLimits,
+    /// What email addresses are accepted and how they are folded (R9).
+    pub email_policy: offboard_core::EmailPolicy,
+}
+
+/// Limits that keep slow or idle clients from holding the server (issue 13, item 5).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Time to send a request's headers (also how long an idle keep-alive connection
+    /// may wait for its next request); then the connection is closed.
+    pub header_timeout: std::time::Duration,
+    /// Time to send a request's body once its headers arrived; then 408.
+    pub body_timeout: std::time::Duration,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(10),
+            max_connections: 1024,
+        }
+    }
 }
 
 /// The background job runner (issue 7).
@@ -229,6 +255,8 @@ impl ServerConfig {
             deletion: DeletionConfig::default(),
             jobs: JobsConfig::default(),
             webhooks: Vec::new(),
+            connections: ConnectionLimits::default(),
+            email_policy: offboard_core::EmailPolicy::default(),
         }
     }
 

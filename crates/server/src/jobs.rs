@@ -167,7 +167,7 @@ async fn execute(state: &AppState, owner: &str, job: ClaimedJob) {
         JobKind::Webhook => crate::webhooks::deliver(state, &job, &cfg).await,
         JobKind::Purge => purge(state, &cfg).await,
         JobKind::Cleanup => cleanup(state, &cfg).await,
-        JobKind::Scrub => scrub(state).await,
+        JobKind::Scrub => scrub(state, &job.id).await,
     };
     let now = state.now();
     let store = &state.store;
@@ -240,10 +240,10 @@ async fn send_mail(state: &AppState, id: &str) -> Result<Outcome, Failure> {
     Ok(Outcome::Done)
 }
 
-async fn scrub(state: &AppState) -> Result<Outcome, Failure> {
+async fn scrub(state: &AppState, id: &str) -> Result<Outcome, Failure> {
     state
         .store
-        .scrub_storage(state.config.deletion.rewrite_erased_tables)
+        .scrub_storage(id, state.config.deletion.rewrite_erased_tables)
         .await?;
     Ok(Outcome::Done)
 }

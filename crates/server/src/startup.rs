@@ -69,12 +69,8 @@ impl Application {
                 jobs_stopped,
             ))
         });
-        let served = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let limits = self.state.config.connections;
+        let served = crate::http::serve::serve(self.listener, app, limits, shutdown).await;
         let _ = stop_jobs.send(true);
         if let Some(runner) = runner {
             let _ = runner.await;

@@ -35,6 +35,16 @@ impl Deref for AppState {
 }
 
 impl AppState {
+    /// An email address in its one canonical form, under this server's policy
+    /// (internationalised local parts, `+tag` folding): R9's uniqueness and tombstones
+    /// compare canonical forms only.
+    pub fn parse_email(
+        &self,
+        input: &str,
+    ) -> Result<offboard_core::EmailAddress, offboard_core::email::EmailError> {
+        offboard_core::EmailAddress::parse_with(input, &self.config.email_policy)
+    }
+
     pub fn new(store: Store, config: ServerConfig, dev_clock: Option<Arc<DevClock>>) -> Self {
         let clock: Arc<dyn Clock> = match &dev_clock {
             Some(dev) => dev.clone(),

@@ -21,7 +21,7 @@ use axum_extra::extract::cookie::CookieJar;
 use offboard_core::crypto::{random_token, token_hash};
 use offboard_core::identity::{Country, DocumentNumber, DocumentType, IdentityStatus};
 use offboard_core::session::{SessionPolicy, SessionVerdict};
-use offboard_core::{totp, AccountId, Channel, EmailAddress, OtpCode, PhoneNumber, Purpose};
+use offboard_core::{totp, AccountId, Channel, OtpCode, PhoneNumber, Purpose};
 use offboard_store::{AccountRow, AccountStatus, AgentRole, AgentRow, AuditEntry};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -177,7 +177,12 @@ pub async fn login(
     totp_code: &str,
     client_addr: &str,
 ) -> Result<String, AppError> {
-    let email = email.trim().to_lowercase();
+    // The canonical form agents were created with; an unparsable one fails like any
+    // unknown agent.
+    let email = state
+        .parse_email(email)
+        .map(|e| e.as_str().to_owned())
+        .unwrap_or_else(|_| email.trim().to_lowercase());
     // The same store-backed throttle as user logins, under separate keys.
     let keys = &state.config.keys;
     let login_key = keys.blind_index.keyed_hash("agent-login-throttle", &email);
@@ -421,7 +426,9 @@ pub async fn find_accounts(
             return Ok(out);
         }
         AccountLookup::Email(email) => {
-            let email = EmailAddress::parse(email).map_err(|e| AppError::validation("email", e))?;
+            let email = state
+                .parse_email(email)
+                .map_err(|e| AppError::validation("email", e))?;
             state.store.find_account_by_email(&email).await?
         }
         AccountLookup::Phone(phone) => {

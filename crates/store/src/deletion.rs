@@ -92,8 +92,9 @@ pub const ERASED_TABLES: [&str; 14] = [
     "dev_outbox",
 ];
 
-/// Queues the scrub job `$1` at `$2` (inside the erasure's transaction).
-const SCRUB_JOB_SQL: &str = "INSERT INTO jobs (id, kind, state, run_at, created_at, updated_at) VALUES ($1, 'scrub', 'queued', $2, $2, $2)
+/// Queues the scrub job `$1` at `$2` with payload `$3` (inside the erasure's
+/// transaction).
+const SCRUB_JOB_SQL: &str = "INSERT INTO jobs (id, kind, state, run_at, created_at, updated_at, payload) VALUES ($1, 'scrub', 'queued', $2, $2, $2, $3)
      ON CONFLICT (id) DO NOTHING";
 
 const FLOW_COLUMNS: &str = "id, account_id, session_hash, step, status, captcha_required, created_at, updated_at, deleted_at";
@@ -551,7 +552,14 @@ impl Store {
                         .bind(now)
                         .bind(&account));
                     // R20: the job that vacuums what this transaction touched.
-                    step!(tx, sqlx::query(SCRUB_JOB_SQL).bind(format!("scrub:{account}")).bind(now));
+                    // On PostgreSQL it carries this transaction's id: the erased row
+                    // versions can only be removed once every older snapshot is gone.
+                    let xid: Option<String> = if self.backend() == crate::Backend::Postgres {
+                        Some(sqlx::query_scalar("SELECT pg_current_xact_id()::text").fetch_one(&mut *tx).await?)
+                    } else {
+                        None
+                    };
+                    step!(tx, sqlx::query(SCRUB_JOB_SQL).bind(format!("scrub:{account}")).bind(now).bind(xid));
                     EraseOutcome::Erased
                 }
             }
@@ -595,10 +603,32 @@ impl Store {
     /// its table for as long as the copy takes; the lock is waited for at most two
     /// seconds (then the job fails and is retried later). Without `rewrite`, a plain
     /// VACUUM (what remains then is in docs/security.md).
-    pub async fn scrub_storage(&self, rewrite: bool) -> Result<(), StoreError> {
+    ///
+    /// A row version deleted by transaction X stays (even through `VACUUM FULL`) while
+    /// any snapshot older than X exists anywhere in the cluster, so the job first checks
+    /// that the erasure (`job`'s payload) is older than every running snapshot; if not,
+    /// it fails with [`StoreError::Busy`] and is retried later.
+    pub async fn scrub_storage(&self, job: &str, rewrite: bool) -> Result<(), StoreError> {
         match &self.db {
             crate::Db::Sqlite(_) => self.truncate_sqlite_wal().await,
             crate::Db::Postgres(pool) => {
+                let erasure: Option<String> =
+                    sqlx::query_scalar("SELECT payload FROM jobs WHERE id = $1")
+                        .bind(job)
+                        .fetch_optional(pool)
+                        .await?
+                        .flatten();
+                if let Some(xid) = erasure.and_then(|x| x.parse::<u64>().ok()) {
+                    let oldest: String =
+                        sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+                            .fetch_one(pool)
+                            .await?;
+                    if oldest.parse::<u64>().unwrap_or(0) <= xid {
+                        return Err(StoreError::Busy(
+                            "a transaction older than the erasure is still running".into(),
+                        ));
+                    }
+                }
                 // VACUUM cannot run inside a transaction block; the session setting
                 // lives on one connection, reset before it returns to the pool.
                 let mut conn = pool.acquire().await?;

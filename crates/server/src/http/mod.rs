@@ -7,6 +7,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod guard;
 pub mod json;
+pub mod serve;
 pub mod session;
 pub mod text;
 

@@ -62,6 +62,10 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn(crate::metrics::track_requests))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn({
+            let timeout = state.config.connections.body_timeout;
+            move |req, next| crate::http::serve::read_body_in_time(timeout, req, next)
+        }))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             csrf::ensure_csrf_cookie,
@@ -74,17 +78,19 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             guard::security_headers,
         ))
-        .layer(middleware::from_fn(crate::http::text::refuse_control_characters))
+        .layer(middleware::from_fn(
+            crate::http::text::refuse_control_characters,
+        ))
         // The span names the method and path only: query strings carry emails and phone
         // numbers (support search, the dev outbox) and never reach a log.
-        .layer(
-            tower_http::trace::TraceLayer::new_for_http().make_span_with(
-                |req: &axum::http::Request<axum::body::Body>| {
-                    tracing::info_span!("request", method = %req.method(), path = req.uri().path())
-                },
-            ),
-        )
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span of one request: its method and path only. Query strings carry emails and
+/// phone numbers (support search, the dev outbox) and never reach a log, at any level.
+pub fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
+    tracing::info_span!("request", method = %req.method(), path = req.uri().path())
 }
 
 /// Routes with their OpenAPI descriptions. Dev routes exist only in dev mode.
@@ -118,5 +124,52 @@ async fn not_found(req: Request) -> Response {
             "Page not found",
             "There is no page at this address.",
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::ErrorKind::Other)?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn request_logs_never_hold_the_query_string() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let req = axum::http::Request::get(
+                "/api/v1/support/accounts?email=alice.secret%40example.com&phone=%2B447911123456",
+            )
+            .body(())
+            .unwrap_or_default();
+            let span = super::request_span(&req);
+            let _entered = span.enter();
+            tracing::debug!("started processing request");
+        });
+        let text =
+            String::from_utf8_lossy(&captured.0.lock().map(|b| b.clone()).unwrap_or_default())
+                .into_owned();
+        assert!(text.contains("/api/v1/support/accounts"), "{text}");
+        assert!(!text.contains("alice"), "{text}");
+        assert!(!text.contains("447911123456"), "{text}");
     }
 }

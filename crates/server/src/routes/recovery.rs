@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use offboard_core::identity::DocumentNumber;
 use offboard_core::otp::{self, Verdict};
-use offboard_core::{Channel, EmailAddress, OtpCode, Password, Purpose};
+use offboard_core::{Channel, OtpCode, Password, Purpose};
 use offboard_store::{CodeSlot, NewRecoveryRequest};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -36,7 +36,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Sends the reset code if the account exists; answers the same either way.
 pub async fn request_reset(state: &AppState, email: &str) -> Result<(), AppError> {
-    let email = EmailAddress::parse(email).map_err(|e| AppError::validation("email", e))?;
+    let email = state
+        .parse_email(email)
+        .map_err(|e| AppError::validation("email", e))?;
     if let Some(account) = state.store.find_account_by_email(&email).await? {
         // Refusals (cooldown, hourly limit) are not shown: they would tell that the
         // account exists. The audit log keeps them.
@@ -64,7 +66,9 @@ pub async fn confirm_reset(
     code: &str,
     new_password: &str,
 ) -> Result<(), AppError> {
-    let email = EmailAddress::parse(email).map_err(|e| AppError::validation("email", e))?;
+    let email = state
+        .parse_email(email)
+        .map_err(|e| AppError::validation("email", e))?;
     let password =
         Password::parse(new_password).map_err(|e| AppError::validation("new_password", e))?;
     let Some(code) = OtpCode::parse(code) else {
@@ -122,7 +126,9 @@ pub async fn submit_recovery(
     message: &str,
     id_number: Option<&str>,
 ) -> Result<(), AppError> {
-    let email = EmailAddress::parse(email).map_err(|e| AppError::validation("email", e))?;
+    let email = state
+        .parse_email(email)
+        .map_err(|e| AppError::validation("email", e))?;
     let message = message.trim();
     if message.is_empty() || message.chars().count() > 2000 {
         return Err(AppError::validation(

@@ -78,7 +78,7 @@ async fn agent_login_raw(
 }
 
 /// Logs in with a fresh authenticator step (the clock moves one step first).
-async fn agent_login(app: &TestApp, agent: &Agent) -> String {
+pub(crate) async fn agent_login(app: &TestApp, agent: &Agent) -> String {
     app.advance(30).await;
     let code = app.totp_now(&agent.secret, 0);
     let res = agent_login_raw(app, agent, &agent.password, &code).await;
