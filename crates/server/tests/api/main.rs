@@ -11,6 +11,7 @@ mod events;
 mod factors;
 mod identity;
 mod ledger;
+mod openapi;
 mod pages;
 mod platform;
 mod recovery;
