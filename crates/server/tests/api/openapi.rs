@@ -252,6 +252,27 @@ async fn every_operation_documents_its_errors(backend: Backend) {
         schemas["FlowView"]["properties"]["expires_at"]["format"],
         "date-time"
     );
+    // Links name operations that exist, and the flow links are there.
+    let ids: BTreeSet<String> = operations(&doc)
+        .iter()
+        .filter_map(|(_, _, op)| op["operationId"].as_str().map(str::to_owned))
+        .collect();
+    for (method, path, op) in operations(&doc) {
+        for (status, response) in op["responses"].as_object().unwrap() {
+            for (name, link) in response["links"].as_object().into_iter().flatten() {
+                let target = link["operationId"].as_str().unwrap_or("");
+                assert!(
+                    ids.contains(target),
+                    "{method} {path} {status}: link {name} to unknown {target}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        doc["paths"]["/api/v1/deletion"]["post"]["responses"]["201"]["links"]["confirm"]
+            ["operationId"],
+        "deletion_confirm"
+    );
     // Every reference resolves.
     let text = doc.to_string();
     for part in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
