@@ -33,22 +33,33 @@ pub const HELP_REREGISTER: &str = "/help/reregister";
 /// The flow object of API.md "Deletion flow".
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FlowView {
+    #[schema(format = "uuid")]
     pub id: String,
     /// `notes`, `assets`, `verification`, `identity` or `deleted`.
+    #[schema(value_type = crate::openapi::StepName)]
     pub step: String,
+    /// When the flow expires if nothing happens (it is touched by every request).
+    #[schema(format = DateTime)]
     pub expires_at: String,
-    #[schema(value_type = Option<Object>)]
+    /// At `notes`, when a captcha must be solved; otherwise `null`.
+    #[schema(value_type = Option<crate::openapi::CaptchaChallenge>, required = true)]
     pub captcha: Option<Challenge>,
     pub blocking: Vec<BlockerView>,
+    /// The factors the verification step asks a code of.
+    #[schema(value_type = Vec<crate::openapi::FactorName>)]
     pub factors: Vec<String>,
     /// `id_number` or `password`.
+    #[schema(value_type = crate::openapi::IdentityMethod)]
     pub identity_method: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = DateTime)]
     pub deleted_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = DateTime)]
     pub reregister_after: Option<String>,
     /// Set while deletion waits after a password reset, factor reset or recovery.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = DateTime)]
     pub cooloff_until: Option<String>,
 }
 
@@ -56,17 +67,24 @@ pub struct FlowView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BlockerView {
     /// `balance`, `pending_deposit`, `pending_withdrawal` or `hold`.
+    #[schema(value_type = crate::openapi::BlockerKind)]
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub asset: Option<String>,
+    /// Decimal string.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub amount: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub reference: Option<String>,
     /// `withdraw`, `wait` or `close_on_exchange`.
+    #[schema(value_type = crate::openapi::BlockerAction)]
     pub action: String,
     /// Where to clear it, when we have a page for it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub action_url: Option<String>,
 }
 

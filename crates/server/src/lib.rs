@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod metrics;
 pub mod notify;
+pub mod openapi;
 pub mod routes;
 pub mod startup;
 pub mod state;

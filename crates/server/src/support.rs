@@ -296,23 +296,29 @@ pub async fn logout(state: &AppState, agent: &AgentAuth) -> Result<(), AppError>
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IdentitySummary {
     /// `none`, `pending`, `approved` or `rejected`.
+    #[schema(value_type = crate::openapi::IdentityStatusName)]
     pub status: String,
 }
 
 /// What support may see of an account: no secret, code, token or document number.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccountSummary {
+    #[schema(format = "uuid")]
     pub account_id: String,
     /// `active` or `deleted`.
+    #[schema(value_type = crate::openapi::AccountStatusName)]
     pub status: String,
-    /// Bound factors: `email`, `sms`, `totp`.
+    /// Bound factors: `email`, `sms`, `totp` (none for a deleted account).
+    #[schema(value_type = Vec<crate::openapi::FactorName>)]
     pub factors: Vec<String>,
     pub identity: IdentitySummary,
     /// The step of a deletion in progress, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Option<crate::openapi::StepName>)]
     pub open_deletion_step: Option<String>,
     /// RFC 3339; present while the identity step is locked after wrong answers.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = DateTime)]
     pub identity_locked_until: Option<String>,
 }
 
@@ -460,14 +466,19 @@ pub async fn find_accounts(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecoveryItem {
+    #[schema(format = "uuid")]
     pub id: String,
-    /// The account behind the email, if there is one.
+    /// The account behind the email, if there is one (`null` otherwise).
+    #[schema(required = true, format = "uuid")]
     pub account_id: Option<String>,
+    #[schema(format = Email)]
     pub email: String,
     pub message: String,
     /// `match`, `mismatch` or `not_given`: the typed ID number itself is never kept.
+    #[schema(value_type = crate::openapi::IdNumberCheck)]
     pub id_number_check: String,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -748,16 +759,20 @@ pub enum AuditScope {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditItem {
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub at: String,
     pub action: String,
-    /// The account the entry concerns.
+    /// The account the entry concerns (as it was asked for).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub account_id: Option<String>,
     /// The agent's email, on support actions.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub agent: Option<String>,
     /// The agent's reason, on support actions.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub reason: Option<String>,
 }
 

@@ -38,13 +38,17 @@ fn account_id(text: &str) -> Result<AccountId, AppError> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct DepositRequest {
+    /// An asset code the exchange holds, e.g. `BTC` (any case).
+    #[schema(example = "BTC")]
     pub asset: String,
-    /// Decimal string, e.g. `"0.25"`.
+    /// Decimal string, e.g. `"0.25"` (a JSON number is refused), more than 0.
+    #[schema(value_type = String, pattern = r"^[0-9]+(\.[0-9]+)?$", example = "0.25")]
     pub amount: serde_json::Value,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DepositResponse {
+    #[schema(format = "uuid")]
     pub deposit_id: String,
 }
 
@@ -78,10 +82,14 @@ pub fn asset_field(state: &AppState, asset: &str) -> Result<String, AppError> {
 
 /// Credits a deposit. A retry with the same `Idempotency-Key` credits once and answers
 /// the same `deposit_id`. For a deleted account the amount is held as unclaimed (R4).
-#[utoipa::path(post, path = "/api/v1/admin/accounts/{account_id}/deposits", tag = "admin", request_body = DepositRequest,
-    params(("account_id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
-    responses((status = 201, body = DepositResponse), (status = 409, description = "`account_deleted`, or the idempotency key was used for another request", body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/admin/accounts/{account_id}/deposits", tag = "admin", operation_id = "admin_deposit", request_body = DepositRequest,
+    security(("admin_token" = [])),
+    params(("account_id" = String, Path, format = "uuid", description = "The account's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 visible characters; a retry with the same key credits once and answers the same `deposit_id`")),
+    responses((status = 201, description = "credited (or the earlier answer to the same `Idempotency-Key`)", body = DepositResponse),
+        (status = 404, description = "`not_found`: no account with this id", body = ErrorBody),
+        (status = 409, description = "`account_deleted` with `deposit_id` (held as unclaimed), or `conflict`: the idempotency key was used for another deposit", body = ErrorBody),
+        (status = 422, description = "`validation_error`: asset, amount or `Idempotency-Key`", body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn deposit(
     State(state): State<AppState>,
     _admin: AdminAuth,
@@ -187,8 +195,11 @@ async fn settle(state: &AppState, id: &str, how: Settlement) -> ApiResult<Status
 }
 
 /// Marks a pending withdrawal as sent.
-#[utoipa::path(post, path = "/api/v1/admin/withdrawals/{withdrawal_id}/complete", tag = "admin", params(("withdrawal_id" = String, Path)),
-    responses((status = 204, description = "completed"), (status = 404, body = ErrorBody), (status = 409, description = "already settled", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/admin/withdrawals/{withdrawal_id}/complete", tag = "admin", operation_id = "admin_withdrawal_complete",
+    security(("admin_token" = [])),
+    params(("withdrawal_id" = String, Path, format = "uuid")),
+    responses((status = 204, description = "completed"), (status = 404, description = "`not_found`: no withdrawal with this id", body = ErrorBody),
+        (status = 409, description = "`conflict` with `status`: already settled", body = ErrorBody)))]
 pub async fn complete_withdrawal(
     State(state): State<AppState>,
     _admin: AdminAuth,
@@ -198,8 +209,11 @@ pub async fn complete_withdrawal(
 }
 
 /// Marks a pending withdrawal as failed; the funds return to the balance.
-#[utoipa::path(post, path = "/api/v1/admin/withdrawals/{withdrawal_id}/fail", tag = "admin", params(("withdrawal_id" = String, Path)),
-    responses((status = 204, description = "failed, funds returned"), (status = 404, body = ErrorBody), (status = 409, description = "already settled", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/admin/withdrawals/{withdrawal_id}/fail", tag = "admin", operation_id = "admin_withdrawal_fail",
+    security(("admin_token" = [])),
+    params(("withdrawal_id" = String, Path, format = "uuid")),
+    responses((status = 204, description = "failed, funds returned"), (status = 404, description = "`not_found`: no withdrawal with this id", body = ErrorBody),
+        (status = 409, description = "`conflict` with `status`: already settled", body = ErrorBody)))]
 pub async fn fail_withdrawal(
     State(state): State<AppState>,
     _admin: AdminAuth,
@@ -210,20 +224,26 @@ pub async fn fail_withdrawal(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct HoldRequest {
-    /// `order`, `bot`, or another kind the host uses.
+    /// `order`, `bot`, or another kind the host uses: 1 to 40 letters, digits, `-` or `_`.
+    #[schema(pattern = r"^\s*[A-Za-z0-9_-]{1,40}\s*$", example = "order")]
     pub kind: String,
+    /// The host's reference, 1 to 200 characters (e.g. the order number).
+    #[schema(min_length = 1, max_length = 200)]
     pub reference: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HoldResponse {
+    #[schema(format = "uuid")]
     pub hold_id: String,
 }
 
 /// Reports something that keeps the account's assets busy (an open order, a bot, ...).
-#[utoipa::path(post, path = "/api/v1/admin/accounts/{account_id}/holds", tag = "admin", request_body = HoldRequest,
-    params(("account_id" = String, Path)),
-    responses((status = 201, body = HoldResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/admin/accounts/{account_id}/holds", tag = "admin", operation_id = "admin_hold_add", request_body = HoldRequest,
+    security(("admin_token" = [])),
+    params(("account_id" = String, Path, format = "uuid", description = "The account's id")),
+    responses((status = 201, body = HoldResponse), (status = 404, description = "`not_found`: no account with this id", body = ErrorBody),
+        (status = 422, description = "`validation_error`: `kind` or `reference`", body = ErrorBody)))]
 pub async fn add_hold(
     State(state): State<AppState>,
     _admin: AdminAuth,
@@ -272,8 +292,10 @@ pub async fn add_hold(
 }
 
 /// Releases a hold (the order closed, the bot stopped).
-#[utoipa::path(delete, path = "/api/v1/admin/holds/{hold_id}", tag = "admin", params(("hold_id" = String, Path)),
-    responses((status = 204, description = "released"), (status = 404, body = ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/admin/holds/{hold_id}", tag = "admin", operation_id = "admin_hold_release",
+    security(("admin_token" = [])),
+    params(("hold_id" = String, Path, format = "uuid")),
+    responses((status = 204, description = "released"), (status = 404, description = "`not_found`: no hold with this id", body = ErrorBody)))]
 pub async fn release_hold(
     State(state): State<AppState>,
     _admin: AdminAuth,

@@ -26,20 +26,24 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SignupRequest {
     /// Any case; stored lower-cased.
+    #[schema(format = Email, example = "me@example.com")]
     pub email: String,
     /// 10 to 256 characters, not one character repeated.
+    #[schema(format = Password, min_length = 10, max_length = 256)]
     pub password: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SignupResponse {
+    #[schema(format = "uuid")]
     pub account_id: String,
 }
 
 /// Creates an account. A phone is bound afterwards, verified by SMS.
-#[utoipa::path(post, path = "/api/v1/signup", tag = "accounts", request_body = SignupRequest,
+#[utoipa::path(post, path = "/api/v1/signup", tag = "accounts", operation_id = "accounts_signup", request_body = SignupRequest,
     responses(
         (status = 201, body = SignupResponse),
+        (status = 403, description = "`reregistration_blocked` with `allowed_from`: the email belonged to an account deleted less than the re-registration wait ago", body = ErrorBody),
         (status = 409, description = "`conflict`: the email is already registered", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`validation_error` naming the field and the rule", body = ErrorBody),
@@ -56,10 +60,13 @@ pub async fn signup(
 
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
+    #[schema(format = Email, example = "me@example.com")]
     pub email: String,
+    #[schema(format = Password)]
     pub password: String,
-    /// Required once an authenticator is bound.
+    /// Required once an authenticator is bound: 6 digits (spaces are ignored).
     #[serde(default)]
+    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub totp_code: Option<String>,
 }
 
@@ -73,17 +80,20 @@ impl std::fmt::Debug for LoginRequest {
 pub struct LoginResponse {
     /// Bearer token; the same session as the web cookie.
     pub token: String,
+    #[schema(format = "uuid")]
     pub account_id: String,
 }
 
 /// Password login. Unknown account, wrong password and throttling all answer the same
 /// 401 `unauthorized` (throttling adds `Retry-After`).
-#[utoipa::path(post, path = "/api/v1/login", tag = "accounts", request_body = LoginRequest,
+#[utoipa::path(post, path = "/api/v1/login", tag = "accounts", operation_id = "accounts_login", request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
-        (status = 401, description = "`unauthorized`, identical for every failure; `totp_required` after a right password when an authenticator is bound", body = ErrorBody),
-        (status = 400, description = "`invalid_code` / `rate_limited`: a wrong authenticator code", body = ErrorBody),
+        (status = 400, description = "`invalid_code`: a wrong authenticator code", body = ErrorBody),
+        (status = 401, description = "`unauthorized`, identical for every failure (throttling adds `Retry-After`); `totp_required` after a right password when an authenticator is bound", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait, when throttled"))),
         (status = 422, body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many wrong authenticator codes in the last hour", body = ErrorBody),
     ))]
 pub async fn login(
     State(state): State<AppState>,
@@ -107,7 +117,8 @@ pub async fn login(
 }
 
 /// Ends this session.
-#[utoipa::path(post, path = "/api/v1/logout", tag = "accounts",
+#[utoipa::path(post, path = "/api/v1/logout", tag = "accounts", operation_id = "accounts_logout",
+    security(("user_token" = []), ("session_cookie" = [])),
     responses((status = 204, description = "logged out"), (status = 401, body = ErrorBody)))]
 pub async fn logout(
     State(state): State<AppState>,
@@ -121,21 +132,28 @@ pub async fn logout(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IdentitySummary {
     /// `none`, `pending`, `approved` or `rejected`.
+    #[schema(value_type = crate::openapi::IdentityStatusName)]
     pub status: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeResponse {
+    #[schema(format = "uuid")]
     pub account_id: String,
+    #[schema(format = Email)]
     pub email: String,
+    /// E.164; `null` until a phone is bound.
+    #[schema(required = true)]
     pub phone: Option<String>,
     /// Bound verification factors: `email` always, then `sms`, `totp`.
+    #[schema(value_type = Vec<crate::openapi::FactorName>)]
     pub factors: Vec<String>,
     pub identity: IdentitySummary,
 }
 
 /// The signed-in account.
-#[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", operation_id = "accounts_me",
+    security(("user_token" = []), ("session_cookie" = [])),
     responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)))]
 pub async fn me(
     State(state): State<AppState>,

@@ -38,7 +38,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BalanceOut {
+    #[schema(example = "BTC")]
     pub asset: String,
+    /// Decimal string.
+    #[schema(example = "0.25")]
     pub amount: String,
 }
 
@@ -52,9 +55,11 @@ pub struct HoldOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PendingOut {
     /// `deposit` or `withdrawal`.
+    #[schema(value_type = crate::openapi::PendingKind)]
     pub kind: String,
     pub id: String,
     pub asset: String,
+    /// Decimal string.
     pub amount: String,
 }
 
@@ -100,7 +105,7 @@ impl From<Holdings> for AssetsResponse {
 }
 
 /// Balances, holds and pending items, from the configured asset source.
-#[utoipa::path(get, path = "/api/v1/me/assets", tag = "assets",
+#[utoipa::path(get, path = "/api/v1/me/assets", tag = "assets", operation_id = "assets_get", security(("user_token" = []), ("session_cookie" = [])),
     responses((status = 200, body = AssetsResponse), (status = 401, body = ErrorBody), (status = 503, description = "`asset_source_unavailable`", body = ErrorBody)))]
 pub async fn my_assets(
     State(state): State<AppState>,
@@ -112,19 +117,31 @@ pub async fn my_assets(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct WithdrawalRequest {
+    /// An asset code the exchange holds, e.g. `BTC` (any case).
+    #[schema(example = "BTC")]
     pub asset: String,
-    /// Decimal string.
-    #[schema(value_type = String)]
+    /// Decimal string (a JSON number is refused), more than 0, at most the asset's decimals.
+    #[schema(value_type = String, pattern = r"^[0-9]+(\.[0-9]+)?$", example = "0.25")]
     pub amount: serde_json::Value,
+    /// The destination address for the asset.
     pub address: String,
+    /// Always required: 6 digits (spaces are ignored), purpose `withdrawal`.
+    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub email_code: Option<String>,
+    /// Required when a phone is bound.
+    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub sms_code: Option<String>,
+    /// Required when an authenticator is bound.
+    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub totp_code: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WithdrawalResponse {
+    #[schema(format = "uuid")]
     pub withdrawal_id: String,
+    /// Always `pending` on creation.
+    #[schema(example = "pending")]
     pub status: String,
 }
 
@@ -203,9 +220,13 @@ fn insufficient(asset: &str, available: rust_decimal::Decimal) -> AppError {
 }
 
 /// Withdraws to an outside address. Needs a code for every bound factor.
-#[utoipa::path(post, path = "/api/v1/me/withdrawals", tag = "assets", request_body = WithdrawalRequest,
-    responses((status = 201, body = WithdrawalResponse), (status = 409, description = "`insufficient_funds`", body = ErrorBody),
-        (status = 400, description = "a code was wrong, expired, used or exhausted", body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/me/withdrawals", tag = "assets", operation_id = "assets_withdraw", request_body = WithdrawalRequest,
+    security(("user_token" = []), ("session_cookie" = [])),
+    responses((status = 201, body = WithdrawalResponse),
+        (status = 400, description = "`invalid_code` / `code_expired` / `code_used` / `code_exhausted`, with `factor`", body = ErrorBody),
+        (status = 409, description = "`insufficient_funds` with `available`; `conflict` when balances come from the host platform (withdraw there)", body = ErrorBody),
+        (status = 422, description = "`validation_error`: asset, amount, address, or a missing code", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many wrong codes in the last hour", body = ErrorBody)))]
 pub async fn withdraw(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -225,6 +246,7 @@ pub async fn withdraw(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ExportQuery {
     /// `json` (default) or `csv`.
+    #[param(value_type = Option<crate::openapi::ExportFormat>)]
     pub format: Option<String>,
 }
 
@@ -234,31 +256,44 @@ pub struct Statement {
     pub balances: Vec<BalanceOut>,
     pub deposits: Vec<StatementLine>,
     pub withdrawals: Vec<StatementLine>,
+    #[schema(format = DateTime)]
     pub generated_at: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StatementAccount {
+    #[schema(format = "uuid")]
     pub account_id: String,
+    #[schema(format = Email)]
     pub email: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StatementLine {
+    #[schema(format = "uuid")]
     pub id: String,
     pub asset: String,
+    /// Decimal string.
     pub amount: String,
     pub status: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    /// Withdrawals only: the destination address.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub address: Option<String>,
 }
 
 /// The account's statement: balances, deposits and withdrawals (JSON or CSV). Offered
 /// again before deletion, because afterwards it is gone.
-#[utoipa::path(get, path = "/api/v1/me/export", tag = "assets", params(ExportQuery),
-    responses((status = 200, body = Statement), (status = 200, description = "CSV with ?format=csv", content_type = "text/csv")))]
+#[utoipa::path(get, path = "/api/v1/me/export", tag = "assets", operation_id = "assets_export", params(ExportQuery),
+    security(("user_token" = []), ("session_cookie" = [])),
+    responses((status = 200, description = "the statement as a download: JSON by default, CSV (`type,id,asset,amount,status,created_at,address`) with `?format=csv`",
+            content((Statement = "application/json"), (String = "text/csv")),
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"offboard-statement.json\"` (or `.csv`)"))),
+        (status = 422, description = "`validation_error`: `format` is neither `json` nor `csv`", body = ErrorBody)))]
 pub async fn export(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -432,14 +467,18 @@ pub struct WithdrawForm {
     #[serde(default)]
     pub asset: String,
     #[serde(default)]
+    #[schema(pattern = r"^[0-9]+(\.[0-9]+)?$", example = "0.25")]
     pub amount: String,
     #[serde(default)]
     pub address: String,
     #[serde(default)]
+    #[schema(nullable = false, pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub email_code: Option<String>,
     #[serde(default)]
+    #[schema(nullable = false, pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub sms_code: Option<String>,
     #[serde(default)]
+    #[schema(nullable = false, pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub totp_code: Option<String>,
 }
 
@@ -507,8 +546,9 @@ async fn render_assets(
     views::render_with_status(status, &page)
 }
 
-#[utoipa::path(get, path = "/assets", tag = "pages", params(NoticeQuery),
-    responses((status = 200, description = "balances, pending items, holds and the withdraw form", content_type = "text/html")))]
+#[utoipa::path(get, path = "/assets", tag = "pages", operation_id = "page_assets", params(NoticeQuery), security(("session_cookie" = [])),
+    responses((status = 200, description = "balances, pending items, holds and the withdraw form", content_type = "text/html"),
+        (status = 503, description = "the asset source did not answer", content_type = "text/html")))]
 pub async fn assets_page(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -526,9 +566,14 @@ pub async fn assets_page(
     .await
 }
 
-#[utoipa::path(post, path = "/assets/withdraw", tag = "pages",
+#[utoipa::path(post, path = "/assets/withdraw", tag = "pages", operation_id = "page_withdraw_submit", security(("session_cookie" = [])),
     request_body(content = WithdrawForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "requested"), (status = 400, description = "the page with the error", content_type = "text/html")))]
+    responses((status = 303, description = "requested"),
+        (status = 400, description = "the page with the error: a code is wrong, expired, used or exhausted", content_type = "text/html"),
+        (status = 409, description = "the page: insufficient funds, or balances come from the host platform", content_type = "text/html"),
+        (status = 422, description = "the page naming the field to fix", content_type = "text/html"),
+        (status = 429, description = "the page: too many wrong codes", content_type = "text/html"),
+        (status = 503, description = "the asset source did not answer", content_type = "text/html")))]
 pub async fn withdraw_submit(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -552,12 +597,16 @@ pub async fn withdraw_submit(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CodeChannelForm {
     #[serde(default)]
+    #[schema(value_type = crate::openapi::ChannelName)]
     pub channel: String,
 }
 
-#[utoipa::path(post, path = "/assets/codes", tag = "pages",
+#[utoipa::path(post, path = "/assets/codes", tag = "pages", operation_id = "page_assets_codes_submit", security(("session_cookie" = [])),
     request_body(content = CodeChannelForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "sent"), (status = 429, description = "the page with the wait", content_type = "text/html")))]
+    responses((status = 303, description = "sent"),
+        (status = 422, description = "the page: an unknown channel, or `sms` without a bound phone", content_type = "text/html"),
+        (status = 429, description = "the page with the wait", content_type = "text/html"),
+        (status = 503, description = "the page: the code could not be sent, or the asset source did not answer", content_type = "text/html")))]
 pub async fn codes_submit(
     State(state): State<AppState>,
     PageUser(user): PageUser,

@@ -333,7 +333,7 @@ fn account_url(account_id: &str, notice: &str) -> String {
 
 // ---------- Login and logout ----------
 
-#[utoipa::path(get, path = "/support/login", tag = "pages", params(ConsoleNoticeQuery),
+#[utoipa::path(get, path = "/support/login", tag = "console", operation_id = "console_login", security((), ("agent_cookie" = [])), params(ConsoleNoticeQuery),
     responses((status = 200, description = "the support console's login form", content_type = "text/html"),
         (status = 303, description = "already signed in as an agent: to the console")))]
 pub async fn login_page(
@@ -364,10 +364,11 @@ pub struct ConsoleLoginForm {
     pub totp_code: String,
 }
 
-#[utoipa::path(post, path = "/support/login", tag = "pages",
+#[utoipa::path(post, path = "/support/login", tag = "console", operation_id = "console_login_submit",
     request_body(content = ConsoleLoginForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "signed in: the agent session cookie is set; to the console"),
-        (status = 401, description = "the form again with one message for every failure", content_type = "text/html")))]
+        (status = 401, description = "the form again with one message for every failure (throttling adds `Retry-After`)", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "seconds to wait, when throttled")))))]
 pub async fn login_submit(
     State(state): State<AppState>,
     csrf: CsrfToken,
@@ -416,7 +417,7 @@ pub async fn login_submit(
     }
 }
 
-#[utoipa::path(post, path = "/support/logout", tag = "pages",
+#[utoipa::path(post, path = "/support/logout", tag = "console", operation_id = "console_logout_submit", security((), ("agent_cookie" = [])),
     request_body(content = EmptyForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "the agent session ended; to the console's login page")))]
 pub async fn logout_submit(
@@ -497,9 +498,8 @@ fn render_search_error(page: SearchPage, err: &AppError) -> Response {
 
 /// Find an account by email, phone or id (a document number is searched with the POST
 /// form below, so the number never appears in a URL, a log line or the history).
-#[utoipa::path(get, path = "/support", tag = "pages", params(ConsoleSearchQuery),
+#[utoipa::path(get, path = "/support", tag = "console", operation_id = "console_search", security(("agent_cookie" = [])), params(ConsoleSearchQuery),
     responses((status = 200, description = "the search form and its results", content_type = "text/html"),
-        (status = 303, description = "no agent session: to the console's login page"),
         (status = 422, description = "the form again with what to fix", content_type = "text/html")))]
 pub async fn search_page(
     State(state): State<AppState>,
@@ -556,10 +556,9 @@ pub struct DocumentSearchForm {
 
 /// Searches by document number (blind index). The page answers only "matches account X"
 /// or "no match"; the number is not repeated anywhere on it.
-#[utoipa::path(post, path = "/support", tag = "pages",
+#[utoipa::path(post, path = "/support", tag = "console", operation_id = "console_document_search_submit", security(("agent_cookie" = [])),
     request_body(content = DocumentSearchForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "the accounts the number matches, or no match", content_type = "text/html"),
-        (status = 303, description = "no agent session: to the console's login page"),
         (status = 422, description = "the form again with what to fix", content_type = "text/html")))]
 pub async fn document_search_submit(
     State(state): State<AppState>,
@@ -680,10 +679,9 @@ async fn after_account_action(
     }
 }
 
-#[utoipa::path(get, path = "/support/accounts/{account_id}", tag = "pages",
+#[utoipa::path(get, path = "/support/accounts/{account_id}", tag = "console", operation_id = "console_account", security(("agent_cookie" = [])),
     params(("account_id" = String, Path, description = "The account's id"), ConsoleNoticeQuery),
     responses((status = 200, description = "the account's summary, its audit log and the support forms", content_type = "text/html"),
-        (status = 303, description = "no agent session: to the console's login page"),
         (status = 404, description = "no account with this id", content_type = "text/html")))]
 pub async fn account_page(
     State(state): State<AppState>,
@@ -711,7 +709,7 @@ pub struct ReasonForm {
     pub reason: String,
 }
 
-#[utoipa::path(post, path = "/support/accounts/{account_id}/identity-unlock", tag = "pages",
+#[utoipa::path(post, path = "/support/accounts/{account_id}/identity-unlock", tag = "console", operation_id = "console_identity_unlock_submit", security(("agent_cookie" = [])),
     params(("account_id" = String, Path, description = "The account's id")),
     request_body(content = ReasonForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "unlocked; to the account page"),
@@ -753,13 +751,14 @@ pub struct DocumentChangeForm {
     pub reason: String,
 }
 
-#[utoipa::path(post, path = "/support/accounts/{account_id}/document-change", tag = "pages",
+#[utoipa::path(post, path = "/support/accounts/{account_id}/document-change", tag = "console", operation_id = "console_document_change_submit", security(("agent_cookie" = [])),
     params(("account_id" = String, Path, description = "The account's id")),
     request_body(content = DocumentChangeForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "recorded; to the account page"),
         (status = 422, description = "the account page naming the field to fix", content_type = "text/html"),
         (status = 404, description = "no account with this id", content_type = "text/html"),
-        (status = 409, description = "no identity on file, or the account is deleted", content_type = "text/html")))]
+        (status = 409, description = "no identity on file, or the account is deleted", content_type = "text/html"),
+        (status = 403, description = "the account page: the number belonged to a recently deleted account", content_type = "text/html")))]
 pub async fn document_change_submit(
     State(state): State<AppState>,
     PageAgent(agent): PageAgent,
@@ -814,9 +813,8 @@ async fn render_recovery(
     )
 }
 
-#[utoipa::path(get, path = "/support/recovery", tag = "pages", params(ConsoleNoticeQuery),
-    responses((status = 200, description = "open recovery requests with the ID-number hint and approve/reject forms", content_type = "text/html"),
-        (status = 303, description = "no agent session: to the console's login page")))]
+#[utoipa::path(get, path = "/support/recovery", tag = "console", operation_id = "console_recovery", security(("agent_cookie" = [])), params(ConsoleNoticeQuery),
+    responses((status = 200, description = "open recovery requests with the ID-number hint and approve/reject forms", content_type = "text/html")))]
 pub async fn recovery_page(
     State(state): State<AppState>,
     PageAgent(agent): PageAgent,
@@ -859,13 +857,14 @@ async fn after_recovery_action(
     }
 }
 
-#[utoipa::path(post, path = "/support/recovery/{id}/approve", tag = "pages",
+#[utoipa::path(post, path = "/support/recovery/{id}/approve", tag = "console", operation_id = "console_recovery_approve_submit", security(("agent_cookie" = [])),
     params(("id" = String, Path, description = "The recovery request's id")),
     request_body(content = ReasonForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "approved; to the queue"),
         (status = 403, description = "the queue again: the account holds assets and needs a lead", content_type = "text/html"),
         (status = 404, description = "the queue again: no such request", content_type = "text/html"),
         (status = 409, description = "the queue again: already decided, or no active account", content_type = "text/html"),
+        (status = 503, description = "the account's assets could not be checked", content_type = "text/html"),
         (status = 422, description = "the queue again: a reason is required", content_type = "text/html")))]
 pub async fn approve_submit(
     State(state): State<AppState>,
@@ -878,7 +877,7 @@ pub async fn approve_submit(
     after_recovery_action(&state, &agent, &csrf, &id, "approve", result).await
 }
 
-#[utoipa::path(post, path = "/support/recovery/{id}/reject", tag = "pages",
+#[utoipa::path(post, path = "/support/recovery/{id}/reject", tag = "console", operation_id = "console_recovery_reject_submit", security(("agent_cookie" = [])),
     params(("id" = String, Path, description = "The recovery request's id")),
     request_body(content = ReasonForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "rejected and the reason emailed; to the queue"),
@@ -904,9 +903,8 @@ pub struct ConsoleAuditQuery {
     pub agent: Option<String>,
 }
 
-#[utoipa::path(get, path = "/support/audit", tag = "pages", params(ConsoleAuditQuery),
+#[utoipa::path(get, path = "/support/audit", tag = "console", operation_id = "console_audit", security(("agent_cookie" = [])), params(ConsoleAuditQuery),
     responses((status = 200, description = "everything one agent did, oldest first", content_type = "text/html"),
-        (status = 303, description = "no agent session: to the console's login page"),
         (status = 404, description = "the page again: no agent with this email", content_type = "text/html")))]
 pub async fn audit_page(
     State(state): State<AppState>,

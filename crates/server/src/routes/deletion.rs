@@ -56,8 +56,9 @@ async fn flow_json(
 
 /// Starts the deletion, or returns the live flow of this session (API.md: 201 either way;
 /// the flow's `step` shows where it stands).
-#[utoipa::path(post, path = "/api/v1/deletion", tag = "deletion",
-    responses((status = 201, body = FlowView), (status = 401, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/deletion", tag = "deletion", operation_id = "deletion_start", security(("user_token" = []), ("session_cookie" = [])),
+    responses((status = 201, description = "the flow at `notes`, or the live flow of this account", body = FlowView), (status = 401, body = ErrorBody),
+        (status = 503, description = "`asset_source_unavailable`", body = ErrorBody)))]
 pub async fn api_start(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -68,8 +69,10 @@ pub async fn api_start(
 }
 
 /// The flow, with what blocks it and the factors it will ask for.
-#[utoipa::path(get, path = "/api/v1/deletion/{id}", tag = "deletion", params(("id" = String, Path)),
-    responses((status = 200, body = FlowView), (status = 404, body = ErrorBody), (status = 410, description = "`flow_expired`", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/deletion/{id}", tag = "deletion", operation_id = "deletion_get", params(("id" = String, Path, format = "uuid", description = "The flow's id")), security(("user_token" = []), ("session_cookie" = [])),
+    responses((status = 200, body = FlowView), (status = 404, description = "`not_found`: no deletion of this session at this id", body = ErrorBody),
+        (status = 410, description = "`flow_expired`", body = ErrorBody),
+        (status = 503, description = "`asset_source_unavailable`", body = ErrorBody)))]
 pub async fn api_get(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -81,6 +84,7 @@ pub async fn api_get(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ConfirmRequest {
+    /// Must be `true`: the person read the notes and understands deletion is permanent.
     pub acknowledged: bool,
     /// Base64 of the solved ALTCHA JSON, when the flow shows a captcha.
     pub captcha: Option<String>,
@@ -88,10 +92,16 @@ pub struct ConfirmRequest {
 
 /// Notes: acknowledge (and solve the captcha if asked). Moves to `assets` if anything
 /// blocks, else to `verification`.
-#[utoipa::path(post, path = "/api/v1/deletion/{id}/confirm", tag = "deletion", params(("id" = String, Path)), request_body = ConfirmRequest,
-    responses((status = 200, body = FlowView), (status = 400, description = "`captcha_required` / `captcha_invalid`", body = ErrorBody),
-        (status = 403, description = "`deletion_cool_off`", body = ErrorBody), (status = 409, description = "`wrong_step` with `step`", body = ErrorBody),
-        (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/deletion/{id}/confirm", tag = "deletion", operation_id = "deletion_confirm", params(("id" = String, Path, format = "uuid", description = "The flow's id")), request_body = ConfirmRequest,
+    security(("user_token" = []), ("session_cookie" = [])),
+    responses((status = 200, description = "the flow at `assets` (if anything blocks) or `verification`", body = FlowView),
+        (status = 400, description = "`captcha_required` / `captcha_invalid`", body = ErrorBody),
+        (status = 403, description = "`deletion_cool_off` with `allowed_from`: 24 hours after a password reset, factor reset or recovery", body = ErrorBody),
+        (status = 404, description = "`not_found`: no deletion of this session at this id", body = ErrorBody),
+        (status = 409, description = "`wrong_step` with `step`: the flow is at another step", body = ErrorBody),
+        (status = 410, description = "`flow_expired`: idle too long; start again", body = ErrorBody),
+        (status = 422, description = "`validation_error`: `acknowledged` is not `true`", body = ErrorBody),
+        (status = 503, description = "`asset_source_unavailable`", body = ErrorBody)))]
 pub async fn api_confirm(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -111,8 +121,12 @@ pub async fn api_confirm(
 }
 
 /// Assets: re-checks; moves on when nothing blocks.
-#[utoipa::path(post, path = "/api/v1/deletion/{id}/assets", tag = "deletion", params(("id" = String, Path)),
-    responses((status = 200, body = FlowView), (status = 409, description = "`assets_remaining` with `blocking`, or `wrong_step`", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/deletion/{id}/assets", tag = "deletion", operation_id = "deletion_assets", params(("id" = String, Path, format = "uuid", description = "The flow's id")), security(("user_token" = []), ("session_cookie" = [])),
+    responses((status = 200, description = "the flow at `verification`", body = FlowView),
+        (status = 404, description = "`not_found`: no deletion of this session at this id", body = ErrorBody),
+        (status = 409, description = "`assets_remaining` with `blocking`, or `wrong_step` with `step`", body = ErrorBody),
+        (status = 410, description = "`flow_expired`", body = ErrorBody),
+        (status = 503, description = "`asset_source_unavailable`", body = ErrorBody)))]
 pub async fn api_assets(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -126,17 +140,26 @@ pub async fn api_assets(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChannelRequest {
     /// `email` or `sms`.
+    #[schema(value_type = crate::openapi::ChannelName)]
     pub channel: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResendAfter {
+    /// Seconds until another code may be requested.
     pub resend_after: i64,
 }
 
 /// Verification: sends a deletion code (purpose `deletion`, bound to this flow).
-#[utoipa::path(post, path = "/api/v1/deletion/{id}/codes", tag = "deletion", params(("id" = String, Path)), request_body = ChannelRequest,
-    responses((status = 202, body = ResendAfter), (status = 429, description = "`resend_too_soon` / `rate_limited`", body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/deletion/{id}/codes", tag = "deletion", operation_id = "deletion_codes", params(("id" = String, Path, format = "uuid", description = "The flow's id")), request_body = ChannelRequest,
+    security(("user_token" = []), ("session_cookie" = [])),
+    responses((status = 202, body = ResendAfter),
+        (status = 404, description = "`not_found`: no deletion of this session at this id", body = ErrorBody),
+        (status = 409, description = "`wrong_step` with `step`: the flow is at another step", body = ErrorBody),
+        (status = 410, description = "`flow_expired`: idle too long; start again", body = ErrorBody),
+        (status = 422, description = "`validation_error`: an unknown channel, or `sms` without a bound phone", body = ErrorBody),
+        (status = 429, description = "`resend_too_soon` (with `retry_after`) / `rate_limited`", body = ErrorBody),
+        (status = 503, description = "`delivery_failed`", body = ErrorBody)))]
 pub async fn api_codes(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -150,14 +173,27 @@ pub async fn api_codes(
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct VerifyRequest {
+    /// Always required: 6 digits (spaces are ignored), purpose `deletion`.
+    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub email_code: Option<String>,
+    /// Required when a phone is bound.
+    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub sms_code: Option<String>,
+    /// Required when an authenticator is bound.
+    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub totp_code: Option<String>,
 }
 
 /// Verification: a code for every bound factor.
-#[utoipa::path(post, path = "/api/v1/deletion/{id}/verify", tag = "deletion", params(("id" = String, Path)), request_body = VerifyRequest,
-    responses((status = 200, body = FlowView), (status = 400, description = "`invalid_code` / `code_expired` / `code_used` / `code_exhausted`", body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/deletion/{id}/verify", tag = "deletion", operation_id = "deletion_verify", params(("id" = String, Path, format = "uuid", description = "The flow's id")), request_body = VerifyRequest,
+    security(("user_token" = []), ("session_cookie" = [])),
+    responses((status = 200, description = "the flow at `identity`", body = FlowView),
+        (status = 400, description = "`invalid_code` / `code_expired` / `code_used` / `code_exhausted`, with `factor`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no deletion of this session at this id", body = ErrorBody),
+        (status = 409, description = "`wrong_step` with `step`: the flow is at another step", body = ErrorBody),
+        (status = 410, description = "`flow_expired`: idle too long; start again", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a code of a bound factor is missing or not 6 digits", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many wrong codes in the last hour", body = ErrorBody)))]
 pub async fn api_verify(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -179,13 +215,21 @@ pub struct IdentityRequest {
     /// The ID number from the original identity verification (any spacing or case).
     pub id_number: Option<String>,
     /// Instead, for accounts that never completed identity verification.
+    #[schema(format = Password)]
     pub password: Option<String>,
 }
 
 /// Identity: the last step. On success the account is deleted in one transaction.
-#[utoipa::path(post, path = "/api/v1/deletion/{id}/identity", tag = "deletion", params(("id" = String, Path)), request_body = IdentityRequest,
-    responses((status = 200, description = "deleted", body = FlowView), (status = 400, description = "`identity_mismatch` with `attempts_left`", body = ErrorBody),
-        (status = 423, description = "`identity_locked`", body = ErrorBody), (status = 409, description = "`assets_remaining` (a deposit landed) or `wrong_step`", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/deletion/{id}/identity", tag = "deletion", operation_id = "deletion_identity", params(("id" = String, Path, format = "uuid", description = "The flow's id")), request_body = IdentityRequest,
+    security(("user_token" = []), ("session_cookie" = [])),
+    responses((status = 200, description = "deleted: the flow at `deleted` with `deleted_at` and `reregister_after`", body = FlowView),
+        (status = 400, description = "`identity_mismatch` with `attempts_left` and `field`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no deletion of this session at this id", body = ErrorBody),
+        (status = 409, description = "`assets_remaining` with `blocking` (a deposit landed), or `wrong_step` with `step`", body = ErrorBody),
+        (status = 410, description = "`flow_expired`", body = ErrorBody),
+        (status = 422, description = "`validation_error`: `id_number` (or `password`, for accounts without a verified identity) is required", body = ErrorBody),
+        (status = 423, description = "`identity_locked` with `locked_until`: 5 wrong answers", body = ErrorBody),
+        (status = 503, description = "`asset_source_unavailable`", body = ErrorBody)))]
 pub async fn api_identity(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -469,8 +513,10 @@ async fn render_step(
 }
 
 /// Security → Delete: starts or resumes the flow and shows its current step.
-#[utoipa::path(post, path = "/security/delete", tag = "pages", request_body(content = EmptyForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "to the flow's current step")))]
+#[utoipa::path(post, path = "/security/delete", tag = "pages", operation_id = "page_deletion_start_submit", security(("session_cookie" = [])),
+    request_body(content = EmptyForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "to the flow's current step"),
+        (status = 503, description = "the asset source did not answer", content_type = "text/html")))]
 pub async fn page_start(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -483,8 +529,12 @@ pub async fn page_start(
     }
 }
 
-#[utoipa::path(get, path = "/deletion/{id}", tag = "pages", params(("id" = String, Path)),
-    responses((status = 200, description = "the page of the current step", content_type = "text/html")))]
+#[utoipa::path(get, path = "/deletion/{id}", tag = "pages", operation_id = "page_deletion", params(("id" = String, Path, format = "uuid", description = "The flow's id")), security(("session_cookie" = [])),
+    responses((status = 200, description = "the page of the current step", content_type = "text/html"),
+        (status = 303, description = "a finished deletion: to the home page"),
+        (status = 404, description = "no deletion of this session at this id", content_type = "text/html"),
+        (status = 410, description = "the deletion expired", content_type = "text/html"),
+        (status = 503, description = "the asset source did not answer", content_type = "text/html")))]
 pub async fn page_flow(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -525,13 +575,22 @@ async fn after(
 #[derive(Deserialize, ToSchema)]
 pub struct ConfirmForm {
     #[serde(default)]
+    #[schema(nullable = false)]
     pub acknowledged: Option<String>,
     #[serde(default)]
+    #[schema(nullable = false)]
     pub captcha: Option<String>,
 }
 
-#[utoipa::path(post, path = "/deletion/{id}/confirm", tag = "pages", params(("id" = String, Path)),
-    request_body(content = ConfirmForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "to the next step")))]
+#[utoipa::path(post, path = "/deletion/{id}/confirm", tag = "pages", operation_id = "page_deletion_confirm_submit", params(("id" = String, Path, format = "uuid", description = "The flow's id")), security(("session_cookie" = [])),
+    request_body(content = ConfirmForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "done, or the flow is at another step: to its current page"),
+        (status = 404, description = "no deletion of this session at this id", content_type = "text/html"),
+        (status = 410, description = "the deletion expired", content_type = "text/html"),
+        (status = 400, description = "the notes page: the captcha is missing or wrong", content_type = "text/html"),
+        (status = 403, description = "the notes page: the 24-hour cool-off is running", content_type = "text/html"),
+        (status = 422, description = "the notes page: the notes were not acknowledged", content_type = "text/html"),
+        (status = 503, description = "the asset source did not answer", content_type = "text/html")))]
 pub async fn page_confirm(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -550,8 +609,13 @@ pub async fn page_confirm(
     after(&state, &user, &csrf, &id, result, None).await
 }
 
-#[utoipa::path(post, path = "/deletion/{id}/assets", tag = "pages", params(("id" = String, Path)),
-    request_body(content = EmptyForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "to the next step")))]
+#[utoipa::path(post, path = "/deletion/{id}/assets", tag = "pages", operation_id = "page_deletion_assets_submit", params(("id" = String, Path, format = "uuid", description = "The flow's id")), security(("session_cookie" = [])),
+    request_body(content = EmptyForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "done, or the flow is at another step: to its current page"),
+        (status = 404, description = "no deletion of this session at this id", content_type = "text/html"),
+        (status = 410, description = "the deletion expired", content_type = "text/html"),
+        (status = 409, description = "the assets page: something still blocks", content_type = "text/html"),
+        (status = 503, description = "the asset source did not answer", content_type = "text/html")))]
 pub async fn page_assets(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -572,11 +636,19 @@ pub async fn page_assets(
 #[derive(Deserialize, ToSchema)]
 pub struct ChannelForm {
     #[serde(default)]
+    #[schema(value_type = crate::openapi::ChannelName)]
     pub channel: String,
 }
 
-#[utoipa::path(post, path = "/deletion/{id}/codes", tag = "pages", params(("id" = String, Path)),
-    request_body(content = ChannelForm, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "the step page saying the code was sent", content_type = "text/html")))]
+#[utoipa::path(post, path = "/deletion/{id}/codes", tag = "pages", operation_id = "page_deletion_codes_submit", params(("id" = String, Path, format = "uuid", description = "The flow's id")), security(("session_cookie" = [])),
+    request_body(content = ChannelForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "the step page saying the code was sent", content_type = "text/html"),
+        (status = 303, description = "done, or the flow is at another step: to its current page"),
+        (status = 404, description = "no deletion of this session at this id", content_type = "text/html"),
+        (status = 410, description = "the deletion expired", content_type = "text/html"),
+        (status = 422, description = "the verification page: an unknown channel, or `sms` without a phone", content_type = "text/html"),
+        (status = 429, description = "the verification page with the wait", content_type = "text/html"),
+        (status = 503, description = "the code could not be sent", content_type = "text/html")))]
 pub async fn page_codes(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -603,15 +675,24 @@ pub async fn page_codes(
 #[derive(Deserialize, ToSchema)]
 pub struct VerifyForm {
     #[serde(default)]
+    #[schema(nullable = false, pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub email_code: Option<String>,
     #[serde(default)]
+    #[schema(nullable = false, pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub sms_code: Option<String>,
     #[serde(default)]
+    #[schema(nullable = false, pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub totp_code: Option<String>,
 }
 
-#[utoipa::path(post, path = "/deletion/{id}/verify", tag = "pages", params(("id" = String, Path)),
-    request_body(content = VerifyForm, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "to the identity step")))]
+#[utoipa::path(post, path = "/deletion/{id}/verify", tag = "pages", operation_id = "page_deletion_verify_submit", params(("id" = String, Path, format = "uuid", description = "The flow's id")), security(("session_cookie" = [])),
+    request_body(content = VerifyForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "done, or the flow is at another step: to its current page"),
+        (status = 404, description = "no deletion of this session at this id", content_type = "text/html"),
+        (status = 410, description = "the deletion expired", content_type = "text/html"),
+        (status = 400, description = "the verification page: a code is wrong, expired, used or exhausted", content_type = "text/html"),
+        (status = 422, description = "the verification page: a code is missing", content_type = "text/html"),
+        (status = 429, description = "the verification page: too many wrong codes", content_type = "text/html")))]
 pub async fn page_verify(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -637,14 +718,24 @@ pub async fn page_verify(
 #[derive(Deserialize, ToSchema)]
 pub struct IdentityForm {
     #[serde(default)]
+    #[schema(nullable = false)]
     pub id_number: Option<String>,
     #[serde(default)]
+    #[schema(nullable = false, format = Password)]
     pub password: Option<String>,
 }
 
-#[utoipa::path(post, path = "/deletion/{id}/identity", tag = "pages", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/deletion/{id}/identity", tag = "pages", operation_id = "page_deletion_identity_submit", params(("id" = String, Path, format = "uuid", description = "The flow's id")), security(("session_cookie" = [])),
     request_body(content = IdentityForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "the Deleted page, signed out", content_type = "text/html")))]
+    responses((status = 200, description = "the Deleted page; the session cookie is removed", content_type = "text/html"),
+        (status = 303, description = "done, or the flow is at another step: to its current page"),
+        (status = 404, description = "no deletion of this session at this id", content_type = "text/html"),
+        (status = 410, description = "the deletion expired", content_type = "text/html"),
+        (status = 400, description = "the identity page: the number does not match", content_type = "text/html"),
+        (status = 409, description = "the assets page: a deposit landed meanwhile", content_type = "text/html"),
+        (status = 422, description = "the identity page: the number (or password) is missing", content_type = "text/html"),
+        (status = 423, description = "the identity page: locked after 5 wrong answers", content_type = "text/html"),
+        (status = 503, description = "the asset source did not answer", content_type = "text/html")))]
 pub async fn page_identity(
     State(state): State<AppState>,
     PageUser(user): PageUser,

@@ -31,19 +31,24 @@ pub struct OutboxQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OutboxEntry {
     /// `email` or `sms`.
+    #[schema(value_type = crate::openapi::ChannelName)]
     pub channel: String,
+    /// The email address or phone number.
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// The code the message carries, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub code: Option<String>,
+    #[schema(format = DateTime)]
     pub sent_at: String,
 }
 
 const OUTBOX_LIMIT: i64 = 200;
 
 /// Messages kept instead of sent, newest first.
-#[utoipa::path(get, path = "/api/v1/dev/outbox", tag = "dev", params(OutboxQuery),
+#[utoipa::path(get, path = "/api/v1/dev/outbox", tag = "dev", operation_id = "dev_outbox", params(OutboxQuery),
     responses((status = 200, body = Vec<OutboxEntry>)))]
 pub async fn outbox_json(
     State(state): State<AppState>,
@@ -69,17 +74,21 @@ pub async fn outbox_json(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ClockRequest {
     /// Seconds to move the app's clock forward (1 to 10 years' worth).
+    #[schema(minimum = 1, maximum = 316224000)]
     pub advance_seconds: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClockResponse {
+    #[schema(format = DateTime)]
     pub now: String,
 }
 
 /// Moves the app's clock forward, to try expiries and the 30-day wait.
-#[utoipa::path(post, path = "/api/v1/dev/clock", tag = "dev", request_body = ClockRequest,
-    responses((status = 200, body = ClockResponse), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/dev/clock", tag = "dev", operation_id = "dev_clock", request_body = ClockRequest,
+    responses((status = 200, body = ClockResponse),
+        (status = 409, description = "`conflict`: the server runs on the system clock", body = ErrorBody),
+        (status = 422, description = "`validation_error`: `advance_seconds` out of range", body = ErrorBody)))]
 pub async fn clock(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ClockRequest>,
@@ -105,7 +114,8 @@ pub async fn clock(
 }
 
 /// The dev outbox as a page.
-#[utoipa::path(get, path = "/dev/outbox", tag = "dev", params(OutboxQuery),
+#[utoipa::path(get, path = "/dev/outbox", tag = "dev", operation_id = "dev_outbox_page", params(OutboxQuery),
+    security((), ("session_cookie" = [])),
     responses((status = 200, description = "messages kept instead of sent", content_type = "text/html")))]
 pub async fn outbox_page(
     State(state): State<AppState>,

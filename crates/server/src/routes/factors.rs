@@ -30,12 +30,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct TotpSetup {
     /// Base32 secret, not active until confirmed.
     pub secret: String,
+    /// `otpauth://totp/...`, for authenticator apps (also shown as a QR code).
+    #[schema(format = "uri")]
     pub otpauth_uri: String,
 }
 
 /// Begins binding an authenticator. Returns the secret (also shown as a QR code on the
 /// security page); nothing changes until a first code confirms it.
-#[utoipa::path(post, path = "/api/v1/me/totp", tag = "factors",
+#[utoipa::path(post, path = "/api/v1/me/totp", tag = "factors", operation_id = "factors_totp_begin",
+    security(("user_token" = []), ("session_cookie" = [])),
     responses((status = 200, body = TotpSetup), (status = 409, description = "`conflict`: an authenticator is already bound", body = ErrorBody)))]
 pub async fn totp_begin(
     State(state): State<AppState>,
@@ -71,13 +74,17 @@ pub async fn begin_totp(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CodeRequest {
-    /// 6 digits.
+    /// 6 digits (spaces are ignored).
+    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub code: String,
 }
 
 /// Confirms the authenticator with its first code; from now on logins ask for it.
-#[utoipa::path(post, path = "/api/v1/me/totp/confirm", tag = "factors", request_body = CodeRequest,
-    responses((status = 204, description = "bound"), (status = 400, description = "`invalid_code` / `rate_limited`", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/me/totp/confirm", tag = "factors", operation_id = "factors_totp_confirm", request_body = CodeRequest,
+    security(("user_token" = []), ("session_cookie" = [])),
+    responses((status = 204, description = "bound"),
+        (status = 400, description = "`invalid_code`: the code is wrong, or no setup is under way", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many wrong codes in the last hour", body = ErrorBody)))]
 pub async fn totp_confirm(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -98,10 +105,14 @@ pub async fn totp_confirm(
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct FactorCodesRequest {
+    /// Always required: 6 digits (spaces are ignored).
+    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub email_code: Option<String>,
     /// Required when a phone is bound.
+    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub sms_code: Option<String>,
     /// Required when an authenticator is bound.
+    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub totp_code: Option<String>,
 }
 
@@ -116,8 +127,13 @@ impl From<FactorCodesRequest> for FactorCodes {
 }
 
 /// Removes the authenticator; needs a code from every bound factor (purpose `unbind`).
-#[utoipa::path(delete, path = "/api/v1/me/totp", tag = "factors", request_body = FactorCodesRequest,
-    responses((status = 204, description = "removed"), (status = 400, body = ErrorBody), (status = 404, description = "no authenticator bound", body = ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/me/totp", tag = "factors", operation_id = "factors_totp_remove", request_body = FactorCodesRequest,
+    security(("user_token" = []), ("session_cookie" = [])),
+    responses((status = 204, description = "removed"),
+        (status = 400, description = "`invalid_code` / `code_expired` / `code_used` / `code_exhausted`, with `factor`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no authenticator is bound", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a code of a bound factor is missing or not 6 digits", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many wrong codes in the last hour", body = ErrorBody)))]
 pub async fn totp_remove(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -148,6 +164,7 @@ pub async fn remove_totp(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PhoneRequest {
     /// E.164, e.g. `+447911123456` (spaces and dashes are accepted).
+    #[schema(example = "+447911123456")]
     pub phone: String,
 }
 
@@ -158,9 +175,13 @@ pub struct CodeSent {
 }
 
 /// Sends an SMS code (purpose `phone_binding`) to the phone to bind.
-#[utoipa::path(post, path = "/api/v1/me/phone", tag = "factors", request_body = PhoneRequest,
-    responses((status = 202, body = CodeSent), (status = 409, description = "a phone is already bound", body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, description = "`resend_too_soon` / `rate_limited`", body = ErrorBody),
+#[utoipa::path(post, path = "/api/v1/me/phone", tag = "factors", operation_id = "factors_phone_begin", request_body = PhoneRequest,
+    security(("user_token" = []), ("session_cookie" = [])),
+    responses((status = 202, body = CodeSent),
+        (status = 403, description = "`reregistration_blocked` with `allowed_from`: the number belonged to a recently deleted account", body = ErrorBody),
+        (status = 409, description = "`conflict`: a phone is already bound", body = ErrorBody),
+        (status = 422, description = "`validation_error`: not a phone number", body = ErrorBody),
+        (status = 429, description = "`resend_too_soon` (with `retry_after`) / `rate_limited`", body = ErrorBody),
         (status = 503, description = "`delivery_failed`: the SMS provider did not take the message", body = ErrorBody)))]
 pub async fn phone_begin(
     State(state): State<AppState>,
@@ -202,8 +223,13 @@ pub async fn begin_phone(
 }
 
 /// Confirms the phone with the SMS code; the phone is then bound.
-#[utoipa::path(post, path = "/api/v1/me/phone/confirm", tag = "factors", request_body = CodeRequest,
-    responses((status = 204, description = "bound"), (status = 400, body = ErrorBody), (status = 409, description = "the number is bound to another account", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/me/phone/confirm", tag = "factors", operation_id = "factors_phone_confirm", request_body = CodeRequest,
+    security(("user_token" = []), ("session_cookie" = [])),
+    responses((status = 204, description = "bound"),
+        (status = 400, description = "`invalid_code` / `code_expired` / `code_used` / `code_exhausted`", body = ErrorBody),
+        (status = 409, description = "`conflict`: the number is bound to another account", body = ErrorBody),
+        (status = 422, description = "`validation_error`: the code is not 6 digits", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many wrong codes in the last hour", body = ErrorBody)))]
 pub async fn phone_confirm(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -247,8 +273,13 @@ pub async fn confirm_phone(
 }
 
 /// Removes the phone; needs a code from every bound factor (purpose `unbind`).
-#[utoipa::path(delete, path = "/api/v1/me/phone", tag = "factors", request_body = FactorCodesRequest,
-    responses((status = 204, description = "removed"), (status = 400, body = ErrorBody), (status = 404, description = "no phone bound", body = ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/me/phone", tag = "factors", operation_id = "factors_phone_remove", request_body = FactorCodesRequest,
+    security(("user_token" = []), ("session_cookie" = [])),
+    responses((status = 204, description = "removed"),
+        (status = 400, description = "`invalid_code` / `code_expired` / `code_used` / `code_exhausted`, with `factor`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no phone is bound", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a code of a bound factor is missing or not 6 digits", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many wrong codes in the last hour", body = ErrorBody)))]
 pub async fn phone_remove(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -279,14 +310,17 @@ pub async fn remove_phone(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SendCodeRequest {
     /// `email` or `sms`.
+    #[schema(value_type = crate::openapi::ChannelName)]
     pub channel: String,
     /// `withdrawal` or `unbind` (deletion codes come from the deletion flow).
+    #[schema(value_type = crate::openapi::ActionPurpose)]
     pub purpose: String,
 }
 
 /// Sends an email or SMS code for an action that needs every bound factor.
-#[utoipa::path(post, path = "/api/v1/me/codes", tag = "factors", request_body = SendCodeRequest,
-    responses((status = 202, body = CodeSent), (status = 422, body = ErrorBody),
+#[utoipa::path(post, path = "/api/v1/me/codes", tag = "factors", operation_id = "factors_send_code", request_body = SendCodeRequest,
+    security(("user_token" = []), ("session_cookie" = [])),
+    responses((status = 202, body = CodeSent), (status = 422, description = "`validation_error`: an unknown channel or purpose, or `sms` without a bound phone", body = ErrorBody),
         (status = 429, description = "`resend_too_soon` (with `retry_after`) or `rate_limited`", body = ErrorBody),
         (status = 503, description = "`delivery_failed`", body = ErrorBody)))]
 pub async fn request_code(

@@ -15,8 +15,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Prometheus metrics (text exposition). Needs the admin token, like the admin API:
 /// route names and queue sizes are for operators only.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", body = String), (status = 401, description = "no or wrong admin token")))]
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "ops_metrics",
+    security(("admin_token" = [])),
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
+        (status = 401, description = "`unauthorized`: no or wrong admin token", body = crate::error::ErrorBody),
+        (status = 404, description = "`not_found`: no admin token is configured", body = crate::error::ErrorBody)))]
 pub async fn metrics(State(state): State<AppState>, _: crate::http::admin::AdminAuth) -> Response {
     let body = crate::metrics::render(&state).await;
     (
@@ -30,14 +33,16 @@ pub async fn metrics(State(state): State<AppState>, _: crate::http::admin::Admin
 }
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "up", body = String)))]
+#[utoipa::path(get, path = "/healthz", tag = "operations", operation_id = "ops_healthz",
+    responses((status = 200, description = "up: `ok`", body = String, content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
 /// The database answers.
-#[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "ready", body = String), (status = 503, description = "database unreachable")))]
+#[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "ops_readyz",
+    responses((status = 200, description = "ready: `ready`", body = String, content_type = "text/plain"),
+        (status = 503, description = "`internal_error`: the database does not answer", body = crate::error::ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
         Ok(()) => "ready".into_response(),

@@ -46,14 +46,19 @@ fn text_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, 
 #[derive(Deserialize, ToSchema)]
 pub struct IdentityRequest {
     /// `id_card`, `passport` or `drivers_licence`.
+    #[schema(value_type = crate::openapi::DocumentTypeName)]
     pub document_type: String,
     /// As printed on the document; case, spaces, hyphens and dots do not matter.
-    /// 4 to 32 letters and digits. Stored encrypted, never returned.
+    /// 4 to 32 letters and digits. Stored encrypted, never returned. A JSON integer is
+    /// accepted too.
     #[serde(deserialize_with = "text_or_number")]
+    #[schema(example = "AB 123456")]
     pub document_number: String,
     /// ISO 3166-1 alpha-2 code of the issuing country, e.g. `GB`.
+    #[schema(pattern = r"^\s*[A-Za-z]{2}\s*$", example = "GB")]
     pub country: String,
     /// `YYYY-MM-DD`. An expired document is accepted.
+    #[schema(format = Date)]
     pub expires_on: String,
 }
 
@@ -61,37 +66,49 @@ pub struct IdentityRequest {
 #[derive(Deserialize, ToSchema)]
 pub struct AdminIdentityRequest {
     /// `id_card`, `passport` or `drivers_licence`.
+    #[schema(value_type = crate::openapi::DocumentTypeName)]
     pub document_type: String,
-    /// As printed on the document; case, spaces, hyphens and dots do not matter.
+    /// As printed on the document; case, spaces, hyphens and dots do not matter. A JSON
+    /// integer is accepted too.
     #[serde(deserialize_with = "text_or_number")]
+    #[schema(example = "AB 123456")]
     pub document_number: String,
     /// ISO 3166-1 alpha-2 code of the issuing country, e.g. `GB`.
+    #[schema(pattern = r"^\s*[A-Za-z]{2}\s*$", example = "GB")]
     pub country: String,
     /// `YYYY-MM-DD`. An expired document is accepted.
+    #[schema(format = Date)]
     pub expires_on: String,
     /// `pending`, `approved` or `rejected`.
+    #[schema(value_type = crate::openapi::ReviewStatus)]
     pub status: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IdentitySubmitted {
     /// `pending` (waiting for the host platform), or `approved` in dev mode.
+    #[schema(value_type = crate::openapi::ReviewStatus)]
     pub status: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IdentityResponse {
     /// `none`, `pending`, `approved` or `rejected`. With `none` no other field is present.
+    #[schema(value_type = crate::openapi::IdentityStatusName)]
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Option<crate::openapi::DocumentTypeName>)]
     pub document_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub country: Option<String>,
     /// `YYYY-MM-DD`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = Date)]
     pub expires_on: Option<String>,
     /// The last three characters of the number on file; never more.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub number_last3: Option<String>,
 }
 
@@ -119,12 +136,14 @@ impl From<IdentityOverview> for IdentityResponse {
 
 /// Records the outcome of the host platform's identity verification for an account
 /// (created or replaced). Approved numbers stay on file when a new one is recorded.
-#[utoipa::path(put, path = "/api/v1/admin/accounts/{account_id}/identity", tag = "admin",
-    params(("account_id" = String, Path, description = "The account's id")),
+#[utoipa::path(put, path = "/api/v1/admin/accounts/{account_id}/identity", tag = "admin", operation_id = "admin_identity_put",
+    security(("admin_token" = [])),
+    params(("account_id" = String, Path, format = "uuid", description = "The account's id")),
     request_body = AdminIdentityRequest,
     responses(
         (status = 204, description = "recorded"),
         (status = 401, description = "`unauthorized`: missing or wrong admin token", body = ErrorBody),
+        (status = 403, description = "`reregistration_blocked` with `allowed_from`: the number belonged to a recently deleted account", body = ErrorBody),
         (status = 404, description = "`not_found`: no such account, or the admin API is off (no token configured)", body = ErrorBody),
         (status = 409, description = "`account_deleted`", body = ErrorBody),
         (status = 422, description = "`validation_error` naming the field", body = ErrorBody),
@@ -161,10 +180,12 @@ pub async fn admin_put_identity(
 
 /// Submits the account holder's identity document. It waits for the host platform's
 /// review (`pending`); in dev mode it is approved at once.
-#[utoipa::path(post, path = "/api/v1/me/identity", tag = "identity", request_body = IdentityRequest,
+#[utoipa::path(post, path = "/api/v1/me/identity", tag = "identity", operation_id = "identity_submit", request_body = IdentityRequest,
+    security(("user_token" = []), ("session_cookie" = [])),
     responses(
         (status = 202, body = IdentitySubmitted),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "`reregistration_blocked` with `allowed_from`: the number belonged to a recently deleted account", body = ErrorBody),
         (status = 409, description = "`conflict`: the identity is already verified; a changed document goes through support", body = ErrorBody),
         (status = 422, description = "`validation_error` naming the field", body = ErrorBody),
     ))]
@@ -188,7 +209,8 @@ pub async fn submit_identity(
 
 /// The signed-in account's identity record, with at most the last three characters of
 /// the document number.
-#[utoipa::path(get, path = "/api/v1/me/identity", tag = "identity",
+#[utoipa::path(get, path = "/api/v1/me/identity", tag = "identity", operation_id = "identity_get",
+    security(("user_token" = []), ("session_cookie" = [])),
     responses((status = 200, body = IdentityResponse), (status = 401, body = ErrorBody)))]
 pub async fn my_identity(
     State(state): State<AppState>,
@@ -249,12 +271,14 @@ fn notice_text(key: &str) -> Option<&'static str> {
 #[derive(Deserialize, ToSchema)]
 pub struct IdentityForm {
     #[serde(default)]
+    #[schema(value_type = crate::openapi::DocumentTypeName)]
     pub document_type: String,
     #[serde(default)]
     pub document_number: String,
     #[serde(default)]
     pub country: String,
     #[serde(default)]
+    #[schema(format = Date)]
     pub expires_on: String,
 }
 
@@ -367,9 +391,8 @@ fn sentence(message: &str) -> String {
     out
 }
 
-#[utoipa::path(get, path = "/identity", tag = "pages", params(views::NoticeQuery),
-    responses((status = 200, description = "identity verification: the document on file and the form", content_type = "text/html"),
-        (status = 303, description = "not signed in: to the login page")))]
+#[utoipa::path(get, path = "/identity", tag = "pages", operation_id = "page_identity", params(views::NoticeQuery), security(("session_cookie" = [])),
+    responses((status = 200, description = "identity verification: the document on file and the form", content_type = "text/html")))]
 pub async fn identity_page(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -386,9 +409,10 @@ pub async fn identity_page(
     .await
 }
 
-#[utoipa::path(post, path = "/identity", tag = "pages",
+#[utoipa::path(post, path = "/identity", tag = "pages", operation_id = "page_identity_submit", security(("session_cookie" = [])),
     request_body(content = IdentityForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "submitted; back to the identity page"),
+        (status = 403, description = "the page with the error: the number belonged to a recently deleted account", content_type = "text/html"),
         (status = 409, description = "already verified: the page with the error", content_type = "text/html"),
         (status = 422, description = "the form again, with the fields at fault", content_type = "text/html")))]
 pub async fn identity_submit(

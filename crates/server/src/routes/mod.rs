@@ -38,6 +38,8 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "deletion", description = "The account deletion journey (PRODUCT.md R1-R10)"),
         (name = "identity", description = "Identity (KYC) records"),
         (name = "admin", description = "Host/admin API (bearer OFFBOARD_ADMIN_TOKEN)"),
+        (name = "support", description = "Support API for agents (bearer token from support login)"),
+        (name = "console", description = "The support console's pages (HTML, agent cookie)"),
         (name = "assets", description = "Balances, withdrawals, statement"),
         (name = "dev", description = "Dev mode only; 404 in production"),
         (name = "operations", description = "Health and API description"),
@@ -49,7 +51,7 @@ pub struct ApiDoc;
 pub fn router(state: AppState) -> Router {
     crate::metrics::handle();
     let (router, openapi) = openapi_router(&state).split_for_parts();
-    let openapi = std::sync::Arc::new(openapi);
+    let openapi = std::sync::Arc::new(crate::openapi::finish(openapi, state.config.is_dev()));
     router
         .route(
             "/api/openapi.json",

@@ -58,7 +58,8 @@ fn signed_in_redirect(state: &AppState, token: String, to: &str) -> Response {
     response
 }
 
-#[utoipa::path(get, path = "/", tag = "pages", responses((status = 200, description = "home page", content_type = "text/html")))]
+#[utoipa::path(get, path = "/", tag = "pages", operation_id = "page_home", security((), ("session_cookie" = [])),
+    responses((status = 200, description = "home page", content_type = "text/html")))]
 pub async fn home(
     State(state): State<AppState>,
     MaybePageUser(user): MaybePageUser,
@@ -69,7 +70,8 @@ pub async fn home(
     })
 }
 
-#[utoipa::path(get, path = "/signup", tag = "pages", responses((status = 200, description = "sign-up form", content_type = "text/html")))]
+#[utoipa::path(get, path = "/signup", tag = "pages", operation_id = "page_signup",
+    responses((status = 200, description = "sign-up form", content_type = "text/html")))]
 pub async fn signup_page(State(state): State<AppState>, csrf: CsrfToken) -> Response {
     views::render(&SignupPage {
         layout: layout(&state, None, &csrf),
@@ -83,14 +85,19 @@ pub async fn signup_page(State(state): State<AppState>, csrf: CsrfToken) -> Resp
 #[derive(Deserialize, ToSchema)]
 pub struct SignupForm {
     #[serde(default)]
+    #[schema(format = Email)]
     pub email: String,
     #[serde(default)]
+    #[schema(format = Password)]
     pub password: String,
 }
 
-#[utoipa::path(post, path = "/signup", tag = "pages",
+#[utoipa::path(post, path = "/signup", tag = "pages", operation_id = "page_signup_submit",
     request_body(content = SignupForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "signed up and in; to the security page"), (status = 422, description = "the form again, with errors", content_type = "text/html")))]
+    responses((status = 303, description = "signed up and in (the session cookie is set); to the security page"),
+        (status = 403, description = "the form again: the email belonged to a recently deleted account", content_type = "text/html"),
+        (status = 409, description = "the form again: the email is already registered", content_type = "text/html"),
+        (status = 422, description = "the form again, with errors", content_type = "text/html")))]
 pub async fn signup_submit(
     State(state): State<AppState>,
     csrf: CsrfToken,
@@ -128,7 +135,8 @@ pub async fn signup_submit(
     }
 }
 
-#[utoipa::path(get, path = "/login", tag = "pages", responses((status = 200, description = "login form", content_type = "text/html")))]
+#[utoipa::path(get, path = "/login", tag = "pages", operation_id = "page_login",
+    responses((status = 200, description = "login form", content_type = "text/html")))]
 pub async fn login_page(State(state): State<AppState>, csrf: CsrfToken) -> Response {
     views::render(&LoginPage {
         layout: layout(&state, None, &csrf),
@@ -141,17 +149,24 @@ pub async fn login_page(State(state): State<AppState>, csrf: CsrfToken) -> Respo
 #[derive(Deserialize, ToSchema)]
 pub struct LoginForm {
     #[serde(default)]
+    #[schema(format = Email)]
     pub email: String,
     #[serde(default)]
+    #[schema(format = Password)]
     pub password: String,
     /// Only needed when an authenticator is bound.
     #[serde(default)]
+    #[schema(nullable = false, pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub totp_code: Option<String>,
 }
 
-#[utoipa::path(post, path = "/login", tag = "pages",
+#[utoipa::path(post, path = "/login", tag = "pages", operation_id = "page_login_submit",
     request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "logged in; to the security page"), (status = 401, description = "the form again, with the error", content_type = "text/html")))]
+    responses((status = 303, description = "logged in (the session cookie is set); to the security page"),
+        (status = 400, description = "the form again: a wrong authenticator code", content_type = "text/html"),
+        (status = 401, description = "the form again, with the error (throttling adds `Retry-After`)", content_type = "text/html",
+            headers(("Retry-After" = u64, description = "seconds to wait, when throttled"))),
+        (status = 429, description = "the form again: too many wrong authenticator codes", content_type = "text/html")))]
 pub async fn login_submit(
     State(state): State<AppState>,
     csrf: CsrfToken,
@@ -199,9 +214,9 @@ pub async fn login_submit(
     }
 }
 
-#[utoipa::path(post, path = "/logout", tag = "pages",
+#[utoipa::path(post, path = "/logout", tag = "pages", operation_id = "page_logout_submit", security((), ("session_cookie" = [])),
     request_body(content = EmptyForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "logged out; to the home page")))]
+    responses((status = 303, description = "logged out (the session cookie is removed); to the home page")))]
 pub async fn logout_submit(
     State(state): State<AppState>,
     MaybePageUser(user): MaybePageUser,
@@ -231,7 +246,8 @@ pub const DELETION_STEPS: [&str; 5] = [
     "Account deleted",
 ];
 
-#[utoipa::path(get, path = "/security/delete", tag = "pages", responses((status = 200, description = "what deleting the account involves", content_type = "text/html")))]
+#[utoipa::path(get, path = "/security/delete", tag = "pages", operation_id = "page_delete_overview", security(("session_cookie" = [])),
+    responses((status = 200, description = "what deleting the account involves", content_type = "text/html")))]
 pub async fn delete_overview(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -243,7 +259,8 @@ pub async fn delete_overview(
     })
 }
 
-#[utoipa::path(get, path = "/help", tag = "pages", responses((status = 200, description = "the help centre", content_type = "text/html")))]
+#[utoipa::path(get, path = "/help", tag = "pages", operation_id = "page_help", security((), ("session_cookie" = [])),
+    responses((status = 200, description = "the help centre", content_type = "text/html")))]
 pub async fn help_index(
     State(state): State<AppState>,
     MaybePageUser(user): MaybePageUser,
@@ -255,7 +272,8 @@ pub async fn help_index(
     })
 }
 
-#[utoipa::path(get, path = "/help/{slug}", tag = "pages", params(("slug" = String, Path, description = "topic")),
+#[utoipa::path(get, path = "/help/{slug}", tag = "pages", operation_id = "page_help_topic", security((), ("session_cookie" = [])),
+    params(("slug" = String, Path, description = "topic, e.g. `cannot-log-in`")),
     responses((status = 200, description = "one help topic", content_type = "text/html"), (status = 404, description = "no such topic", content_type = "text/html")))]
 pub async fn help_topic(
     State(state): State<AppState>,
@@ -282,7 +300,8 @@ pub async fn help_topic(
 
 const APP_CSS: &str = include_str!("../../static/app.css");
 
-#[utoipa::path(get, path = "/static/app.css", tag = "pages", responses((status = 200, description = "the stylesheet", content_type = "text/css")))]
+#[utoipa::path(get, path = "/static/app.css", tag = "pages", operation_id = "static_app_css",
+    responses((status = 200, description = "the stylesheet", content_type = "text/css")))]
 pub async fn stylesheet() -> Response {
     (
         StatusCode::OK,
@@ -312,18 +331,21 @@ fn script(body: &'static str) -> Response {
 }
 
 /// Solves the deletion captcha in a Web Worker (R3).
-#[utoipa::path(get, path = "/static/captcha.js", tag = "pages", responses((status = 200, description = "script", content_type = "text/javascript")))]
+#[utoipa::path(get, path = "/static/captcha.js", tag = "pages", operation_id = "static_captcha_js",
+    responses((status = 200, description = "script", content_type = "text/javascript")))]
 pub async fn captcha_js() -> Response {
     script(CAPTCHA_JS)
 }
 
-#[utoipa::path(get, path = "/static/captcha-worker.js", tag = "pages", responses((status = 200, description = "script", content_type = "text/javascript")))]
+#[utoipa::path(get, path = "/static/captcha-worker.js", tag = "pages", operation_id = "static_captcha_worker_js",
+    responses((status = 200, description = "script", content_type = "text/javascript")))]
 pub async fn captcha_worker_js() -> Response {
     script(CAPTCHA_WORKER_JS)
 }
 
 /// The visible cooldown of "Get code" buttons.
-#[utoipa::path(get, path = "/static/countdown.js", tag = "pages", responses((status = 200, description = "script", content_type = "text/javascript")))]
+#[utoipa::path(get, path = "/static/countdown.js", tag = "pages", operation_id = "static_countdown_js",
+    responses((status = 200, description = "script", content_type = "text/javascript")))]
 pub async fn countdown_js() -> Response {
     script(COUNTDOWN_JS)
 }

@@ -202,12 +202,14 @@ pub async fn submit_recovery(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ResetRequest {
+    #[schema(format = Email, example = "me@example.com")]
     pub email: String,
 }
 
 /// Sends a password-reset code by email if the account exists. Always 202.
-#[utoipa::path(post, path = "/api/v1/password-reset", tag = "accounts", request_body = ResetRequest,
-    responses((status = 202, description = "a code is on its way if the account exists"), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/password-reset", tag = "accounts", operation_id = "accounts_password_reset", request_body = ResetRequest,
+    responses((status = 202, description = "a code is on its way if the account exists"),
+        (status = 422, description = "`validation_error`: not an email address", body = ErrorBody)))]
 pub async fn password_reset(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ResetRequest>,
@@ -218,8 +220,13 @@ pub async fn password_reset(
 
 #[derive(Deserialize, ToSchema)]
 pub struct ResetConfirm {
+    #[schema(format = Email, example = "me@example.com")]
     pub email: String,
+    /// The emailed code: 6 digits (spaces are ignored).
+    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub code: String,
+    /// 10 to 256 characters, not one character repeated.
+    #[schema(format = Password, min_length = 10, max_length = 256)]
     pub new_password: String,
 }
 
@@ -230,9 +237,10 @@ impl std::fmt::Debug for ResetConfirm {
 }
 
 /// Sets a new password with the emailed code; all sessions are revoked.
-#[utoipa::path(post, path = "/api/v1/password-reset/confirm", tag = "accounts", request_body = ResetConfirm,
+#[utoipa::path(post, path = "/api/v1/password-reset/confirm", tag = "accounts", operation_id = "accounts_password_reset_confirm", request_body = ResetConfirm,
     responses((status = 204, description = "password changed, sessions revoked"), (status = 400, description = "`invalid_code` (the same for every failure)", body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 422, description = "`validation_error`: email, code format or new password", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many wrong codes in the last hour", body = ErrorBody)))]
 pub async fn password_reset_confirm(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ResetConfirm>,
@@ -243,8 +251,10 @@ pub async fn password_reset_confirm(
 
 #[derive(Deserialize, ToSchema)]
 pub struct RecoveryRequest {
+    #[schema(format = Email, example = "me@example.com")]
     pub email: String,
     /// What happened, for support (1 to 2000 characters).
+    #[schema(min_length = 1, max_length = 2000)]
     pub message: String,
     /// The ID number from identity verification, if the person has it.
     pub id_number: Option<String>,
@@ -258,8 +268,10 @@ impl std::fmt::Debug for RecoveryRequest {
 
 /// Asks support to help someone who cannot log in. Always 202; support sees whether the
 /// ID number matched, never the number itself.
-#[utoipa::path(post, path = "/api/v1/recovery", tag = "accounts", request_body = RecoveryRequest,
-    responses((status = 202, description = "received"), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/recovery", tag = "accounts", operation_id = "accounts_recovery_request", request_body = RecoveryRequest,
+    responses((status = 202, description = "received"),
+        (status = 422, description = "`validation_error`: `email` or `message`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many recovery requests for this address", body = ErrorBody)))]
 pub async fn recovery(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RecoveryRequest>,
@@ -281,7 +293,8 @@ pub struct RecoveryPage {
     pub sent: bool,
 }
 
-#[utoipa::path(get, path = "/recovery", tag = "pages", responses((status = 200, description = "the recovery request form", content_type = "text/html")))]
+#[utoipa::path(get, path = "/recovery", tag = "pages", operation_id = "page_recovery", security((), ("session_cookie" = [])),
+    responses((status = 200, description = "the recovery request form", content_type = "text/html")))]
 pub async fn recovery_page(
     State(state): State<AppState>,
     MaybePageUser(user): MaybePageUser,
@@ -301,15 +314,19 @@ pub async fn recovery_page(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RecoveryForm {
     #[serde(default)]
+    #[schema(format = Email)]
     pub email: String,
     #[serde(default)]
     pub message: String,
     #[serde(default)]
+    #[schema(nullable = false)]
     pub id_number: Option<String>,
 }
 
-#[utoipa::path(post, path = "/recovery", tag = "pages", request_body(content = RecoveryForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "received (the same for every email)", content_type = "text/html"), (status = 422, description = "the form with the error", content_type = "text/html")))]
+#[utoipa::path(post, path = "/recovery", tag = "pages", operation_id = "page_recovery_submit", security((), ("session_cookie" = [])),
+    request_body(content = RecoveryForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "received (the same for every email)", content_type = "text/html"), (status = 422, description = "the form with the error", content_type = "text/html"),
+        (status = 429, description = "the form: too many recovery requests for this address", content_type = "text/html")))]
 pub async fn recovery_submit(
     State(state): State<AppState>,
     MaybePageUser(user): MaybePageUser,
@@ -357,7 +374,8 @@ pub struct ResetPage {
     pub error_help: Option<String>,
 }
 
-#[utoipa::path(get, path = "/password-reset", tag = "pages", responses((status = 200, description = "ask for a reset code", content_type = "text/html")))]
+#[utoipa::path(get, path = "/password-reset", tag = "pages", operation_id = "page_password_reset",
+    responses((status = 200, description = "ask for a reset code", content_type = "text/html")))]
 pub async fn reset_page(State(state): State<AppState>, csrf: CsrfToken) -> Response {
     views::render(&ResetPage {
         layout: layout(&state, None, &csrf),
@@ -371,11 +389,14 @@ pub async fn reset_page(State(state): State<AppState>, csrf: CsrfToken) -> Respo
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ResetForm {
     #[serde(default)]
+    #[schema(format = Email)]
     pub email: String,
 }
 
-#[utoipa::path(post, path = "/password-reset", tag = "pages", request_body(content = ResetForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "enter the code and a new password", content_type = "text/html")))]
+#[utoipa::path(post, path = "/password-reset", tag = "pages", operation_id = "page_password_reset_submit",
+    request_body(content = ResetForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "enter the code and a new password (the same for every email)", content_type = "text/html"),
+        (status = 422, description = "the form again: not an email address", content_type = "text/html")))]
 pub async fn reset_submit(
     State(state): State<AppState>,
     csrf: CsrfToken,
@@ -403,15 +424,21 @@ pub async fn reset_submit(
 #[derive(Deserialize, ToSchema)]
 pub struct ResetConfirmForm {
     #[serde(default)]
+    #[schema(format = Email)]
     pub email: String,
     #[serde(default)]
+    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub code: String,
     #[serde(default)]
+    #[schema(format = Password)]
     pub new_password: String,
 }
 
-#[utoipa::path(post, path = "/password-reset/confirm", tag = "pages", request_body(content = ResetConfirmForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "password changed", content_type = "text/html"), (status = 400, description = "the form with the error", content_type = "text/html")))]
+#[utoipa::path(post, path = "/password-reset/confirm", tag = "pages", operation_id = "page_password_reset_confirm_submit",
+    request_body(content = ResetConfirmForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "password changed", content_type = "text/html"), (status = 400, description = "the form with the error: the code is wrong, used or expired", content_type = "text/html"),
+        (status = 422, description = "the form with the error: email, code format or new password", content_type = "text/html"),
+        (status = 429, description = "the form: too many wrong codes", content_type = "text/html")))]
 pub async fn reset_confirm_submit(
     State(state): State<AppState>,
     csrf: CsrfToken,

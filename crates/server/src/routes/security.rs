@@ -112,8 +112,8 @@ async fn render_security(
     views::render_with_status(status, &page)
 }
 
-#[utoipa::path(get, path = "/security", tag = "pages", params(NoticeQuery),
-    responses((status = 200, description = "security page", content_type = "text/html"), (status = 303, description = "not signed in: to the login page")))]
+#[utoipa::path(get, path = "/security", tag = "pages", operation_id = "page_security", params(NoticeQuery), security(("session_cookie" = [])),
+    responses((status = 200, description = "security page", content_type = "text/html")))]
 pub async fn security_page(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -123,9 +123,10 @@ pub async fn security_page(
     render_security(&state, &user, &csrf, q.notice.as_deref(), None).await
 }
 
-#[utoipa::path(post, path = "/security/totp/setup", tag = "pages",
+#[utoipa::path(post, path = "/security/totp/setup", tag = "pages", operation_id = "page_totp_setup_submit", security(("session_cookie" = [])),
     request_body(content = EmptyForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "to the setup page")))]
+    responses((status = 303, description = "to the setup page"),
+        (status = 409, description = "the security page with the error: an authenticator is already bound", content_type = "text/html")))]
 pub async fn totp_setup_submit(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -186,8 +187,9 @@ async fn render_totp_setup(
     views::render_with_status(status, &page)
 }
 
-#[utoipa::path(get, path = "/security/totp", tag = "pages",
-    responses((status = 200, description = "QR code, secret and the confirm form", content_type = "text/html")))]
+#[utoipa::path(get, path = "/security/totp", tag = "pages", operation_id = "page_totp_setup", security(("session_cookie" = [])),
+    responses((status = 200, description = "QR code, secret and the confirm form", content_type = "text/html"),
+        (status = 303, description = "no setup under way: to the security page")))]
 pub async fn totp_setup_page(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -197,8 +199,9 @@ pub async fn totp_setup_page(
 }
 
 /// The pending secret as a QR code (SVG), served from our own origin.
-#[utoipa::path(get, path = "/security/totp/qr.svg", tag = "pages",
-    responses((status = 200, description = "QR code", content_type = "image/svg+xml"), (status = 404, description = "no setup under way")))]
+#[utoipa::path(get, path = "/security/totp/qr.svg", tag = "pages", operation_id = "page_totp_qr", security(("session_cookie" = [])),
+    responses((status = 200, description = "QR code", body = String, content_type = "image/svg+xml"),
+        (status = 404, description = "no setup under way (empty body)")))]
 pub async fn totp_qr(State(state): State<AppState>, PageUser(user): PageUser) -> Response {
     let secret = match pending_secret(&state, &user).await {
         Ok(Some(secret)) => secret,
@@ -231,12 +234,15 @@ pub async fn totp_qr(State(state): State<AppState>, PageUser(user): PageUser) ->
 #[derive(Deserialize, ToSchema)]
 pub struct CodeForm {
     #[serde(default)]
+    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub code: String,
 }
 
-#[utoipa::path(post, path = "/security/totp/confirm", tag = "pages",
+#[utoipa::path(post, path = "/security/totp/confirm", tag = "pages", operation_id = "page_totp_confirm_submit", security(("session_cookie" = [])),
     request_body(content = CodeForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "bound; to the security page"), (status = 400, description = "the setup page with the error", content_type = "text/html")))]
+    responses((status = 303, description = "bound; to the security page (also when no setup is under way)"),
+        (status = 400, description = "the setup page with the error", content_type = "text/html"),
+        (status = 429, description = "the setup page: too many wrong codes", content_type = "text/html")))]
 pub async fn totp_confirm_submit(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -264,10 +270,13 @@ pub async fn totp_confirm_submit(
 #[derive(Deserialize, ToSchema)]
 pub struct FactorCodesForm {
     #[serde(default)]
+    #[schema(nullable = false, pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub email_code: Option<String>,
     #[serde(default)]
+    #[schema(nullable = false, pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub sms_code: Option<String>,
     #[serde(default)]
+    #[schema(nullable = false, pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub totp_code: Option<String>,
 }
 
@@ -281,9 +290,13 @@ impl From<FactorCodesForm> for FactorCodes {
     }
 }
 
-#[utoipa::path(post, path = "/security/totp/remove", tag = "pages",
+#[utoipa::path(post, path = "/security/totp/remove", tag = "pages", operation_id = "page_totp_remove_submit", security(("session_cookie" = [])),
     request_body(content = FactorCodesForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "removed"), (status = 400, description = "the security page with the error", content_type = "text/html")))]
+    responses((status = 303, description = "removed"),
+        (status = 400, description = "the page with the error: a code is wrong, expired, used or exhausted", content_type = "text/html"),
+        (status = 404, description = "the page with the error: nothing to remove", content_type = "text/html"),
+        (status = 422, description = "the page with the error: a code of a bound factor is missing", content_type = "text/html"),
+        (status = 429, description = "the page with the error: too many wrong codes", content_type = "text/html")))]
 pub async fn totp_remove_submit(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -302,9 +315,14 @@ pub struct PhoneForm {
     pub phone: String,
 }
 
-#[utoipa::path(post, path = "/security/phone", tag = "pages",
+#[utoipa::path(post, path = "/security/phone", tag = "pages", operation_id = "page_phone_submit", security(("session_cookie" = [])),
     request_body(content = PhoneForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "code sent; to the confirm page"), (status = 422, description = "the security page with the error", content_type = "text/html")))]
+    responses((status = 303, description = "code sent; to the confirm page"),
+        (status = 403, description = "the security page: the number belonged to a recently deleted account", content_type = "text/html"),
+        (status = 409, description = "the security page: a phone is already bound", content_type = "text/html"),
+        (status = 422, description = "the security page with the error", content_type = "text/html"),
+        (status = 429, description = "the security page with the wait", content_type = "text/html"),
+        (status = 503, description = "the security page: the SMS could not be sent", content_type = "text/html")))]
 pub async fn phone_submit(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -346,8 +364,9 @@ async fn render_phone_confirm(
     views::render_with_status(status, &page)
 }
 
-#[utoipa::path(get, path = "/security/phone/confirm", tag = "pages",
-    responses((status = 200, description = "enter the SMS code", content_type = "text/html")))]
+#[utoipa::path(get, path = "/security/phone/confirm", tag = "pages", operation_id = "page_phone_confirm", security(("session_cookie" = [])),
+    responses((status = 200, description = "enter the SMS code", content_type = "text/html"),
+        (status = 303, description = "no phone binding under way: to the security page")))]
 pub async fn phone_confirm_page(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -356,9 +375,13 @@ pub async fn phone_confirm_page(
     render_phone_confirm(&state, &user, &csrf, None).await
 }
 
-#[utoipa::path(post, path = "/security/phone/confirm", tag = "pages",
+#[utoipa::path(post, path = "/security/phone/confirm", tag = "pages", operation_id = "page_phone_confirm_submit", security(("session_cookie" = [])),
     request_body(content = CodeForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "bound"), (status = 400, description = "the confirm page with the error", content_type = "text/html")))]
+    responses((status = 303, description = "bound; or no binding under way: to the security page"),
+        (status = 400, description = "the confirm page with the error", content_type = "text/html"),
+        (status = 409, description = "the confirm page: the number is bound to another account", content_type = "text/html"),
+        (status = 422, description = "the confirm page: the code is not 6 digits", content_type = "text/html"),
+        (status = 429, description = "the confirm page: too many wrong codes", content_type = "text/html")))]
 pub async fn phone_confirm_submit(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -371,9 +394,13 @@ pub async fn phone_confirm_submit(
     }
 }
 
-#[utoipa::path(post, path = "/security/phone/remove", tag = "pages",
+#[utoipa::path(post, path = "/security/phone/remove", tag = "pages", operation_id = "page_phone_remove_submit", security(("session_cookie" = [])),
     request_body(content = FactorCodesForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "removed"), (status = 400, description = "the security page with the error", content_type = "text/html")))]
+    responses((status = 303, description = "removed"),
+        (status = 400, description = "the page with the error: a code is wrong, expired, used or exhausted", content_type = "text/html"),
+        (status = 404, description = "the page with the error: nothing to remove", content_type = "text/html"),
+        (status = 422, description = "the page with the error: a code of a bound factor is missing", content_type = "text/html"),
+        (status = 429, description = "the page with the error: too many wrong codes", content_type = "text/html")))]
 pub async fn phone_remove_submit(
     State(state): State<AppState>,
     PageUser(user): PageUser,
@@ -389,14 +416,19 @@ pub async fn phone_remove_submit(
 #[derive(Deserialize, ToSchema)]
 pub struct SendCodeForm {
     #[serde(default)]
+    #[schema(value_type = crate::openapi::ChannelName)]
     pub channel: String,
     #[serde(default)]
+    #[schema(value_type = crate::openapi::ActionPurpose)]
     pub purpose: String,
 }
 
-#[utoipa::path(post, path = "/security/codes", tag = "pages",
+#[utoipa::path(post, path = "/security/codes", tag = "pages", operation_id = "page_security_codes_submit", security(("session_cookie" = [])),
     request_body(content = SendCodeForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "sent; back to the security page"), (status = 429, description = "the security page with the wait", content_type = "text/html")))]
+    responses((status = 303, description = "sent; back to the security page"),
+        (status = 422, description = "the security page: an unknown channel or purpose", content_type = "text/html"),
+        (status = 429, description = "the security page with the wait", content_type = "text/html"),
+        (status = 503, description = "the security page: the code could not be sent", content_type = "text/html")))]
 pub async fn codes_submit(
     State(state): State<AppState>,
     PageUser(user): PageUser,

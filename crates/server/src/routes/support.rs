@@ -34,9 +34,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 #[derive(Deserialize, ToSchema)]
 pub struct AgentLogin {
+    #[schema(format = Email)]
     pub email: String,
+    #[schema(format = Password)]
     pub password: String,
     /// The 6-digit code of the agent's authenticator; each code is accepted once.
+    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub totp_code: String,
 }
 
@@ -54,8 +57,10 @@ pub struct AgentToken {
 
 /// Logs an agent in. Every failure (unknown agent, wrong password, missing, wrong or
 /// replayed code, disabled agent) answers the same 401.
-#[utoipa::path(post, path = "/api/v1/support/login", tag = "support", request_body = AgentLogin,
-    responses((status = 200, body = AgentToken), (status = 401, description = "`unauthorized`, the same for every failure", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/support/login", tag = "support", operation_id = "support_login", request_body = AgentLogin,
+    responses((status = 200, body = AgentToken),
+        (status = 401, description = "`unauthorized`, the same for every failure (throttling adds `Retry-After`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait, when throttled")))))]
 pub async fn login(
     State(state): State<AppState>,
     crate::http::client::ClientAddr(addr): crate::http::client::ClientAddr,
@@ -69,9 +74,12 @@ pub async fn login(
 #[into_params(parameter_in = Query)]
 pub struct AccountQuery {
     /// The account's email address.
+    #[param(format = Email)]
     pub email: Option<String>,
     /// The account's phone in E.164.
     pub phone: Option<String>,
+    /// The account's id (anything else finds nothing).
+    #[param(format = "uuid")]
     pub account_id: Option<String>,
     /// A document number (any spacing or case), looked up by blind index: the answer is
     /// the accounts verified with it (empty = no match); the number is never shown back.
@@ -81,9 +89,10 @@ pub struct AccountQuery {
 /// Finds an account by exactly one of `email`, `phone`, `account_id` or
 /// `document_number` (blind index: match / no match). Answers a list (empty when nothing
 /// matches) without any secret or document number.
-#[utoipa::path(get, path = "/api/v1/support/accounts", tag = "support", params(AccountQuery),
-    responses((status = 200, body = [AccountSummary]), (status = 401, body = ErrorBody),
-        (status = 422, description = "`validation_error`: give exactly one of email, phone, account_id", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/support/accounts", tag = "support", operation_id = "support_accounts_search", params(AccountQuery),
+    security(("agent_token" = [])),
+    responses((status = 200, description = "the matching accounts (empty when nothing matches)", body = [AccountSummary]), (status = 401, body = ErrorBody),
+        (status = 422, description = "`validation_error`: give exactly one of email, phone, account_id or document_number, in a valid form", body = ErrorBody)))]
 pub async fn search_accounts(
     State(state): State<AppState>,
     agent: AgentAuth,
@@ -94,7 +103,8 @@ pub async fn search_accounts(
 }
 
 /// Open recovery requests, oldest first.
-#[utoipa::path(get, path = "/api/v1/support/recovery", tag = "support",
+#[utoipa::path(get, path = "/api/v1/support/recovery", tag = "support", operation_id = "support_recovery_list",
+    security(("agent_token" = [])),
     responses((status = 200, body = [RecoveryItem]), (status = 401, body = ErrorBody)))]
 pub async fn open_recovery(
     State(state): State<AppState>,
@@ -106,6 +116,7 @@ pub async fn open_recovery(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReasonRequest {
     /// Why the agent takes this action (1 to 1000 characters); kept in the audit log.
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 
@@ -113,13 +124,16 @@ pub struct ReasonRequest {
 /// ends, a password-reset code goes to the account's email and deletion waits 24 hours.
 /// The owner then logs in and acts alone. For an account holding assets a `lead` is
 /// needed.
-#[utoipa::path(post, path = "/api/v1/support/recovery/{id}/approve", tag = "support",
-    params(("id" = String, Path, description = "The recovery request's id")),
+#[utoipa::path(post, path = "/api/v1/support/recovery/{id}/approve", tag = "support", operation_id = "support_recovery_approve",
+    security(("agent_token" = [])),
+    params(("id" = String, Path, format = "uuid", description = "The recovery request's id")),
     request_body = ReasonRequest,
     responses((status = 204, description = "approved"), (status = 401, body = ErrorBody),
         (status = 403, description = "`forbidden`: the account holds assets and needs a lead", body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, description = "`conflict`: already decided, or no active account behind the request", body = ErrorBody),
-        (status = 422, description = "`validation_error`: a reason is required", body = ErrorBody)))]
+        (status = 404, description = "`not_found`: no recovery request with this id", body = ErrorBody),
+        (status = 409, description = "`conflict`: already decided, or no active account behind the request", body = ErrorBody),
+        (status = 422, description = "`validation_error`: a reason is required", body = ErrorBody),
+        (status = 503, description = "`asset_source_unavailable`: the account's assets could not be checked", body = ErrorBody)))]
 pub async fn approve_recovery(
     State(state): State<AppState>,
     agent: AgentAuth,
@@ -131,11 +145,12 @@ pub async fn approve_recovery(
 }
 
 /// Rejects a recovery request; the requester is told by email, with the reason.
-#[utoipa::path(post, path = "/api/v1/support/recovery/{id}/reject", tag = "support",
-    params(("id" = String, Path, description = "The recovery request's id")),
+#[utoipa::path(post, path = "/api/v1/support/recovery/{id}/reject", tag = "support", operation_id = "support_recovery_reject",
+    security(("agent_token" = [])),
+    params(("id" = String, Path, format = "uuid", description = "The recovery request's id")),
     request_body = ReasonRequest,
     responses((status = 204, description = "rejected"), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, description = "`conflict`: already decided", body = ErrorBody),
+        (status = 404, description = "`not_found`: no recovery request with this id", body = ErrorBody), (status = 409, description = "`conflict`: already decided", body = ErrorBody),
         (status = 422, description = "`validation_error`: a reason is required", body = ErrorBody)))]
 pub async fn reject_recovery(
     State(state): State<AppState>,
@@ -149,11 +164,12 @@ pub async fn reject_recovery(
 
 /// Unlocks the identity step after too many wrong answers (R6): the failures are
 /// forgotten.
-#[utoipa::path(post, path = "/api/v1/support/accounts/{account_id}/identity-unlock", tag = "support",
-    params(("account_id" = String, Path, description = "The account's id")),
+#[utoipa::path(post, path = "/api/v1/support/accounts/{account_id}/identity-unlock", tag = "support", operation_id = "support_identity_unlock",
+    security(("agent_token" = [])),
+    params(("account_id" = String, Path, format = "uuid", description = "The account's id")),
     request_body = ReasonRequest,
     responses((status = 204, description = "unlocked"), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, description = "`account_deleted`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no account with this id", body = ErrorBody), (status = 409, description = "`account_deleted`", body = ErrorBody),
         (status = 422, description = "`validation_error`: a reason is required", body = ErrorBody)))]
 pub async fn identity_unlock(
     State(state): State<AppState>,
@@ -168,8 +184,10 @@ pub async fn identity_unlock(
 #[derive(Deserialize, ToSchema)]
 pub struct DocumentChange {
     /// The new number as printed on the document. Stored encrypted, never returned.
+    #[schema(example = "AB 123456")]
     pub document_number: String,
     /// Why (e.g. "passport renewed, checked on video call"); kept in the audit log.
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 
@@ -181,11 +199,13 @@ impl std::fmt::Debug for DocumentChange {
 
 /// Records a changed document number for a verified account. The new number is
 /// approved; the earlier approved numbers stay valid for the identity check.
-#[utoipa::path(post, path = "/api/v1/support/accounts/{account_id}/document-change", tag = "support",
-    params(("account_id" = String, Path, description = "The account's id")),
+#[utoipa::path(post, path = "/api/v1/support/accounts/{account_id}/document-change", tag = "support", operation_id = "support_document_change",
+    security(("agent_token" = [])),
+    params(("account_id" = String, Path, format = "uuid", description = "The account's id")),
     request_body = DocumentChange,
     responses((status = 204, description = "recorded"), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 403, description = "`reregistration_blocked` with `allowed_from`: the number belonged to a recently deleted account", body = ErrorBody),
+        (status = 404, description = "`not_found`: no account with this id", body = ErrorBody),
         (status = 409, description = "`conflict`: no identity on file; `account_deleted`", body = ErrorBody),
         (status = 422, description = "`validation_error` naming the field", body = ErrorBody)))]
 pub async fn document_change(
@@ -208,14 +228,19 @@ pub async fn document_change(
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Everything that happened to this account...
+    #[param(format = "uuid")]
     pub account_id: Option<String>,
     /// ...or everything this agent (email) did.
+    #[param(format = Email)]
     pub agent: Option<String>,
 }
 
 /// The account's audit log, oldest first. Support actions name the agent and reason.
-#[utoipa::path(get, path = "/api/v1/support/audit", tag = "support", params(AuditQuery),
-    responses((status = 200, body = [AuditItem]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/support/audit", tag = "support", operation_id = "support_audit", params(AuditQuery),
+    security(("agent_token" = [])),
+    responses((status = 200, body = [AuditItem]), (status = 401, body = ErrorBody),
+        (status = 404, description = "`not_found`: no such account or agent", body = ErrorBody),
+        (status = 422, description = "`validation_error`: give exactly one of `account_id` or `agent`", body = ErrorBody)))]
 pub async fn audit_log(
     State(state): State<AppState>,
     _agent: AgentAuth,

@@ -25,8 +25,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewWebhook {
     /// Where deliveries are POSTed (http or https).
+    #[schema(format = "uri", example = "https://platform.example/hooks/offboard")]
     pub url: String,
     /// Any of `account.deleted`, `account.deletion_started`, `account.recovered`.
+    #[schema(value_type = Vec<crate::openapi::WebhookEvent>)]
     pub events: Vec<String>,
 }
 
@@ -41,14 +43,17 @@ pub struct WebhookCreated {
 pub struct WebhookSummary {
     pub webhook_id: String,
     pub url: String,
+    #[schema(value_type = Vec<crate::openapi::WebhookEvent>)]
     pub events: Vec<String>,
     /// `api` or `settings`.
+    #[schema(value_type = crate::openapi::WebhookSource)]
     pub source: String,
 }
 
 /// Registers a webhook endpoint. Events written from now on are delivered to it.
-#[utoipa::path(post, path = "/api/v1/admin/webhooks", tag = "admin", request_body = NewWebhook,
-    responses((status = 201, body = WebhookCreated), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/admin/webhooks", tag = "admin", operation_id = "admin_webhook_register", request_body = NewWebhook,
+    security(("admin_token" = [])),
+    responses((status = 201, body = WebhookCreated), (status = 422, description = "`validation_error`: `url` or `events`", body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn register(
     State(state): State<AppState>,
     _: AdminAuth,
@@ -77,7 +82,8 @@ pub async fn register(
 }
 
 /// The registered endpoints (secrets are never shown again).
-#[utoipa::path(get, path = "/api/v1/admin/webhooks", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/admin/webhooks", tag = "admin", operation_id = "admin_webhook_list",
+    security(("admin_token" = [])),
     responses((status = 200, body = Vec<WebhookSummary>), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -107,25 +113,35 @@ pub struct DeliveryQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Delivery {
     pub delivery_id: String,
+    #[schema(format = "uuid")]
     pub event_id: String,
     #[serde(rename = "type")]
+    #[schema(value_type = crate::openapi::WebhookEvent)]
     pub event_type: String,
     /// `pending`, `delivered` or `dead`.
+    #[schema(value_type = crate::openapi::DeliveryStatus)]
     pub status: String,
     pub attempts: i64,
     /// The HTTP status of the last attempt, if the endpoint answered.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub last_status: Option<i64>,
+    /// Why the last attempt failed, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub last_error: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = DateTime)]
     pub delivered_at: Option<String>,
 }
 
 /// Delivery status of one endpoint, newest first.
-#[utoipa::path(get, path = "/api/v1/admin/webhooks/{webhook_id}/deliveries", tag = "admin", params(DeliveryQuery),
-    responses((status = 200, body = Vec<Delivery>), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/admin/webhooks/{webhook_id}/deliveries", tag = "admin", operation_id = "admin_webhook_deliveries",
+    security(("admin_token" = [])),
+    params(("webhook_id" = String, Path), DeliveryQuery),
+    responses((status = 200, body = Vec<Delivery>), (status = 404, description = "`not_found`: no webhook with this id", body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn deliveries(
     State(state): State<AppState>,
     _: AdminAuth,
@@ -159,8 +175,10 @@ pub async fn deliveries(
 }
 
 /// Sends a dead delivery again (fresh attempts). Only dead deliveries can be replayed.
-#[utoipa::path(post, path = "/api/v1/admin/webhooks/deliveries/{delivery_id}/replay", tag = "admin",
-    responses((status = 204, description = "queued again"), (status = 409, description = "`not_dead`", body = ErrorBody), (status = 401, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/admin/webhooks/deliveries/{delivery_id}/replay", tag = "admin", operation_id = "admin_webhook_replay",
+    security(("admin_token" = [])),
+    params(("delivery_id" = String, Path)),
+    responses((status = 204, description = "queued again"), (status = 409, description = "`not_dead`: the delivery is pending, delivered or unknown", body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn replay(
     State(state): State<AppState>,
     _: AdminAuth,

@@ -12,6 +12,7 @@ mod events;
 mod factors;
 mod identity;
 mod ledger;
+mod openapi;
 mod pages;
 mod platform;
 mod races;

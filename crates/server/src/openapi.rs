@@ -1,0 +1,782 @@
+//! The served API description (`/api/openapi.json`). utoipa builds it from the route
+//! annotations; [`finish`] then adds the security schemes and the answers that many
+//! operations share, derived from what each operation itself declares, so a route's
+//! annotation lists only what is particular to it.
+//!
+//! Each rule adds a response only where the annotation did not document that status
+//! (where it did, the shared cause is appended to its description):
+//! - a JSON request body (`ApiJson`): 413 `payload_too_large`, 422 `validation_error`
+//!   (malformed JSON, wrong types, missing fields, no `Content-Type: application/json`);
+//! - a form body (pages, `CsrfForm`): 403 (the CSRF token is missing or does not match
+//!   the cookie), 413 and 422 (an unreadable form), as HTML;
+//! - any state-changing method: 403 from the cross-site guard (`Origin` /
+//!   `Sec-Fetch-Site` of another site);
+//! - security `user_token`, `admin_token` or `agent_token`: 401 `unauthorized`;
+//!   `admin_token` also 404 (the admin API is off when no token is configured);
+//! - security `session_cookie` alone (a page): 303 to `/login`; `agent_cookie`: 303 to
+//!   `/support/login`;
+//! - query parameters (axum's `Query`): 400 with a plain-text message when the query
+//!   string does not parse;
+//! - everything under `/api/`: 500 `internal_error`;
+//! - an error status without content: `ErrorBody` JSON under `/api/`, an HTML page
+//!   elsewhere; 303 answers get a `Location` header, 429 answers `Retry-After`.
+//!
+//! It also adds `links` from the answers that create something (a flow, an account, a
+//! hold...) to the operations that take its id.
+
+use crate::deletion::BlockerView;
+use crate::http::cookies;
+use serde_json::{json, Map, Value};
+use utoipa::{PartialSchema, ToSchema};
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// The error object of every error answer: `code`, `message`, `help`, and the members
+/// some codes add (API.md "Conventions"). Documentation only: `crate::error::ErrorObject`
+/// serialises these from its `extra` map.
+#[allow(dead_code)] // never built: its schema replaces the derived one
+#[derive(ToSchema)]
+#[schema(as = ErrorObject)]
+struct ErrorObjectDoc {
+    /// Stable machine-readable code, e.g. `validation_error`.
+    code: String,
+    /// What went wrong and what to do, for a person.
+    message: String,
+    /// A help page in the app, e.g. `/help/wrong-code`.
+    #[schema(nullable = false)]
+    help: Option<String>,
+    /// `validation_error`, `identity_mismatch`: the field at fault (`body` or
+    /// `content-type` for an unreadable body, `query` for query parameters).
+    #[schema(nullable = false)]
+    field: Option<String>,
+    /// `wrong_step`: the step the flow is at.
+    #[schema(nullable = false, value_type = Option<StepName>)]
+    step: Option<String>,
+    /// `resend_too_soon`, `rate_limited`, `delivery_failed`: seconds to wait.
+    #[schema(nullable = false)]
+    retry_after: Option<i64>,
+    /// `identity_mismatch`, `invalid_code`: tries left.
+    #[schema(nullable = false)]
+    attempts_left: Option<i64>,
+    /// `reregistration_blocked`, `deletion_cool_off`: when it becomes possible.
+    #[schema(nullable = false, format = DateTime)]
+    allowed_from: Option<String>,
+    /// `identity_locked`: until when.
+    #[schema(nullable = false, format = DateTime)]
+    locked_until: Option<String>,
+    /// `assets_remaining`: what still blocks the deletion.
+    #[schema(nullable = false)]
+    blocking: Option<Vec<BlockerView>>,
+    /// `insufficient_funds`: the available balance, a decimal string.
+    #[schema(nullable = false)]
+    available: Option<String>,
+    /// `account_deleted` on a deposit: the unclaimed deposit's id.
+    #[schema(nullable = false)]
+    deposit_id: Option<String>,
+    /// Code errors: which factor (`email`, `sms`, `totp`).
+    #[schema(nullable = false)]
+    factor: Option<String>,
+    /// `conflict` on a settled withdrawal: its status.
+    #[schema(nullable = false)]
+    status: Option<String>,
+}
+
+// ---- Vocabularies: the fixed values of string fields, for the schemas that name them
+// with `#[schema(value_type = ...)]`. The wire format stays a plain string.
+
+/// A deletion flow's step.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum StepName {
+    Notes,
+    Assets,
+    Verification,
+    Identity,
+    Deleted,
+}
+
+/// Where a code is sent.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum ChannelName {
+    Email,
+    Sms,
+}
+
+/// A verification factor.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum FactorName {
+    Email,
+    Sms,
+    Totp,
+}
+
+/// The purposes `POST /api/v1/me/codes` sends codes for.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum ActionPurpose {
+    Withdrawal,
+    Unbind,
+}
+
+/// An identity record's status; `none` when there is no record.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum IdentityStatusName {
+    None,
+    Pending,
+    Approved,
+    Rejected,
+}
+
+/// The outcome of the host platform's identity verification.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+/// An identity document's type.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum DocumentTypeName {
+    IdCard,
+    Passport,
+    DriversLicence,
+}
+
+/// How the deletion's last step confirms the person.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum IdentityMethod {
+    IdNumber,
+    Password,
+}
+
+/// What blocks a deletion.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum BlockerKind {
+    Balance,
+    PendingDeposit,
+    PendingWithdrawal,
+    Hold,
+}
+
+/// What clears a blocker.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum BlockerAction {
+    Withdraw,
+    Wait,
+    CloseOnExchange,
+}
+
+/// A pending ledger item.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum PendingKind {
+    Deposit,
+    Withdrawal,
+}
+
+/// A webhook delivery's state.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Dead,
+}
+
+/// Where a webhook endpoint was registered.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum WebhookSource {
+    Api,
+    Settings,
+}
+
+/// The events a webhook endpoint can receive.
+#[derive(ToSchema)]
+pub enum WebhookEvent {
+    #[schema(rename = "account.deleted")]
+    AccountDeleted,
+    #[schema(rename = "account.deletion_started")]
+    AccountDeletionStarted,
+    #[schema(rename = "account.recovered")]
+    AccountRecovered,
+}
+
+/// Whether a recovery request's typed ID number matched the one on file.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum IdNumberCheck {
+    Match,
+    Mismatch,
+    NotGiven,
+}
+
+/// An account's status as support sees it.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum AccountStatusName {
+    Active,
+    Deleted,
+}
+
+/// The statement's formats.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Json,
+    Csv,
+}
+
+/// The deletion captcha (ALTCHA proof of work, API.md "Captcha").
+#[allow(dead_code)] // documentation only: `offboard_core::captcha::Challenge` is served
+#[derive(ToSchema)]
+pub struct CaptchaChallenge {
+    /// `SHA-256`.
+    #[schema(example = "SHA-256")]
+    algorithm: String,
+    /// Hex SHA-256 of `salt` followed by the decimal number to find.
+    challenge: String,
+    salt: String,
+    /// The number lies in `0..=maxnumber`.
+    #[schema(minimum = 0)]
+    maxnumber: u64,
+    /// The server's HMAC-SHA256 of `challenge`.
+    signature: String,
+}
+
+/// Security schemes, as the code names them (cookie names depend on the mode).
+fn security_schemes(dev: bool) -> Value {
+    let secure = !dev;
+    json!({
+        "user_token": {
+            "type": "http", "scheme": "bearer",
+            "description": "A user session token from `POST /api/v1/login` (the same sessions as the web pages' cookie)."
+        },
+        "session_cookie": {
+            "type": "apiKey", "in": "cookie", "name": cookies::session_cookie_name(secure),
+            "description": "The web pages' session cookie (`__Host-offboard_session` outside dev mode); its value is a user session token."
+        },
+        "admin_token": {
+            "type": "http", "scheme": "bearer",
+            "description": "`OFFBOARD_ADMIN_TOKEN`, for the host/admin API and `/metrics`. With no token configured these answer 404."
+        },
+        "agent_token": {
+            "type": "http", "scheme": "bearer",
+            "description": "A support agent's session token from `POST /api/v1/support/login` (30 minutes idle, 8 hours at most)."
+        },
+        "agent_cookie": {
+            "type": "apiKey", "in": "cookie", "name": cookies::agent_session_cookie_name(secure),
+            "description": "The support console's agent session cookie (`__Host-offboard_agent_session` outside dev mode)."
+        }
+    })
+}
+
+fn error_body() -> Value {
+    json!({"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}})
+}
+
+fn html() -> Value {
+    json!({"text/html": {"schema": {"type": "string"}}})
+}
+
+/// Adds `status` with `description` (and `content`), or appends the description to the
+/// one documented and adds the media types it lacks.
+fn add(responses: &mut Map<String, Value>, status: &str, description: &str, content: Value) {
+    match responses.get_mut(status) {
+        Some(existing) => {
+            let old = existing["description"].as_str().unwrap_or("").to_owned();
+            if !old.contains(description) {
+                let joined = if old.is_empty() {
+                    description.to_owned()
+                } else {
+                    format!("{old}. Also: {description}")
+                };
+                existing["description"] = Value::String(joined);
+            }
+            if let (Some(new), Some(old)) = (
+                content.as_object(),
+                existing.get_mut("content").and_then(Value::as_object_mut),
+            ) {
+                for (media_type, media) in new {
+                    old.entry(media_type.clone())
+                        .or_insert_with(|| media.clone());
+                }
+            }
+        }
+        None => {
+            let mut response = json!({ "description": description });
+            if !content.is_null() {
+                response["content"] = content;
+            }
+            responses.insert(status.to_owned(), response);
+        }
+    }
+}
+
+/// The security scheme names an operation accepts.
+fn schemes_of(op: &Value) -> Vec<String> {
+    op["security"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .flat_map(|req| req.keys().cloned())
+        .collect()
+}
+
+fn finish_operation(path: &str, method: &str, op: &mut Value) {
+    let api = path.starts_with("/api/");
+    if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+        for param in params {
+            not_null(&mut param["schema"]);
+        }
+    }
+    let body_types: Vec<String> = op["requestBody"]["content"]
+        .as_object()
+        .map(|c| c.keys().cloned().collect())
+        .unwrap_or_default();
+    let json_body = body_types.iter().any(|t| t == "application/json");
+    let form_body = body_types
+        .iter()
+        .any(|t| t == "application/x-www-form-urlencoded");
+    let schemes = schemes_of(op);
+    let has = |name: &str| schemes.iter().any(|s| s == name);
+    let bearer = has("user_token") || has("admin_token") || has("agent_token");
+    let error_content = if api { error_body() } else { html() };
+    // Required: every alternative names a scheme (`{}` would make it optional).
+    let required = op["security"].as_array().is_some_and(|alts| {
+        !alts.is_empty()
+            && alts
+                .iter()
+                .all(|a| a.as_object().is_some_and(|o| !o.is_empty()))
+    });
+
+    let query = op["parameters"]
+        .as_array()
+        .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+    let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if query {
+        // axum's `Query` rejection, answered before the handler runs.
+        add(
+            responses,
+            "400",
+            "the query string could not be read (a value of the wrong type, or a parameter given twice): a plain-text message",
+            json!({"text/plain": {"schema": {"type": "string"}}}),
+        );
+    }
+    if json_body {
+        add(
+            responses,
+            "413",
+            "`payload_too_large`: the body is larger than 1 MiB",
+            error_body(),
+        );
+        add(
+            responses,
+            "422",
+            "`validation_error` naming the `field`: malformed JSON, a wrong type, a missing field or no `Content-Type: application/json`",
+            error_body(),
+        );
+    }
+    if form_body {
+        add(
+            responses,
+            "403",
+            "the form's `csrf_token` is missing or does not match the CSRF cookie (reload the page)",
+            html(),
+        );
+        add(responses, "413", "the form is larger than 1 MiB", html());
+        add(
+            responses,
+            "422",
+            "the form is incomplete or unreadable",
+            html(),
+        );
+    }
+    if !matches!(method, "get" | "head" | "options") {
+        add(
+            responses,
+            "403",
+            "`forbidden`: the request comes from another site (`Origin` or `Sec-Fetch-Site`)",
+            error_content.clone(),
+        );
+    }
+    if bearer {
+        add(
+            responses,
+            "401",
+            "`unauthorized`: no valid token",
+            error_body(),
+        );
+    }
+    if has("admin_token") {
+        add(
+            responses,
+            "404",
+            "`not_found`: the admin API is off (no `OFFBOARD_ADMIN_TOKEN` configured)",
+            error_body(),
+        );
+    }
+    if required && has("session_cookie") && !bearer {
+        add(responses, "303", "not signed in: to `/login`", Value::Null);
+    }
+    if required && has("agent_cookie") {
+        add(
+            responses,
+            "303",
+            "no agent session: to `/support/login`",
+            Value::Null,
+        );
+    }
+    if api {
+        add(
+            responses,
+            "500",
+            "`internal_error`: something failed on our side; nothing was changed",
+            error_body(),
+        );
+    }
+    for (status, response) in responses.iter_mut() {
+        let error = status.starts_with('4') || status.starts_with('5');
+        if error && response.get("content").is_none() {
+            response["content"] = error_content.clone();
+        }
+        if status == "303" {
+            response["headers"]["Location"] = json!({
+                "description": "where the browser goes next",
+                "schema": {"type": "string"}
+            });
+        }
+        if status == "429" {
+            response["headers"]["Retry-After"] = json!({
+                "description": "seconds to wait before trying again",
+                "schema": {"type": "integer", "minimum": 0}
+            });
+        }
+    }
+}
+
+/// Every vocabulary, so a `value_type` in parameters (which utoipa does not follow)
+/// finds its schema too.
+fn vocabularies(
+    out: &mut Vec<(
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+    )>,
+) {
+    fn one<T: ToSchema>(
+        out: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        out.push((T::name().into_owned(), T::schema()));
+    }
+    one::<StepName>(out);
+    one::<ChannelName>(out);
+    one::<FactorName>(out);
+    one::<ActionPurpose>(out);
+    one::<IdentityStatusName>(out);
+    one::<ReviewStatus>(out);
+    one::<DocumentTypeName>(out);
+    one::<IdentityMethod>(out);
+    one::<BlockerKind>(out);
+    one::<BlockerAction>(out);
+    one::<PendingKind>(out);
+    one::<DeliveryStatus>(out);
+    one::<WebhookSource>(out);
+    one::<WebhookEvent>(out);
+    one::<IdNumberCheck>(out);
+    one::<AccountStatusName>(out);
+    one::<ExportFormat>(out);
+    one::<CaptchaChallenge>(out);
+}
+
+/// Query, path and header parameters are absent or a value, never JSON `null`: drop the
+/// `null` alternative utoipa gives `Option` fields.
+fn not_null(schema: &mut Value) {
+    if let Some(types) = schema["type"].as_array() {
+        let kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+        schema["type"] = if kept.len() == 1 {
+            kept[0].clone()
+        } else {
+            Value::Array(kept)
+        };
+    }
+    if let Some(alternatives) = schema["oneOf"].as_array() {
+        let kept: Vec<Value> = alternatives
+            .iter()
+            .filter(|a| a["type"] != "null")
+            .cloned()
+            .collect();
+        if kept.len() == 1 {
+            *schema = kept[0].clone();
+        }
+    }
+}
+
+/// Links from an answer to the operations that take its ids (OpenAPI `links`, which
+/// clients and stateful testers follow): (operation, status, link name, target
+/// operation, parameter, runtime expression).
+const LINKS: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "deletion_start",
+        "201",
+        "get",
+        "deletion_get",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "deletion_start",
+        "201",
+        "confirm",
+        "deletion_confirm",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "deletion_start",
+        "201",
+        "assets",
+        "deletion_assets",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "deletion_start",
+        "201",
+        "codes",
+        "deletion_codes",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "deletion_start",
+        "201",
+        "verify",
+        "deletion_verify",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "deletion_start",
+        "201",
+        "identity",
+        "deletion_identity",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "deletion_start",
+        "201",
+        "page",
+        "page_deletion",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "deletion_confirm",
+        "200",
+        "assets",
+        "deletion_assets",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "deletion_confirm",
+        "200",
+        "codes",
+        "deletion_codes",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "deletion_confirm",
+        "200",
+        "verify",
+        "deletion_verify",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "deletion_verify",
+        "200",
+        "identity",
+        "deletion_identity",
+        "id",
+        "$response.body#/id",
+    ),
+    (
+        "accounts_signup",
+        "201",
+        "deposit",
+        "admin_deposit",
+        "account_id",
+        "$response.body#/account_id",
+    ),
+    (
+        "accounts_signup",
+        "201",
+        "hold",
+        "admin_hold_add",
+        "account_id",
+        "$response.body#/account_id",
+    ),
+    (
+        "accounts_signup",
+        "201",
+        "identity",
+        "admin_identity_put",
+        "account_id",
+        "$response.body#/account_id",
+    ),
+    (
+        "accounts_signup",
+        "201",
+        "identity_unlock",
+        "support_identity_unlock",
+        "account_id",
+        "$response.body#/account_id",
+    ),
+    (
+        "accounts_signup",
+        "201",
+        "document_change",
+        "support_document_change",
+        "account_id",
+        "$response.body#/account_id",
+    ),
+    (
+        "accounts_signup",
+        "201",
+        "console_account",
+        "console_account",
+        "account_id",
+        "$response.body#/account_id",
+    ),
+    (
+        "admin_hold_add",
+        "201",
+        "release",
+        "admin_hold_release",
+        "hold_id",
+        "$response.body#/hold_id",
+    ),
+    (
+        "assets_withdraw",
+        "201",
+        "complete",
+        "admin_withdrawal_complete",
+        "withdrawal_id",
+        "$response.body#/withdrawal_id",
+    ),
+    (
+        "assets_withdraw",
+        "201",
+        "fail",
+        "admin_withdrawal_fail",
+        "withdrawal_id",
+        "$response.body#/withdrawal_id",
+    ),
+    (
+        "admin_webhook_register",
+        "201",
+        "deliveries",
+        "admin_webhook_deliveries",
+        "webhook_id",
+        "$response.body#/webhook_id",
+    ),
+    (
+        "support_recovery_list",
+        "200",
+        "approve",
+        "support_recovery_approve",
+        "id",
+        "$response.body#/0/id",
+    ),
+    (
+        "support_recovery_list",
+        "200",
+        "reject",
+        "support_recovery_reject",
+        "id",
+        "$response.body#/0/id",
+    ),
+];
+
+fn add_links(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    let ids: std::collections::BTreeSet<String> = paths
+        .values()
+        .flat_map(|item| METHODS.iter().filter_map(|m| item.get(*m)))
+        .filter_map(|op| op["operationId"].as_str().map(str::to_owned))
+        .collect();
+    for item in paths.values_mut() {
+        for method in METHODS {
+            let Some(op) = item.get_mut(method) else {
+                continue;
+            };
+            let id = op["operationId"].as_str().unwrap_or("").to_owned();
+            for (from, status, name, to, param, expression) in LINKS {
+                // A link to an operation this server does not serve would dangle.
+                if *from != id || !ids.contains(*to) {
+                    continue;
+                }
+                if let Some(response) = op.get_mut("responses").and_then(|r| r.get_mut(*status)) {
+                    response["links"][*name] = json!({
+                        "operationId": to,
+                        "parameters": { *param: expression },
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The served document: utoipa's, with security schemes, shared answers and the full
+/// error object.
+pub fn finish(doc: utoipa::openapi::OpenApi, dev: bool) -> Value {
+    let mut doc = match serde_json::to_value(doc) {
+        Ok(doc) => doc,
+        Err(err) => {
+            tracing::error!(%err, "the OpenAPI document could not be serialised");
+            return Value::Null;
+        }
+    };
+    doc["components"]["securitySchemes"] = security_schemes(dev);
+    let mut extra = vec![("ErrorObject".to_owned(), ErrorObjectDoc::schema())];
+    ErrorObjectDoc::schemas(&mut extra);
+    vocabularies(&mut extra);
+    for (name, schema) in extra {
+        if let Ok(schema) = serde_json::to_value(schema) {
+            doc["components"]["schemas"][name] = schema;
+        }
+    }
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for (path, item) in paths.iter_mut() {
+            for method in METHODS {
+                if let Some(op) = item.get_mut(method) {
+                    finish_operation(path, method, op);
+                }
+            }
+        }
+    }
+    add_links(&mut doc);
+    doc
+}
