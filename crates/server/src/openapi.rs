@@ -17,6 +17,10 @@
 //!   `/support/login`;
 //! - query parameters (axum's `Query`): 400 with a plain-text message when the query
 //!   string does not parse;
+//! - query parameters or a body holding NUL or another control character: 422
+//!   `validation_error` naming the field (`crate::http::text`); a path segment holding
+//!   one: 404;
+//! - a body that stalls: 408 `request_timeout` (`crate::http::serve`);
 //! - everything under `/api/`: 500 `internal_error`;
 //! - an error status without content: `ErrorBody` JSON under `/api/`, an HTML page
 //!   elsewhere; 303 answers get a `Location` header, 429 answers `Retry-After`.
@@ -365,6 +369,9 @@ fn finish_operation(path: &str, method: &str, op: &mut Value) {
     let query = op["parameters"]
         .as_array()
         .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+    let path_params = op["parameters"]
+        .as_array()
+        .is_some_and(|ps| ps.iter().any(|p| p["in"] == "path"));
     let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
         return;
     };
@@ -375,6 +382,28 @@ fn finish_operation(path: &str, method: &str, op: &mut Value) {
             "400",
             "the query string could not be read (a value of the wrong type, or a parameter given twice): a plain-text message",
             json!({"text/plain": {"schema": {"type": "string"}}}),
+        );
+        add(
+            responses,
+            "422",
+            "`validation_error` naming the parameter: it holds NUL or another control character",
+            error_content.clone(),
+        );
+    }
+    if path_params {
+        add(
+            responses,
+            "404",
+            "`not_found`: nothing has this id (also a path segment holding a control character)",
+            error_content.clone(),
+        );
+    }
+    if json_body || form_body {
+        add(
+            responses,
+            "408",
+            "`request_timeout`: the body did not arrive within the body timeout; the connection closes",
+            error_content.clone(),
         );
     }
     if json_body {
