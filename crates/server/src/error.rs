@@ -160,6 +160,10 @@ impl IntoResponse for AppError {
     }
 }
 
+/// The rule a refused text breaks (`crate::http::text` refuses it at the edge; the store
+/// mapping below catches what the edge missed). Names the rule, never the value.
+pub const REFUSED_TEXT: &str = "must not contain NUL or other control characters";
+
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {
@@ -169,7 +173,7 @@ impl From<StoreError> for AppError {
             )
             .with("field", "document_number")
             .with_help("/help/document-changed"),
-            StoreError::InvalidText => AppError::validation("body", crate::http::text::REFUSED),
+            StoreError::InvalidText => AppError::validation("body", REFUSED_TEXT),
             StoreError::Busy(_) => AppError::new(
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 /// The message every refusal carries (it names the rule, never the value).
-pub const REFUSED: &str = "must not contain NUL or other control characters";
+pub use crate::error::REFUSED_TEXT as REFUSED;
 
 /// A character no text field may hold. Tab and line breaks are allowed in bodies
 /// (free-text messages have lines); paths and query parameters refuse them too.

@@ -84,6 +84,7 @@ async fn r8_password_reset_answers_known_and_unknown_addresses_alike(backend: Ba
         }
     })
     .await;
+    eprintln!("password reset, slow relay: known {known:?}, unknown {unknown:?} (medians)");
     assert!(
         known.abs_diff(unknown) < MARGIN,
         "known {known:?} vs unknown {unknown:?}: the answer waits on the relay"
