@@ -92,6 +92,10 @@ pub const ERASED_TABLES: [&str; 14] = [
     "dev_outbox",
 ];
 
+/// R6: the account's wrong identity answers since `$2`: (n, latest).
+const IDENTITY_FAILURES_SQL: &str =
+    "SELECT COUNT(*) AS n, MAX(at) AS latest FROM identity_failures WHERE account_id = $1 AND at > $2";
+
 /// Queues the scrub job `$1` at `$2` with payload `$3` (inside the erasure's
 /// transaction).
 const SCRUB_JOB_SQL: &str = "INSERT INTO jobs (id, kind, state, run_at, created_at, updated_at, payload) VALUES ($1, 'scrub', 'queued', $2, $2, $2, $3)
@@ -284,7 +288,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<(u32, Option<OffsetDateTime>), StoreError> {
         on_db!(self, pool => {
-            let row = sqlx::query("SELECT COUNT(*) AS n, MAX(at) AS latest FROM identity_failures WHERE account_id = $1 AND at > $2")
+            let row = sqlx::query(IDENTITY_FAILURES_SQL)
                 .bind(account_id.to_string())
                 .bind(to_unix(now - offboard_core::deletion::IDENTITY_LOCK))
                 .fetch_one(pool)
@@ -309,7 +313,7 @@ impl Store {
         let account = account_id.to_string();
         let since = to_unix(now - offboard_core::deletion::IDENTITY_LOCK);
         let attempt = locked_tx!(self, format!("identity-attempts:{account}"), tx => {
-            let row = sqlx::query("SELECT COUNT(*) AS n, MAX(at) AS latest FROM identity_failures WHERE account_id = $1 AND at > $2")
+            let row = sqlx::query(IDENTITY_FAILURES_SQL)
                 .bind(&account)
                 .bind(since)
                 .fetch_one(&mut *tx)
@@ -555,6 +559,7 @@ impl Store {
                     // On PostgreSQL it carries this transaction's id: the erased row
                     // versions can only be removed once every older snapshot is gone.
                     let xid: Option<String> = if self.backend() == crate::Backend::Postgres {
+                        self.checkpoint()?;
                         Some(sqlx::query_scalar("SELECT pg_current_xact_id()::text").fetch_one(&mut *tx).await?)
                     } else {
                         None

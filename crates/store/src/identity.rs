@@ -37,14 +37,26 @@ macro_rules! identity_tx {
     };
 }
 
-/// R19: refuses (with [`StoreError::DocumentHeld`]) when another account holds an
-/// approved number with one of these blind indexes. Deleted accounts hold none (the
-/// erasure removes their numbers), so "another account" means a live one. On
-/// PostgreSQL each index is locked first (in sorted order, so two approvals cannot
-/// deadlock); SQLite's single writer already serialises the transaction.
+/// R19, before an approval: every number of `$account` not yet approved (plus `$new`, a
+/// number about to be recorded) becomes approved, so it is refused (with
+/// [`StoreError::DocumentHeld`]) when another account holds one of those blind indexes
+/// approved. Deleted accounts hold none (the erasure removes their numbers), so "another
+/// account" means a live one. On PostgreSQL each index is locked first (in sorted order,
+/// so two approvals cannot deadlock); SQLite's single writer already serialises the
+/// transaction.
 macro_rules! ensure_documents_free {
-    ($store:expr, $tx:ident, $account:expr, $indexes:expr) => {{
-        let mut indexes: Vec<String> = $indexes;
+    ($store:expr, $tx:ident, $account:expr, $new:expr) => {{
+        let mut indexes: Vec<String> = sqlx::query(
+            "SELECT number_index FROM identity_numbers WHERE account_id = $1 AND approved_at IS NULL",
+        )
+        .bind($account)
+        .fetch_all(&mut *$tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get("number_index"))
+        .collect::<Result<_, _>>()?;
+        let new: Option<&str> = $new;
+        indexes.extend(new.map(str::to_owned));
         indexes.sort();
         indexes.dedup();
         for index in &indexes {
@@ -176,15 +188,7 @@ impl Store {
                 .transpose()?;
             if new.status == IdentityStatus::Approved {
                 // Every number on file becomes approved, and the new one with them.
-                let mut approving: Vec<String> = sqlx::query("SELECT number_index FROM identity_numbers WHERE account_id = $1 AND approved_at IS NULL")
-                    .bind(&account)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(|r| r.try_get("number_index"))
-                    .collect::<Result<_, _>>()?;
-                approving.push(new.number_index.to_owned());
-                ensure_documents_free!(self, tx, &account, approving);
+                ensure_documents_free!(self, tx, &account, Some(new.number_index));
             }
             if previous.is_some() {
                 sqlx::query(
@@ -404,14 +408,7 @@ impl Store {
                 None => false,
                 Some(before) => {
                     if status == IdentityStatus::Approved {
-                        let approving: Vec<String> = sqlx::query("SELECT number_index FROM identity_numbers WHERE account_id = $1 AND approved_at IS NULL")
-                            .bind(&account)
-                            .fetch_all(&mut *tx)
-                            .await?
-                            .iter()
-                            .map(|r| r.try_get("number_index"))
-                            .collect::<Result<_, _>>()?;
-                        ensure_documents_free!(self, tx, &account, approving);
+                        ensure_documents_free!(self, tx, &account, None);
                     }
                     sqlx::query("UPDATE identities SET status = $1, updated_at = $2 WHERE account_id = $3")
                         .bind(status.as_str())

@@ -172,22 +172,19 @@ pub async fn submit_recovery(
             now,
         })
         .await?;
-    // Counted per typed address, known or not: the refusal tells nothing about accounts.
-    let id = added.map_err(|retry_at| {
-        let secs = (retry_at - now).whole_seconds().max(1);
-        AppError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!(
-                "This address already sent {} recovery requests today. Support will answer them; you can send another in {} hours.",
-                offboard_core::throttle::RECOVERY_REQUESTS_PER_WINDOW,
-                (secs + 3599) / 3600
-            ),
+    // API.md: 202 always. Over the limit (counted per typed address, known or not) the
+    // request is not recorded, as a reset's cooldown is not shown: support already has
+    // this address's requests of the day. The audit log keeps the refusal.
+    let Ok(id) = added else {
+        audit(
+            state,
+            account.as_ref().map(|a| a.id),
+            "recovery_request_limited",
+            None,
         )
-        .with("retry_after", secs)
-        .retry_after(u64::try_from(secs).unwrap_or(3600))
-        .with_help("/help/cannot-log-in")
-    })?;
+        .await;
+        return Ok(());
+    };
     audit(
         state,
         account.as_ref().map(|a| a.id),
@@ -270,8 +267,7 @@ impl std::fmt::Debug for RecoveryRequest {
 /// ID number matched, never the number itself.
 #[utoipa::path(post, path = "/api/v1/recovery", tag = "accounts", operation_id = "accounts_recovery_request", request_body = RecoveryRequest,
     responses((status = 202, description = "received"),
-        (status = 422, description = "`validation_error`: `email` or `message`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: too many recovery requests for this address", body = ErrorBody)))]
+        (status = 422, description = "`validation_error`: `email` or `message`", body = ErrorBody)))]
 pub async fn recovery(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RecoveryRequest>,
@@ -325,8 +321,7 @@ pub struct RecoveryForm {
 
 #[utoipa::path(post, path = "/recovery", tag = "pages", operation_id = "page_recovery_submit", security((), ("session_cookie" = [])),
     request_body(content = RecoveryForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "received (the same for every email)", content_type = "text/html"), (status = 422, description = "the form with the error", content_type = "text/html"),
-        (status = 429, description = "the form: too many recovery requests for this address", content_type = "text/html")))]
+    responses((status = 200, description = "received (the same for every email)", content_type = "text/html"), (status = 422, description = "the form with the error", content_type = "text/html")))]
 pub async fn recovery_submit(
     State(state): State<AppState>,
     MaybePageUser(user): MaybePageUser,
