@@ -4,11 +4,11 @@
 
 use crate::settings::Validated;
 use anyhow::{Context, Result};
+use offboard_app::identity::{submit, IdentitySubmission};
 use offboard_core::identity::IdentityStatus;
 use offboard_core::otp::Verdict;
 use offboard_core::{totp, AccountId, Clock, EmailAddress, Purpose, SystemClock};
-use offboard_server::identity::{submit, IdentitySubmission};
-use offboard_server::{AppState, ServerConfig};
+use offboard_server::ServerConfig;
 use offboard_store::{Store, StoreError};
 use rust_decimal::Decimal;
 
@@ -30,7 +30,7 @@ pub async fn run(store: &Store, config: ServerConfig, validated: &Validated) -> 
         &password[10..15],
         &password[15..20]
     );
-    let state = AppState::new(store.clone(), config, None);
+    let state = offboard_server::startup::app_state(store.clone(), config, None)?;
     let hash = state.hashing.hash(&password).await?;
     let now = SystemClock.now();
     let account_id = match store

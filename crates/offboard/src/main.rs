@@ -8,9 +8,9 @@ mod support;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use offboard_app::config::{CaptchaPolicy, JobsConfig};
 use offboard_core::session::SessionPolicy;
 use offboard_core::DevClock;
-use offboard_server::config::{CaptchaPolicy, JobsConfig};
 use offboard_server::{Application, Mode as ServerMode, ServerConfig};
 use offboard_store::Store;
 use settings::{CaptchaSetting, ClockSetting, LogFormat, Mode, Settings, Validated};
@@ -197,7 +197,7 @@ async fn worker(validated: Validated) -> Result<()> {
     let store = connect(&validated.settings).await?;
     let dev_clock = (validated.clock == ClockSetting::Dev).then(|| Arc::new(DevClock::new()));
     let dev_clock = if config.is_dev() { dev_clock } else { None };
-    let state = offboard_server::AppState::new(store.clone(), config, dev_clock);
+    let state = offboard_server::startup::app_state(store.clone(), config, dev_clock)?;
     tracing::info!("offboard worker running jobs");
     offboard_server::startup::run_worker(state, offboard_server::startup::shutdown_signal())
         .await?;
@@ -232,7 +232,7 @@ pub fn server_config(validated: &Validated) -> Result<ServerConfig> {
         dust: settings.dust.clone(),
         asset_source: validated.asset_source.clone(),
         assets: validated.assets.clone(),
-        deletion: offboard_server::config::DeletionConfig {
+        deletion: offboard_app::config::DeletionConfig {
             captcha: match settings.captcha {
                 CaptchaSetting::Always => CaptchaPolicy::Always,
                 CaptchaSetting::Never => CaptchaPolicy::Never,
@@ -256,7 +256,7 @@ pub fn server_config(validated: &Validated) -> Result<ServerConfig> {
             ..JobsConfig::default()
         },
         webhooks: settings.webhooks.clone(),
-        connections: offboard_server::config::ConnectionLimits {
+        connections: offboard_app::config::ConnectionLimits {
             header_timeout: std::time::Duration::from_secs(settings.header_timeout_secs),
             body_timeout: std::time::Duration::from_secs(settings.body_timeout_secs),
             max_connections: settings.max_connections,

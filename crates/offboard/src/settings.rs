@@ -5,8 +5,8 @@
 use anyhow::{bail, Context, Result};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
-use offboard_server::config::{AssetSourceConfig, Delivery};
-use offboard_server::notify::{SmsConfig, SmtpConfig, SmtpTls};
+use offboard_app::config::{AssetSourceConfig, Delivery};
+use offboard_app::notify::{SmsConfig, SmtpConfig, SmtpTls};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -157,7 +157,7 @@ pub struct Settings {
     pub webhook_timeout_secs: u64,
     /// Webhook endpoints (`[[webhooks]] url = "...", events = ["account.deleted"]`), signed
     /// with `webhook_key` (receivers use `whsec_` + base64 of that key).
-    pub webhooks: Vec<offboard_server::config::SettingsWebhook>,
+    pub webhooks: Vec<offboard_app::config::SettingsWebhook>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -299,7 +299,7 @@ impl Settings {
             bail!("setting `job_max_attempts` must be between 1 and 100");
         }
         for hook in &self.webhooks {
-            offboard_server::webhooks::validate(&hook.url, &hook.events)
+            offboard_app::webhooks::validate(&hook.url, &hook.events)
                 .map_err(|e| anyhow::anyhow!("setting `webhooks` ({}): {e}", hook.url))?;
         }
         if !(1_000..=10_000_000).contains(&self.captcha_max_number) {

@@ -1,23 +1,50 @@
-//! One error type for the JSON API, shaped exactly as API.md says:
-//! `{"error": {"code", "message", "help"?, ...extra}}`. Internal causes are logged with
-//! context and never sent to the client.
+//! The application's errors at the web edge: the one place a status code is chosen
+//! (from [`ErrorKind`]) and the body API.md describes is shaped,
+//! `{"error": {"code", "message", "help"?, ...details}}`.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use offboard_store::StoreError;
+pub use offboard_app::error::REFUSED_TEXT;
+pub use offboard_app::{AppError, ErrorKind};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+/// An application error on its way to the client.
 #[derive(Debug)]
-pub struct AppError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    pub help: Option<&'static str>,
-    /// Extra members of the error object (`retry_after`, `step`, `attempts_left`, ...).
-    pub extra: Map<String, Value>,
-    pub retry_after: Option<u64>,
+pub struct ApiError(pub AppError);
+
+/// Every error a service answers (its own, the store's, the asset source's) becomes the
+/// edge's by `?`.
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(err: E) -> Self {
+        ApiError(err.into())
+    }
+}
+
+impl std::ops::Deref for ApiError {
+    type Target = AppError;
+    fn deref(&self) -> &AppError {
+        &self.0
+    }
+}
+
+/// The status code of each kind of failure: chosen here and nowhere else.
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+        ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::Gone => StatusCode::GONE,
+        ErrorKind::Locked => StatusCode::LOCKED,
+        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
 }
 
 /// The body of every error response.
@@ -40,103 +67,14 @@ pub struct ErrorObject {
     pub extra: Map<String, Value>,
 }
 
-impl AppError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            help: None,
-            extra: Map::new(),
-            retry_after: None,
-        }
-    }
-
-    pub fn with_help(mut self, path: &'static str) -> Self {
-        self.help = Some(path);
-        self
-    }
-
-    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.extra.insert(key.to_owned(), value.into());
-        self
-    }
-
-    /// Adds the `Retry-After` header (seconds).
-    pub fn retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after = Some(seconds);
-        self
-    }
-
-    /// 422 naming the field at fault.
-    pub fn validation(field: &str, message: impl std::fmt::Display) -> Self {
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_error",
-            format!("{field}: {message}"),
-        )
-        .with("field", field)
-    }
-
-    pub fn unauthorized() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "Log in first: this request needs a valid session.",
-        )
-        .with_help("/help/cannot-log-in")
-    }
-
-    /// The one answer to every failed login, whatever the reason.
-    pub fn login_failed() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "The email or password is wrong. Check both and try again.",
-        )
-        .with_help("/help/cannot-log-in")
-    }
-
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
-    }
-
-    pub fn not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "There is nothing at this address.",
-        )
-    }
-
-    pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "conflict", message)
-    }
-
-    pub fn payload_too_large() -> Self {
-        Self::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "The request body is larger than 1 MiB; send less.",
-        )
-    }
-
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(%cause, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "Something went wrong on our side. Nothing was changed; try again in a moment.",
-        )
-    }
-
-    pub fn body(&self) -> ErrorBody {
+impl ErrorBody {
+    pub fn of(err: &AppError) -> Self {
         ErrorBody {
             error: ErrorObject {
-                code: self.code.to_owned(),
-                message: self.message.clone(),
-                help: self.help.map(str::to_owned),
-                extra: self.extra.clone(),
+                code: err.code.to_owned(),
+                message: err.message.clone(),
+                help: err.help.map(str::to_owned),
+                extra: err.details.clone(),
             },
         }
     }
@@ -146,12 +84,13 @@ impl AppError {
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorCode(pub &'static str);
 
-impl IntoResponse for AppError {
+impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(self.body())).into_response();
+        let err = self.0;
+        let mut response = (status_of(err.kind), axum::Json(ErrorBody::of(&err))).into_response();
         // For the metrics middleware: failures counted by reason.
-        response.extensions_mut().insert(ErrorCode(self.code));
-        if let Some(secs) = self.retry_after {
+        response.extensions_mut().insert(ErrorCode(err.code));
+        if let Some(secs) = err.retry_after {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }
@@ -160,35 +99,59 @@ impl IntoResponse for AppError {
     }
 }
 
-/// The rule a refused text breaks (`crate::http::text` refuses it at the edge; the store
-/// mapping below catches what the edge missed). Names the rule, never the value.
-pub const REFUSED_TEXT: &str = "must not contain NUL or other control characters";
+pub type ApiResult<T> = Result<T, ApiError>;
 
-impl From<StoreError> for AppError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Conflict => AppError::conflict("That record already exists."),
-            StoreError::DocumentHeld => AppError::conflict(
-                "This document is already verified on another account. One identity holds one live account: use that account, or contact support, who can see which account holds it.",
-            )
-            .with("field", "document_number")
-            .with_help("/help/document-changed"),
-            StoreError::InvalidText => AppError::validation("body", REFUSED_TEXT),
-            StoreError::Busy(_) => AppError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "The service is busy. Try again in a moment.",
-            )
-            .retry_after(1),
-            other => AppError::internal(other),
-        }
+/// The status code an application error answers with, for front ends that pick a page.
+pub trait HttpStatus {
+    fn status(&self) -> StatusCode;
+}
+
+impl HttpStatus for AppError {
+    fn status(&self) -> StatusCode {
+        status_of(self.kind)
     }
 }
 
-impl From<crate::hashing::PoolStopped> for AppError {
-    fn from(err: crate::hashing::PoolStopped) -> Self {
-        AppError::internal(err)
+impl HttpStatus for ApiError {
+    fn status(&self) -> StatusCode {
+        status_of(self.0.kind)
     }
 }
 
-pub type ApiResult<T> = Result<T, AppError>;
+/// The application's constructors and builders, for errors the edge itself raises
+/// (a malformed body, a missing admin token, a refused text).
+impl ApiError {
+    pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError(AppError::new(kind, code, message))
+    }
+    pub fn validation(field: &str, message: impl std::fmt::Display) -> Self {
+        ApiError(AppError::validation(field, message))
+    }
+    pub fn unauthorized() -> Self {
+        ApiError(AppError::unauthorized())
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError(AppError::forbidden(message))
+    }
+    pub fn not_found() -> Self {
+        ApiError(AppError::not_found())
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        ApiError(AppError::conflict(message))
+    }
+    pub fn payload_too_large() -> Self {
+        ApiError(AppError::payload_too_large())
+    }
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        ApiError(AppError::internal(cause))
+    }
+    pub fn with_help(self, path: &'static str) -> Self {
+        ApiError(self.0.with_help(path))
+    }
+    pub fn with(self, key: &str, value: impl Into<Value>) -> Self {
+        ApiError(self.0.with(key, value))
+    }
+    pub fn retry_after(self, seconds: u64) -> Self {
+        ApiError(self.0.retry_after(seconds))
+    }
+}

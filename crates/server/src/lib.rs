@@ -1,29 +1,20 @@
-//! The HTTP face of offboard: web pages and the JSON API over one set of sessions.
+//! The web face of offboard: server-rendered pages and the JSON API over one set of
+//! sessions, on axum.
 //!
-//! A request flows router → handler (parses input into domain types) → `offboard_core`
-//! decides → `offboard_store` persists → response. Handlers stay thin.
+//! A request flows router → extractor (session, CSRF, body into domain types) →
+//! `offboard_app` service → answer: the service's typed snapshot serialised as JSON
+//! ([`wire`]) or formatted into a page ([`views`]). Business rules live in
+//! `offboard_app` and `offboard_core`; nothing here decides them.
 
-pub mod accounts;
-pub mod config;
-pub mod deletion;
 pub mod error;
-pub mod factors;
-pub mod hashing;
 pub mod help;
 pub mod http;
-pub mod identity;
-pub mod jobs;
-pub mod ledger;
 pub mod metrics;
-pub mod notify;
 pub mod openapi;
 pub mod routes;
 pub mod startup;
-pub mod state;
-pub mod support;
 pub mod views;
-pub mod webhooks;
+pub mod wire;
 
-pub use config::{Keys, Mode, ServerConfig};
+pub use offboard_app::{config, AppState, Keys, Mode, ServerConfig};
 pub use startup::Application;
-pub use state::AppState;

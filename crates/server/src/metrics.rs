@@ -5,11 +5,11 @@
 //! so every instance reports the same cluster-wide queue.
 
 use crate::error::ErrorCode;
-use crate::state::AppState;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use offboard_app::AppState;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -56,21 +56,6 @@ pub async fn track_requests(matched: Option<MatchedPath>, req: Request, next: Ne
         }
     }
     response
-}
-
-/// A deletion flow moved to `step`.
-pub fn step_transition(step: &'static str) {
-    metrics::counter!("offboard_deletion_step_transitions_total", "to" => step).increment(1);
-}
-
-/// A verification code went out.
-pub fn code_sent(channel: &'static str) {
-    metrics::counter!("offboard_codes_sent_total", "channel" => channel).increment(1);
-}
-
-/// A job ended an attempt: `done`, `retry` or `dead`.
-pub fn job_outcome(kind: &'static str, outcome: &'static str) {
-    metrics::counter!("offboard_jobs_total", "kind" => kind, "outcome" => outcome).increment(1);
 }
 
 /// The text exposition: the process counters plus the store's queue figures.

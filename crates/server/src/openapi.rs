@@ -28,8 +28,8 @@
 //! It also adds `links` from the answers that create something (a flow, an account, a
 //! hold...) to the operations that take its id.
 
-use crate::deletion::BlockerView;
 use crate::http::cookies;
+use crate::wire::BlockerView;
 use serde_json::{json, Map, Value};
 use utoipa::{PartialSchema, ToSchema};
 

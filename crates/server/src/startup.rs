@@ -1,9 +1,9 @@
 //! Builds the application on a bound listener (port 0 in tests, zero2prod style) and
 //! serves it until a shutdown signal.
 
-use crate::config::ServerConfig;
 use crate::routes;
-use crate::state::AppState;
+use offboard_app::config::ServerConfig;
+use offboard_app::AppState;
 use offboard_core::DevClock;
 use offboard_store::Store;
 use std::future::Future;
@@ -11,6 +11,21 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+
+/// The application's state with the edge's outgoing HTTP client. Fails when that client
+/// cannot be built, rather than run with one that would follow redirects.
+pub fn app_state(
+    store: Store,
+    config: ServerConfig,
+    dev_clock: Option<Arc<DevClock>>,
+) -> std::io::Result<AppState> {
+    let http = crate::http::outbound::ReqwestClient::new().map_err(|err| {
+        std::io::Error::other(format!(
+            "the outgoing HTTP client could not be built: {err}"
+        ))
+    })?;
+    Ok(AppState::new(store, config, dev_clock, Arc::new(http)))
+}
 
 pub struct Application {
     listener: TcpListener,
@@ -28,7 +43,7 @@ impl Application {
         let listener = TcpListener::bind(config.listen).await?;
         let address = listener.local_addr()?;
         let dev_clock = if config.is_dev() { dev_clock } else { None };
-        let state = AppState::new(store, config, dev_clock);
+        let state = app_state(store, config, dev_clock)?;
         seal_legacy_secrets(&state)
             .await
             .map_err(std::io::Error::other)?;
@@ -43,10 +58,6 @@ impl Application {
         self.address
     }
 
-    pub fn port(&self) -> u16 {
-        self.address.port()
-    }
-
     pub fn state(&self) -> &AppState {
         &self.state
     }
@@ -57,13 +68,13 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        crate::webhooks::sync_settings_endpoints(&self.state)
+        offboard_app::webhooks::sync_settings_endpoints(&self.state)
             .await
             .map_err(std::io::Error::other)?;
         let app = routes::router(self.state.clone());
         let (stop_jobs, jobs_stopped) = watch::channel(false);
         let runner = self.state.config.jobs.run.then(|| {
-            tokio::spawn(crate::jobs::run(
+            tokio::spawn(offboard_app::jobs::run(
                 self.state.clone(),
                 self.state.job_wake.clone(),
                 jobs_stopped,
@@ -84,9 +95,9 @@ pub async fn run_worker(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    crate::webhooks::sync_settings_endpoints(&state).await?;
+    offboard_app::webhooks::sync_settings_endpoints(&state).await?;
     let (stop_jobs, jobs_stopped) = watch::channel(false);
-    let runner = tokio::spawn(crate::jobs::run(
+    let runner = tokio::spawn(offboard_app::jobs::run(
         state.clone(),
         state.job_wake.clone(),
         jobs_stopped,

@@ -1,6 +1,7 @@
 //! Askama page models. Templates live in `templates/`; every page carries a [`Layout`].
 
 use crate::error::AppError;
+use crate::error::HttpStatus;
 use crate::http::csrf::CsrfToken;
 use crate::http::session::Authenticated;
 use askama::Template;
@@ -176,7 +177,7 @@ pub fn status_page(status: StatusCode, title: &str, message: &str) -> Response {
 pub fn error_page(err: &AppError, layout: Option<Layout>) -> Response {
     let page = ErrorPage {
         layout: layout.unwrap_or_default(),
-        title: match err.status {
+        title: match err.status() {
             StatusCode::NOT_FOUND => "Page not found".to_owned(),
             s if s.is_server_error() => "Something went wrong".to_owned(),
             _ => "That did not work".to_owned(),
@@ -184,25 +185,11 @@ pub fn error_page(err: &AppError, layout: Option<Layout>) -> Response {
         message: err.message.clone(),
         help: err.help.map(str::to_owned),
     };
-    render_with_status(err.status, &page)
+    render_with_status(err.status(), &page)
 }
 
 /// Formats a time for pages: `2026-03-01 09:00 UTC`.
-pub fn human_time(t: time::OffsetDateTime) -> String {
-    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&f)
-        .unwrap_or_default()
-}
-
-/// RFC 3339 in UTC to the second (the store keeps whole seconds, so answers match it).
-pub fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+pub use offboard_core::clock::{human_time, rfc3339};
 
 #[derive(Template)]
 #[template(path = "help_index.html")]
@@ -225,7 +212,7 @@ pub fn error_parts(error: Option<&AppError>) -> (Option<String>, Option<String>,
     (
         error.map(|e| e.message.clone()),
         error.and_then(|e| e.help).map(str::to_owned),
-        error.map(|e| e.status).unwrap_or(StatusCode::OK),
+        error.map(|e| e.status()).unwrap_or(StatusCode::OK),
     )
 }
 

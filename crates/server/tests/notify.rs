@@ -7,9 +7,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::Router;
 use base64::Engine as _;
-use offboard_server::config::{Delivery, Mode};
-use offboard_server::notify::messages::{code_message_at, purpose_words};
-use offboard_server::notify::{
+use offboard_app::config::{Delivery, Mode};
+use offboard_app::notify::messages::{code_message_at, purpose_words};
+use offboard_app::notify::{
     code_message, deletion_notice, Email, Notifier, NotifyError, Sms, SmsConfig, SmtpConfig,
     SmtpTls,
 };
@@ -192,7 +192,7 @@ fn mime_part(raw: &str, content_type: &str) -> String {
 #[tokio::test]
 async fn smtp_delivers_a_multipart_message_to_the_envelope_recipient() {
     let (port, log) = smtp_sink(SinkMode::Accept).await;
-    let notifier = Notifier::live(smtp_config(port, Duration::from_secs(5)), None).unwrap();
+    let notifier = Notifier::live(smtp_config(port, Duration::from_secs(5)), None, http()).unwrap();
     let message = code_message("deletion", "493817", 10);
 
     notifier
@@ -256,7 +256,7 @@ async fn smtp_delivers_a_multipart_message_to_the_envelope_recipient() {
 #[tokio::test]
 async fn smtp_without_html_sends_plain_text_only() {
     let (port, log) = smtp_sink(SinkMode::Accept).await;
-    let notifier = Notifier::live(smtp_config(port, Duration::from_secs(5)), None).unwrap();
+    let notifier = Notifier::live(smtp_config(port, Duration::from_secs(5)), None, http()).unwrap();
     notifier
         .send_email(
             Email {
@@ -281,7 +281,7 @@ async fn smtp_without_html_sends_plain_text_only() {
 #[tokio::test]
 async fn smtp_rejected_recipient_is_unavailable() {
     let (port, log) = smtp_sink(SinkMode::RejectRecipient).await;
-    let notifier = Notifier::live(smtp_config(port, Duration::from_secs(5)), None).unwrap();
+    let notifier = Notifier::live(smtp_config(port, Duration::from_secs(5)), None, http()).unwrap();
     let err = notifier
         .send_email(
             Email {
@@ -310,7 +310,7 @@ async fn smtp_rejected_recipient_is_unavailable() {
 #[tokio::test]
 async fn smtp_server_that_never_greets_times_out() {
     let (port, _log) = smtp_sink(SinkMode::Silent).await;
-    let notifier = Notifier::live(smtp_config(port, Duration::from_secs(1)), None).unwrap();
+    let notifier = Notifier::live(smtp_config(port, Duration::from_secs(1)), None, http()).unwrap();
     let started = tokio::time::Instant::now();
     let err = notifier
         .send_email(
@@ -340,7 +340,7 @@ async fn smtp_closed_port_is_unavailable() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let notifier = Notifier::live(smtp_config(port, Duration::from_secs(2)), None).unwrap();
+    let notifier = Notifier::live(smtp_config(port, Duration::from_secs(2)), None, http()).unwrap();
     let err = notifier
         .send_email(
             Email {
@@ -362,7 +362,7 @@ fn bad_smtp_settings_are_refused_when_building() {
     let mut config = smtp_config(25, Duration::from_secs(1));
     config.from = "not an address".into();
     assert!(matches!(
-        Notifier::live(config, None),
+        Notifier::live(config, None, http()),
         Err(NotifyError::Unavailable(_))
     ));
 }
@@ -420,7 +420,7 @@ async fn sms_provider(status: StatusCode, delay: Duration) -> (String, Arc<Mutex
 
 fn with_sms(sms: SmsConfig) -> Notifier {
     // The SMTP side is never used by these tests; port 9 (discard) is fine.
-    Notifier::live(smtp_config(9, Duration::from_secs(1)), Some(sms)).unwrap()
+    Notifier::live(smtp_config(9, Duration::from_secs(1)), Some(sms), http()).unwrap()
 }
 
 fn webhook(base: &str, timeout: Duration) -> SmsConfig {
@@ -560,7 +560,7 @@ async fn unreachable_provider_is_unavailable() {
 
 #[tokio::test]
 async fn live_without_sms_provider_says_so() {
-    let notifier = Notifier::live(smtp_config(9, Duration::from_secs(1)), None).unwrap();
+    let notifier = Notifier::live(smtp_config(9, Duration::from_secs(1)), None, http()).unwrap();
     assert!(!notifier.can_send_sms());
     let err = notifier.send_sms(a_text(), NOW).await.unwrap_err();
     assert!(matches!(err, NotifyError::NoSmsProvider), "{err:?}");
@@ -582,7 +582,11 @@ fn bad_sms_settings_are_refused_when_building() {
     };
     for config in [bad_url, bad_sid] {
         assert!(matches!(
-            Notifier::live(smtp_config(25, Duration::from_secs(1)), Some(config)),
+            Notifier::live(
+                smtp_config(25, Duration::from_secs(1)),
+                Some(config),
+                http()
+            ),
             Err(NotifyError::Unavailable(_))
         ));
     }
@@ -610,7 +614,7 @@ fn debug_output_holds_no_secret() {
         smtp: smtp.clone(),
         sms: Some(webhook.clone()),
     };
-    let notifier = Notifier::live(smtp, Some(twilio.clone())).unwrap();
+    let notifier = Notifier::live(smtp, Some(twilio.clone()), http()).unwrap();
     let with_webhook = with_sms(webhook);
     let shown = format!("{delivery:?} {twilio:?} {notifier:?} {with_webhook:?}");
     for secret in [
@@ -683,7 +687,12 @@ async fn dev_outbox_keeps_email_and_sms_with_their_codes() {
 async fn production_without_transport_sends_nothing_and_keeps_nothing() {
     let db = TestDatabase::new(Backend::Sqlite).await.unwrap();
     let store = db.store().await.unwrap();
-    let notifier = Notifier::from_delivery(Mode::Production, &Delivery::DevOutbox, store.clone());
+    let notifier = Notifier::from_delivery(
+        Mode::Production,
+        &Delivery::DevOutbox,
+        store.clone(),
+        http(),
+    );
     let err = notifier
         .send_email(
             Email {
@@ -709,6 +718,7 @@ async fn production_without_transport_sends_nothing_and_keeps_nothing() {
         Mode::Production,
         &Delivery::Live { smtp, sms: None },
         store.clone(),
+        http(),
     );
     assert!(matches!(broken, Notifier::Disabled { .. }));
     store.close().await;
@@ -898,4 +908,9 @@ async fn app_sends_real_email_and_reports_a_failing_sms_provider() {
             .status(),
         404
     );
+}
+
+/// The outgoing HTTP client the server itself uses (reqwest, no redirects).
+fn http() -> std::sync::Arc<dyn offboard_app::outbound::HttpClient> {
+    std::sync::Arc::new(offboard_server::http::outbound::ReqwestClient::new().unwrap())
 }

@@ -2,11 +2,12 @@
 //! With no token configured the admin API does not exist (404), so a forgotten setting
 //! never leaves it open.
 
-use crate::error::AppError;
-use crate::state::AppState;
+use crate::error::ApiError;
+use crate::error::ErrorKind;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use offboard_app::AppState;
 use offboard_core::crypto::constant_time_eq;
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
@@ -16,14 +17,14 @@ use sha2::{Digest, Sha256};
 pub struct AdminAuth;
 
 impl FromRequestParts<AppState> for AdminAuth {
-    type Rejection = AppError;
+    type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let Some(expected) = &state.config.admin_token else {
-            return Err(AppError::not_found());
+            return Err(ApiError::not_found());
         };
         let sent = parts
             .headers
@@ -40,8 +41,8 @@ impl FromRequestParts<AppState> for AdminAuth {
         if !sent.is_empty() && constant_time_eq(&a, &b) {
             Ok(AdminAuth)
         } else {
-            Err(AppError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
+            Err(ApiError::new(
+                ErrorKind::Unauthenticated,
                 "unauthorized",
                 "The admin API needs Authorization: Bearer <OFFBOARD_ADMIN_TOKEN>.",
             ))

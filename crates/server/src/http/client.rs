@@ -1,9 +1,9 @@
 //! The client's network address, for throttling. Behind a trusted reverse proxy the
 //! operator turns on `trust_forwarded_for` and the last hop's `X-Forwarded-For` wins.
 
-use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
+use offboard_app::AppState;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 

@@ -6,7 +6,6 @@
 //! [`super::guard`] is the second layer.
 
 use crate::http::cookies;
-use crate::state::AppState;
 use crate::views;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -14,6 +13,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum_extra::extract::cookie::{CookieJar, SameSite};
+use offboard_app::AppState;
 use offboard_core::crypto::{constant_time_eq, random_token};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;

@@ -3,13 +3,13 @@
 //! site (`Sec-Fetch-Site`) or whose `Origin` is not this server. Clients that send
 //! neither header (curl, mobile apps with bearer tokens) are not affected.
 
-use crate::error::AppError;
-use crate::state::AppState;
+use crate::error::ApiError;
 use crate::views;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use offboard_app::AppState;
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -28,7 +28,7 @@ pub async fn cross_site_guard(
                 "refused a cross-site request"
             );
             return if req.uri().path().starts_with("/api/") {
-                AppError::forbidden("Requests from other sites are refused.").into_response()
+                ApiError::forbidden("Requests from other sites are refused.").into_response()
             } else {
                 views::status_page(
                     StatusCode::FORBIDDEN,

@@ -4,7 +4,9 @@
 //! 422 naming its field (see [`crate::http::text`]). Messages name the field and the
 //! rule and never repeat the value sent: it may be a password.
 
+use crate::error::ApiError;
 use crate::error::AppError;
+use crate::error::ErrorKind;
 use crate::http::text;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
@@ -20,18 +22,18 @@ where
     T: DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = AppError;
+    type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(req, state)
             .await
             .map_err(json_rejection)?;
         if let Some(field) = text::refused_in_json(&value) {
-            return Err(text::refused(&field));
+            return Err(text::refused(&field).into());
         }
         serde_path_to_error::deserialize::<_, T>(value)
             .map(ApiJson)
-            .map_err(|err| data_error(&err.path().to_string(), &err.inner().to_string()))
+            .map_err(|err| data_error(&err.path().to_string(), &err.inner().to_string()).into())
     }
 }
 
@@ -46,20 +48,20 @@ fn json_rejection(rejection: JsonRejection) -> AppError {
                 .map(|s| s.to_string())
                 .unwrap_or_default();
             AppError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorKind::Invalid,
                 "validation_error",
                 format!("The body is not valid JSON: {detail}"),
             )
             .with("field", "body")
         }
         JsonRejection::MissingJsonContentType(_) => AppError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Invalid,
             "validation_error",
             "Send the body as JSON with the header Content-Type: application/json.",
         )
         .with("field", "content-type"),
         _ => AppError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Invalid,
             "validation_error",
             "The body could not be read as JSON.",
         )
@@ -72,7 +74,7 @@ fn json_rejection(rejection: JsonRejection) -> AppError {
 fn data_error(path: &str, detail: &str) -> AppError {
     let (field, rule) = describe(path, detail);
     AppError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::Invalid,
         "validation_error",
         format!("Invalid request body: {field}: {rule}"),
     )

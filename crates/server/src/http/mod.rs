@@ -2,11 +2,13 @@
 //! sessions from cookie or bearer token, CSRF, client addresses and response headers.
 
 pub mod admin;
+pub mod agent;
 pub mod client;
 pub mod cookies;
 pub mod csrf;
 pub mod guard;
 pub mod json;
+pub mod outbound;
 pub mod serve;
 pub mod session;
 pub mod text;

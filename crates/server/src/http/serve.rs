@@ -5,8 +5,6 @@
 //! [`read_body_in_time`] answers 408 to a body that does not, and a semaphore caps the
 //! connections served at once (the rest wait in the kernel's listen backlog).
 
-use crate::config::ConnectionLimits;
-use crate::error::AppError;
 use crate::http::MAX_BODY_BYTES;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::StatusCode;
@@ -16,6 +14,7 @@ use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
+use offboard_app::config::ConnectionLimits;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,7 +118,13 @@ pub async fn read_body_in_time(timeout: Duration, req: Request, next: Next) -> R
 
 fn refusal(api: bool, status: StatusCode, code: &'static str, message: &str) -> Response {
     let mut response = if api {
-        AppError::new(status, code, message.to_owned()).into_response()
+        // Statuses of the connection, not of the application: the body is shaped here.
+        let err = crate::error::AppError::new(
+            crate::error::ErrorKind::BadRequest,
+            code,
+            message.to_owned(),
+        );
+        (status, axum::Json(crate::error::ErrorBody::of(&err))).into_response()
     } else {
         crate::views::status_page(status, "The request did not arrive", message)
     };

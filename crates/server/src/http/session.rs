@@ -1,64 +1,40 @@
-//! Sessions: one store of sessions serves the web cookie and the API bearer token.
-//! Tokens carry 256 random bits and only their SHA-256 is stored.
+//! Which session a request belongs to: the bearer token if one is sent, otherwise the
+//! session cookie; [`offboard_app::sessions`] checks it. The extractors here give routes
+//! a live session or the right refusal (401 for the API, the login page for pages).
 
-use crate::error::AppError;
+use crate::error::{ApiError, AppError};
 use crate::http::cookies;
-use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
-use offboard_core::crypto::{random_token, token_hash};
-use offboard_core::session::SessionVerdict;
-use offboard_core::AccountId;
-use offboard_store::{AccountRow, NewSession, SessionKind};
+use offboard_app::{sessions, AppState};
 
-/// A request made within a live session.
-#[derive(Debug, Clone)]
-pub struct Authenticated {
-    pub account: AccountRow,
-    pub token_hash: String,
-}
+pub use offboard_app::sessions::Authenticated;
 
-/// Creates a session and returns the token to hand to the client (once).
-pub async fn start_session(
-    state: &AppState,
-    account_id: AccountId,
-    headers: &HeaderMap,
-) -> Result<String, AppError> {
-    let token = random_token();
-    let hash = token_hash(&token);
-    let user_agent = headers
+/// The user agent a request names, for the session record (R3's known device).
+pub fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
-        .map(|ua| ua.chars().take(200).collect::<String>());
-    state
-        .store
-        .create_session(NewSession {
-            token_hash: &hash,
-            account_id,
-            kind: SessionKind::User,
-            now: state.now(),
-            user_agent: user_agent.as_deref(),
-        })
-        .await?;
-    Ok(token)
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+/// The bearer token of an `Authorization` header, if one is sent. The one parser for
+/// user and agent tokens alike.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// Finds the session of the request, from the bearer token if one is sent, otherwise
-/// from the session cookie. Expired sessions are deleted on sight.
+/// from the session cookie.
 pub async fn authenticate(
     parts: &Parts,
     state: &AppState,
 ) -> Result<Option<Authenticated>, AppError> {
-    let token = match bearer(parts) {
+    let token = match bearer(&parts.headers) {
         Some(token) => token.to_owned(),
         None => {
             let jar = CookieJar::from_headers(&parts.headers);
@@ -69,37 +45,7 @@ pub async fn authenticate(
             }
         }
     };
-    if token.is_empty() || token.len() > 128 {
-        return Ok(None);
-    }
-    let hash = token_hash(&token);
-    let Some((session, account)) = state
-        .store
-        .find_session_with_account(&hash, SessionKind::User)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let now = state.now();
-    match state
-        .config
-        .session_policy
-        .judge(session.created_at, session.last_seen_at, now)
-    {
-        SessionVerdict::Valid { touch } => {
-            if touch {
-                state.store.touch_session(&hash, now).await?;
-            }
-        }
-        SessionVerdict::IdleExpired | SessionVerdict::AbsoluteExpired => {
-            state.store.delete_session(&hash).await?;
-            return Ok(None);
-        }
-    }
-    Ok(Some(Authenticated {
-        account,
-        token_hash: hash,
-    }))
+    sessions::authenticate(state, &token).await
 }
 
 /// API routes: a live session or 401 `unauthorized`.
@@ -107,7 +53,7 @@ pub async fn authenticate(
 pub struct ApiUser(pub Authenticated);
 
 impl FromRequestParts<AppState> for ApiUser {
-    type Rejection = AppError;
+    type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
@@ -116,7 +62,7 @@ impl FromRequestParts<AppState> for ApiUser {
         authenticate(parts, state)
             .await?
             .map(ApiUser)
-            .ok_or_else(AppError::unauthorized)
+            .ok_or_else(ApiError::unauthorized)
     }
 }
 

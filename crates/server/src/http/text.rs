@@ -5,7 +5,9 @@
 //! answered with 422 naming the field before any service sees it — never a 5xx, never
 //! an action that happened without its audit entry (R11, R14).
 
+use crate::error::ApiError;
 use crate::error::AppError;
+use crate::error::ErrorKind;
 use crate::views;
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -89,8 +91,8 @@ pub async fn refuse_control_characters(req: Request, next: Next) -> Response {
         .map_or(true, |p| has_refused(&p, false));
     if path_bad {
         return if api {
-            AppError::new(
-                StatusCode::NOT_FOUND,
+            ApiError::new(
+                ErrorKind::NotFound,
                 "not_found",
                 "Nothing lives at this address.",
             )
@@ -111,7 +113,7 @@ pub async fn refuse_control_characters(req: Request, next: Next) -> Response {
         };
         if let Some(field) = field {
             return if api {
-                refused(&field).into_response()
+                ApiError(refused(&field)).into_response()
             } else {
                 views::status_page(
                     StatusCode::UNPROCESSABLE_ENTITY,

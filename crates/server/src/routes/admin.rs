@@ -1,15 +1,17 @@
 //! The host/admin API for the ledger (API.md "Host / admin API"): deposits with
 //! `Idempotency-Key`, withdrawal outcomes, holds. Bearer `OFFBOARD_ADMIN_TOKEN`.
 
-use crate::accounts::audit_by;
+use crate::error::ApiError;
+use crate::error::ErrorKind;
 use crate::error::{ApiResult, AppError, ErrorBody};
 use crate::http::admin::AdminAuth;
 use crate::http::json::ApiJson;
-use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use offboard_app::accounts::audit_by;
+use offboard_app::AppState;
 use offboard_core::AccountId;
 use offboard_store::{DepositOutcome, SettleOutcome, Settlement};
 use serde::{Deserialize, Serialize};
@@ -29,7 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 fn account_id(text: &str) -> Result<AccountId, AppError> {
     text.parse().map_err(|_| {
         AppError::new(
-            StatusCode::NOT_FOUND,
+            ErrorKind::NotFound,
             "not_found",
             "There is no account with this id.",
         )
@@ -110,7 +112,7 @@ pub async fn deposit(
                 .filter(|k| !k.is_empty() && k.len() <= 200);
             Some(
                 text.ok_or_else(|| {
-                    AppError::validation("Idempotency-Key", "must be 1 to 200 visible characters")
+                    ApiError::validation("Idempotency-Key", "must be 1 to 200 visible characters")
                 })?
                 .to_owned(),
             )
@@ -135,11 +137,11 @@ pub async fn deposit(
         DepositOutcome::Repeated { deposit_id } => {
             Ok((StatusCode::CREATED, Json(DepositResponse { deposit_id })).into_response())
         }
-        DepositOutcome::KeyReused => Err(AppError::conflict(
+        DepositOutcome::KeyReused => Err(ApiError::conflict(
             "This Idempotency-Key was already used for a different deposit.",
         )),
-        DepositOutcome::NoSuchAccount => Err(AppError::new(
-            StatusCode::NOT_FOUND,
+        DepositOutcome::NoSuchAccount => Err(ApiError::new(
+            ErrorKind::NotFound,
             "not_found",
             "There is no account with this id.",
         )),
@@ -154,8 +156,8 @@ pub async fn deposit(
                 )),
             )
             .await;
-            Err(AppError::new(
-                StatusCode::CONFLICT,
+            Err(ApiError::new(
+                ErrorKind::Conflict,
                 "account_deleted",
                 "This account is deleted. The deposit was not credited; it is held as unclaimed for support.",
             )
@@ -182,12 +184,12 @@ async fn settle(state: &AppState, id: &str, how: Settlement) -> ApiResult<Status
             .await;
             Ok(StatusCode::NO_CONTENT)
         }
-        SettleOutcome::NotFound => Err(AppError::new(
-            StatusCode::NOT_FOUND,
+        SettleOutcome::NotFound => Err(ApiError::new(
+            ErrorKind::NotFound,
             "not_found",
             "There is no withdrawal with this id.",
         )),
-        SettleOutcome::AlreadySettled { status } => Err(AppError::conflict(format!(
+        SettleOutcome::AlreadySettled { status } => Err(ApiError::conflict(format!(
             "This withdrawal is already {status}; a settled withdrawal never changes."
         ))
         .with("status", status)),
@@ -258,14 +260,14 @@ pub async fn add_hold(
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
-        return Err(AppError::validation(
+        return Err(ApiError::validation(
             "kind",
             "1 to 40 letters, digits, '-' or '_' (e.g. order, bot)",
         ));
     }
     let reference = req.reference.trim();
     if reference.is_empty() || reference.chars().count() > 200 {
-        return Err(AppError::validation("reference", "1 to 200 characters"));
+        return Err(ApiError::validation("reference", "1 to 200 characters"));
     }
     match state
         .store
@@ -283,8 +285,8 @@ pub async fn add_hold(
             .await;
             Ok((StatusCode::CREATED, Json(HoldResponse { hold_id })).into_response())
         }
-        None => Err(AppError::new(
-            StatusCode::NOT_FOUND,
+        None => Err(ApiError::new(
+            ErrorKind::NotFound,
             "not_found",
             "There is no account with this id.",
         )),
@@ -304,8 +306,8 @@ pub async fn release_hold(
     if state.store.release_hold(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(AppError::new(
-            StatusCode::NOT_FOUND,
+        Err(ApiError::new(
+            ErrorKind::NotFound,
             "not_found",
             "There is no hold with this id.",
         ))

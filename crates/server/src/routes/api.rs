@@ -1,15 +1,16 @@
 //! JSON API: accounts (API.md "Accounts").
 
-use crate::accounts;
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::client::ClientAddr;
 use crate::http::json::{created, ApiJson};
 use crate::http::session::ApiUser;
-use crate::state::AppState;
+use crate::wire::IdentitySummary;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
+use offboard_app::accounts;
+use offboard_app::AppState;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -107,7 +108,7 @@ pub async fn login(
         &req.password,
         req.totp_code.as_deref(),
         &addr,
-        &headers,
+        crate::http::session::user_agent(&headers),
     )
     .await?;
     Ok(Json(LoginResponse {
@@ -127,13 +128,6 @@ pub async fn logout(
     state.store.delete_session(&user.token_hash).await?;
     accounts::audit(&state, Some(user.account.id), "logout", None).await;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IdentitySummary {
-    /// `none`, `pending`, `approved` or `rejected`.
-    #[schema(value_type = crate::openapi::IdentityStatusName)]
-    pub status: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -160,14 +154,15 @@ pub async fn me(
     ApiUser(user): ApiUser,
 ) -> ApiResult<Json<MeResponse>> {
     // One query for both (the hottest authenticated read; see docs/performance.md).
-    let (factors, identity) = crate::factors::factors_and_identity(&state, &user.account).await?;
+    let (factors, identity) =
+        offboard_app::factors::factors_and_identity(&state, &user.account).await?;
     Ok(Json(MeResponse {
         account_id: user.account.id.to_string(),
         email: user.account.email,
         phone: user.account.phone,
         factors: factors.names(),
         identity: IdentitySummary {
-            status: identity.to_owned(),
+            status: offboard_app::factors::identity_status_name(identity).to_owned(),
         },
     }))
 }

@@ -1,16 +1,14 @@
 //! Assets for the account holder: balances, pending items and holds, withdrawals (with a
 //! code from every bound factor), the statement export, and the assets page.
 
-use crate::accounts::audit;
+use crate::error::ApiError;
+use crate::error::ErrorKind;
 use crate::error::{ApiResult, AppError, ErrorBody};
-use crate::factors::{self, FactorCodes};
 use crate::http::csrf::{CsrfForm, CsrfToken};
 use crate::http::json::ApiJson;
 use crate::http::session::{ApiUser, Authenticated, PageUser};
-use crate::ledger;
 use crate::routes::admin::{amount_field, asset_field};
 use crate::routes::pages::layout;
-use crate::state::AppState;
 use crate::views::NoticeQuery;
 use crate::views::{self, Layout};
 use askama::Template;
@@ -18,6 +16,10 @@ use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
+use offboard_app::accounts::audit;
+use offboard_app::factors::{self, FactorCodes};
+use offboard_app::ledger;
+use offboard_app::AppState;
 use offboard_core::money::Holdings;
 use offboard_core::Purpose;
 use offboard_store::{AccountRow, WithdrawalOutcome};
@@ -154,7 +156,7 @@ pub async fn request_withdrawal(
 ) -> Result<String, AppError> {
     if !matches!(
         state.config.asset_source,
-        crate::config::AssetSourceConfig::Embedded
+        offboard_app::config::AssetSourceConfig::Embedded
     ) {
         return Err(AppError::conflict(
             "Withdrawals are made on the exchange itself; this server reads balances from it.",
@@ -209,7 +211,7 @@ pub async fn request_withdrawal(
 
 fn insufficient(asset: &str, available: rust_decimal::Decimal) -> AppError {
     AppError::new(
-        StatusCode::CONFLICT,
+        ErrorKind::Conflict,
         "insufficient_funds",
         format!(
             "You have {} {asset} available, less than this withdrawal.",
@@ -355,7 +357,7 @@ pub async fn export(
             statement_csv(&statement),
         )
             .into_response()),
-        _ => Err(AppError::validation(
+        _ => Err(ApiError::validation(
             "format",
             "must be \"json\" or \"csv\"",
         )),

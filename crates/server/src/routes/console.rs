@@ -1,29 +1,34 @@
 //! The support console (R11, R15): server-rendered pages for agents. Agents log in with
 //! password + authenticator into a session cookie of their own, find accounts, work the
 //! recovery queue, unlock the identity step, record a changed document number and read
-//! the audit log. Every action calls the same function in [`crate::support`] as the
+//! the audit log. Every action calls the same function in [`offboard_app::support`] as the
 //! Support API, so both refuse, audit and answer alike; the pages only translate forms
 //! and render results. No page shows a secret, code, token or whole document number,
 //! and no route here deletes an account (R1).
 
+use crate::error::ApiError;
 use crate::error::AppError;
+use crate::error::HttpStatus;
+use crate::http::agent::{AgentAuth, MaybePageAgent, PageAgent};
 use crate::http::client::ClientAddr;
 use crate::http::cookies;
 use crate::http::csrf::{CsrfForm, CsrfToken, EmptyForm};
 use crate::routes::pages::layout;
-use crate::state::AppState;
-use crate::support::{
-    self, AccountLookup, AccountSummary, AgentAuth, AuditItem, AuditScope, DocumentChangeInput,
-    MaybePageAgent, PageAgent, RecoveryItem,
-};
 use crate::views::{self, Layout};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::SameSite;
+use offboard_app::support::{
+    self, AccountLookup, AccountSummary, AuditItem, AuditScope, DocumentChangeInput, RecoveryItem,
+};
+use offboard_app::AppState;
+use offboard_core::clock::rfc3339;
 use offboard_core::identity::DocumentType;
+use offboard_core::identity::IdentityStatus;
 use offboard_core::AccountId;
+use offboard_store::AccountStatus;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -81,28 +86,31 @@ struct SummaryView {
 
 impl SummaryView {
     fn of(summary: &AccountSummary) -> Self {
+        let mut factors = Vec::new();
+        if let Some(bound) = summary.factors {
+            factors.push("Email codes");
+            if bound.sms {
+                factors.push("SMS codes");
+            }
+            if bound.totp {
+                factors.push("Authenticator app");
+            }
+        }
         Self {
-            account_id: summary.account_id.clone(),
-            status: summary.status.clone(),
-            active: summary.status == "active",
-            factors: summary
-                .factors
-                .iter()
-                .map(|f| match f.as_str() {
-                    "email" => "Email codes",
-                    "sms" => "SMS codes",
-                    "totp" => "Authenticator app",
-                    _ => "Other",
-                })
-                .collect(),
-            identity_status: match summary.identity.status.as_str() {
-                "pending" => "Pending review",
-                "approved" => "Approved",
-                "rejected" => "Rejected",
-                _ => "Not verified",
+            account_id: summary.account_id.to_string(),
+            status: crate::wire::account_status_name(summary.status).to_owned(),
+            active: summary.status == AccountStatus::Active,
+            factors,
+            identity_status: match summary.identity {
+                Some(IdentityStatus::Pending) => "Pending review",
+                Some(IdentityStatus::Approved) => "Approved",
+                Some(IdentityStatus::Rejected) => "Rejected",
+                None => "Not verified",
             },
-            open_deletion_step: summary.open_deletion_step.clone(),
-            identity_locked_until: summary.identity_locked_until.clone(),
+            open_deletion_step: summary
+                .open_deletion_step
+                .map(|step| step.as_str().to_owned()),
+            identity_locked_until: summary.identity_locked_until.map(rfc3339),
         }
     }
 }
@@ -119,7 +127,7 @@ struct AuditView {
 impl AuditView {
     fn of(item: AuditItem) -> Self {
         Self {
-            at: item.at,
+            at: rfc3339(item.at),
             action: item.action,
             account_id: item.account_id,
             agent: item.agent,
@@ -147,7 +155,7 @@ impl FormError {
         Self {
             form: form.to_owned(),
             field: err
-                .extra
+                .details
                 .get("field")
                 .and_then(|f| f.as_str())
                 .unwrap_or("")
@@ -256,12 +264,12 @@ impl RecoveryView {
         };
         Self {
             id: item.id,
-            account_id: item.account_id,
+            account_id: item.account_id.map(|a| a.to_string()),
             email: item.email,
             message: item.message,
             check_label,
             check_class,
-            created_at: item.created_at,
+            created_at: rfc3339(item.created_at),
         }
     }
 }
@@ -392,7 +400,7 @@ pub async fn login_submit(
             }
             response
         }
-        Err(err) if err.status.is_client_error() => {
+        Err(err) if err.status().is_client_error() => {
             let mut message = LOGIN_FAILED.to_owned();
             if let Some(secs) = err.retry_after {
                 message.push_str(&format!(
@@ -477,13 +485,13 @@ fn search_page_model(
 }
 
 fn render_search_error(page: SearchPage, err: &AppError) -> Response {
-    if err.status.is_server_error() {
+    if err.status().is_server_error() {
         return views::error_page(err, Some(page.layout));
     }
-    let status = err.status;
+    let status = err.status();
     let page = SearchPage {
         error: Some(FormError::new(
-            if err.extra.get("field").and_then(|f| f.as_str()) == Some("document_number") {
+            if err.details.get("field").and_then(|f| f.as_str()) == Some("document_number") {
                 "document_search"
             } else {
                 "search"
@@ -526,7 +534,7 @@ pub async fn search_page(
         return views::render(&page);
     }
     if count > 1 {
-        let err = AppError::validation(
+        let err = ApiError::validation(
             "query",
             "fill in only one of email, phone or account ID, then search again",
         );
@@ -579,7 +587,12 @@ pub async fn document_search_submit(
     let lookup = AccountLookup::DocumentNumber(form.document_number);
     match support::find_accounts(&state, &agent, &lookup).await {
         Ok(found) => views::render(&SearchPage {
-            document_matches: Some(found.into_iter().map(|s| s.account_id).collect()),
+            document_matches: Some(
+                found
+                    .into_iter()
+                    .map(|s| s.account_id.to_string())
+                    .collect(),
+            ),
             ..page
         }),
         Err(err) => render_search_error(page, &err),
@@ -607,15 +620,12 @@ async fn render_account(
             .into_iter()
             .next()
         else {
-            return Err(crate::identity::no_such_account());
+            return Err(offboard_app::identity::no_such_account());
         };
-        let id: AccountId = summary
-            .account_id
-            .parse()
-            .map_err(|_| crate::identity::no_such_account())?;
-        let identity = state.store.identity(id).await?;
+        let identity = state.store.identity(summary.account_id).await?;
         let entries =
-            support::audit_entries(state, &AuditScope::Account(summary.account_id.clone())).await?;
+            support::audit_entries(state, &AuditScope::Account(summary.account_id.to_string()))
+                .await?;
         Ok::<_, AppError>((summary, identity, entries))
     }
     .await;
@@ -662,7 +672,7 @@ async fn after_account_action(
 ) -> Response {
     match result {
         Ok(()) => see_other(&account_url(account_id, notice)),
-        Err(err) if err.status.is_client_error() => {
+        Err(err) if err.status().is_client_error() => {
             let error = FormError::new(form, "", &err);
             render_account(
                 state,
@@ -671,7 +681,7 @@ async fn after_account_action(
                 account_id,
                 None,
                 Some(error),
-                err.status,
+                err.status(),
             )
             .await
         }
@@ -849,9 +859,9 @@ async fn after_recovery_action(
                 "rejected"
             }
         )),
-        Err(err) if err.status.is_client_error() => {
+        Err(err) if err.status().is_client_error() => {
             let error = FormError::new(id, action, &err);
-            render_recovery(state, agent, csrf, None, Some(error), err.status).await
+            render_recovery(state, agent, csrf, None, Some(error), err.status()).await
         }
         Err(err) => views::error_page(&err, Some(layout(state, None, csrf))),
     }
@@ -919,8 +929,8 @@ pub async fn audit_page(
     let (entries, error, status) =
         match support::audit_entries(&state, &AuditScope::Agent(subject.clone())).await {
             Ok(entries) => (entries, None, StatusCode::OK),
-            Err(err) if err.status.is_client_error() => {
-                (Vec::new(), Some(err.message.clone()), err.status)
+            Err(err) if err.status().is_client_error() => {
+                (Vec::new(), Some(err.message.clone()), err.status())
             }
             Err(err) => return views::error_page(&err, Some(page_layout)),
         };

@@ -1,21 +1,22 @@
 //! The deletion journey over the JSON API (API.md "Deletion flow") and as web pages
-//! (Security → Delete). Both call `crate::deletion`.
+//! (Security → Delete). Both call `offboard_app::deletion`.
 
-use crate::deletion::{self, FlowView, LiveFlow};
 use crate::error::{ApiResult, AppError, ErrorBody};
-use crate::factors::FactorCodes;
 use crate::http::cookies;
 use crate::http::csrf::{CsrfForm, CsrfToken, EmptyForm};
 use crate::http::json::ApiJson;
 use crate::http::session::{ApiUser, Authenticated, PageUser};
 use crate::routes::pages::layout;
-use crate::state::AppState;
 use crate::views::{self, Layout};
+use crate::wire::FlowView;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
+use offboard_app::deletion::{self, LiveFlow};
+use offboard_app::factors::FactorCodes;
+use offboard_app::AppState;
 use offboard_core::deletion::{Request, Step};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -51,7 +52,7 @@ async fn flow_json(
         .flow(&live.flow.id)
         .await?
         .unwrap_or_else(|| live.flow.clone());
-    Ok(Json(deletion::view(state, user, &flow, step).await?))
+    Ok(Json(deletion::view(state, user, &flow, step).await?.into()))
 }
 
 /// Starts the deletion, or returns the live flow of this session (API.md: 201 either way;
@@ -65,7 +66,7 @@ pub async fn api_start(
 ) -> ApiResult<Response> {
     let (flow, _created) = deletion::start(&state, &user).await?;
     let view = deletion::view(&state, &user, &flow, flow.step).await?;
-    Ok((StatusCode::CREATED, Json(view)).into_response())
+    Ok((StatusCode::CREATED, Json(FlowView::from(view))).into_response())
 }
 
 /// The flow, with what blocks it and the factors it will ask for.
@@ -367,149 +368,171 @@ async fn render_step(
     error: Option<&AppError>,
     notice: Option<&str>,
 ) -> Response {
-    let live = match deletion::load(state, user, flow_id, Request::View).await {
-        Ok(live) => live,
+    let flow = match load_view(state, user, flow_id).await {
+        Ok(flow) => flow,
         Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf))),
     };
-    let view = match deletion::view(state, user, &live.flow, live.step).await {
-        Ok(view) => view,
-        Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf))),
+    let page = StepPage {
+        layout: layout(state, Some(user), csrf),
+        error,
+        expires_at: views::human_time(flow.expires_at),
     };
-    let layout = layout(state, Some(user), csrf);
-    let (message, help, status) = views::error_parts(error);
-    let expires_at = views::human_time(state.now() + state.config.deletion.flow_idle);
-    match live.step {
-        Step::Notes => views::render_with_status(
-            status,
-            &DeletionNotesPage {
-                layout,
-                flow_id: live.flow.id.clone(),
-                steps: steps(Step::Notes),
-                expires_at,
-                captcha: view
-                    .captcha
-                    .as_ref()
-                    .and_then(|c| serde_json::to_string(c).ok()),
-                cooloff_until: view
-                    .cooloff_until
-                    .as_ref()
-                    .and_then(|t| {
-                        time::OffsetDateTime::parse(
-                            t,
-                            &time::format_description::well_known::Rfc3339,
-                        )
-                        .ok()
-                    })
-                    .map(views::human_time),
-                error: message,
-                error_help: help,
-            },
-        ),
-        Step::Assets => views::render_with_status(
-            status,
-            &DeletionAssetsPage {
-                layout,
-                flow_id: live.flow.id.clone(),
-                steps: steps(Step::Assets),
-                expires_at,
-                blockers: view
-                    .blocking
-                    .iter()
-                    .map(|b| BlockerView {
-                        kind_label: match b.kind.as_str() {
-                            "balance" => "Balance",
-                            "pending_deposit" => "Pending deposit",
-                            "pending_withdrawal" => "Pending withdrawal",
-                            _ => "Hold",
-                        }
-                        .to_owned(),
-                        detail: [b.amount.clone(), b.asset.clone(), b.reference.clone()]
-                            .into_iter()
-                            .flatten()
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                        action_label: match b.action.as_str() {
-                            "withdraw" => "Withdraw",
-                            "wait" => "See pending items",
-                            _ => "Close it on the exchange",
-                        }
-                        .to_owned(),
-                        action_href: b
-                            .action_url
-                            .clone()
-                            .unwrap_or_else(|| deletion::HELP_ASSETS.to_owned()),
-                    })
-                    .collect(),
-                error: message,
-                error_help: help,
-            },
-        ),
-        Step::Verification => {
-            let bound = crate::factors::bound_factors(state, &user.account)
-                .await
-                .unwrap_or(crate::factors::BoundFactors {
-                    sms: false,
-                    totp: false,
-                });
-            let wait = |channel| async move {
-                state
-                    .store
-                    .code_wait(
-                        user.account.id,
-                        offboard_core::Purpose::Deletion,
-                        channel,
-                        state.now(),
-                    )
-                    .await
-                    .unwrap_or(0)
-            };
-            let email_wait = wait(offboard_core::Channel::Email).await;
-            let sms_wait = wait(offboard_core::Channel::Sms).await;
-            views::render_with_status(
-                status,
-                &DeletionVerifyPage {
-                    layout,
-                    flow_id: live.flow.id.clone(),
-                    steps: steps(Step::Verification),
-                    expires_at,
-                    email: user.account.email.clone(),
-                    phone: user
-                        .account
-                        .phone
-                        .as_deref()
-                        .and_then(|p| offboard_core::PhoneNumber::parse(p).ok())
-                        .map(|p| p.masked())
-                        .filter(|_| bound.sms),
-                    needs_totp: bound.totp,
-                    email_wait,
-                    sms_wait,
-                    notice: notice.map(str::to_owned),
-                    error: message,
-                    error_help: help,
-                },
-            )
-        }
-        Step::Identity => {
-            let attempts_left = error
-                .and_then(|e| e.extra.get("attempts_left"))
-                .and_then(|v| v.as_u64())
-                .and_then(|v| u32::try_from(v).ok());
-            views::render_with_status(
-                status,
-                &DeletionIdentityPage {
-                    layout,
-                    flow_id: live.flow.id.clone(),
-                    steps: steps(Step::Identity),
-                    expires_at,
-                    method_password: view.identity_method == "password",
-                    attempts_left,
-                    error: message,
-                    error_help: help,
-                },
-            )
-        }
+    match flow.step {
+        Step::Notes => notes_page(page, &flow),
+        Step::Assets => assets_page(page, &flow),
+        Step::Verification => verify_page(state, user, page, &flow, notice).await,
+        Step::Identity => identity_page(page, &flow),
         Step::Deleted => Redirect::to("/").into_response(),
     }
+}
+
+async fn load_view(
+    state: &AppState,
+    user: &Authenticated,
+    flow_id: &str,
+) -> Result<deletion::Flow, AppError> {
+    let live = deletion::load(state, user, flow_id, Request::View).await?;
+    deletion::view(state, user, &live.flow, live.step).await
+}
+
+/// What every step's page shares.
+struct StepPage<'a> {
+    layout: Layout,
+    error: Option<&'a AppError>,
+    expires_at: String,
+}
+
+fn notes_page(page: StepPage<'_>, flow: &deletion::Flow) -> Response {
+    let (message, help, status) = views::error_parts(page.error);
+    views::render_with_status(
+        status,
+        &DeletionNotesPage {
+            layout: page.layout,
+            flow_id: flow.id.clone(),
+            steps: steps(Step::Notes),
+            expires_at: page.expires_at,
+            captcha: flow
+                .captcha
+                .as_ref()
+                .and_then(|c| serde_json::to_string(c).ok()),
+            cooloff_until: flow.cooloff_until.map(views::human_time),
+            error: message,
+            error_help: help,
+        },
+    )
+}
+
+fn blocker_view(blocker: &offboard_core::money::Blocker) -> BlockerView {
+    let (action, url) = deletion::blocker_action(blocker);
+    BlockerView {
+        kind_label: match blocker.kind {
+            "balance" => "Balance",
+            "pending_deposit" => "Pending deposit",
+            "pending_withdrawal" => "Pending withdrawal",
+            _ => "Hold",
+        }
+        .to_owned(),
+        detail: [
+            blocker.amount.clone(),
+            blocker.asset.clone(),
+            blocker.reference.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" "),
+        action_label: match action {
+            "withdraw" => "Withdraw",
+            "wait" => "See pending items",
+            _ => "Close it on the exchange",
+        }
+        .to_owned(),
+        action_href: url.unwrap_or(deletion::HELP_ASSETS).to_owned(),
+    }
+}
+
+fn assets_page(page: StepPage<'_>, flow: &deletion::Flow) -> Response {
+    let (message, help, status) = views::error_parts(page.error);
+    views::render_with_status(
+        status,
+        &DeletionAssetsPage {
+            layout: page.layout,
+            flow_id: flow.id.clone(),
+            steps: steps(Step::Assets),
+            expires_at: page.expires_at,
+            blockers: flow.blocking.iter().map(blocker_view).collect(),
+            error: message,
+            error_help: help,
+        },
+    )
+}
+
+async fn verify_page(
+    state: &AppState,
+    user: &Authenticated,
+    page: StepPage<'_>,
+    flow: &deletion::Flow,
+    notice: Option<&str>,
+) -> Response {
+    let (message, help, status) = views::error_parts(page.error);
+    let wait = |channel| async move {
+        state
+            .store
+            .code_wait(
+                user.account.id,
+                offboard_core::Purpose::Deletion,
+                channel,
+                state.now(),
+            )
+            .await
+            .unwrap_or(0)
+    };
+    let email_wait = wait(offboard_core::Channel::Email).await;
+    let sms_wait = wait(offboard_core::Channel::Sms).await;
+    views::render_with_status(
+        status,
+        &DeletionVerifyPage {
+            layout: page.layout,
+            flow_id: flow.id.clone(),
+            steps: steps(Step::Verification),
+            expires_at: page.expires_at,
+            email: user.account.email.clone(),
+            phone: user
+                .account
+                .phone
+                .as_deref()
+                .and_then(|p| offboard_core::PhoneNumber::parse(p).ok())
+                .map(|p| p.masked())
+                .filter(|_| flow.factors.sms),
+            needs_totp: flow.factors.totp,
+            email_wait,
+            sms_wait,
+            notice: notice.map(str::to_owned),
+            error: message,
+            error_help: help,
+        },
+    )
+}
+
+fn identity_page(page: StepPage<'_>, flow: &deletion::Flow) -> Response {
+    let (message, help, status) = views::error_parts(page.error);
+    let attempts_left = page
+        .error
+        .and_then(|e| e.detail_u64("attempts_left"))
+        .and_then(|v| u32::try_from(v).ok());
+    views::render_with_status(
+        status,
+        &DeletionIdentityPage {
+            layout: page.layout,
+            flow_id: flow.id.clone(),
+            steps: steps(Step::Identity),
+            expires_at: page.expires_at,
+            method_password: flow.identity_method == deletion::IdentityMethod::Password,
+            attempts_left,
+            error: message,
+            error_help: help,
+        },
+    )
 }
 
 /// Security → Delete: starts or resumes the flow and shows its current step.

@@ -1,15 +1,16 @@
 //! Dev mode only (not routed at all in production, so 404): the outbox and the clock.
 
-use crate::error::{ApiResult, AppError, ErrorBody};
+use crate::error::ApiError;
+use crate::error::ErrorKind;
+use crate::error::{ApiResult, ErrorBody};
 use crate::http::csrf::CsrfToken;
 use crate::http::json::ApiJson;
 use crate::http::session::MaybePageUser;
-use crate::state::AppState;
 use crate::views::{self, DevOutboxPage, Layout, MessageView};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
+use offboard_app::AppState;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -95,14 +96,14 @@ pub async fn clock(
 ) -> ApiResult<Json<ClockResponse>> {
     const TEN_YEARS: i64 = 10 * 366 * 24 * 3600;
     if !(1..=TEN_YEARS).contains(&req.advance_seconds) {
-        return Err(AppError::validation(
+        return Err(ApiError::validation(
             "advance_seconds",
             "must be between 1 and 316224000 (the clock only moves forward)",
         ));
     }
     let Some(dev_clock) = &state.dev_clock else {
-        return Err(AppError::new(
-            StatusCode::CONFLICT,
+        return Err(ApiError::new(
+            ErrorKind::Conflict,
             "conflict",
             "This server runs on the system clock (clock = \"system\"), which cannot be moved.",
         ));

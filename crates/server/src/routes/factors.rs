@@ -1,15 +1,16 @@
 //! JSON API for verification factors: authenticator, phone, codes (API.md "Accounts").
 
-use crate::accounts::audit;
+use crate::error::ErrorKind;
 use crate::error::{ApiResult, AppError, ErrorBody};
-use crate::factors::{self, FactorCodes};
 use crate::http::json::ApiJson;
 use crate::http::session::ApiUser;
-use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use offboard_app::accounts::audit;
+use offboard_app::factors::{self, FactorCodes};
+use offboard_app::AppState;
 use offboard_core::{totp, Channel, PhoneNumber, Purpose};
 use offboard_store::StoreError;
 use serde::{Deserialize, Serialize};
@@ -150,7 +151,7 @@ pub async fn remove_totp(
 ) -> Result<(), AppError> {
     if !factors::bound_factors(state, account).await?.totp {
         return Err(AppError::new(
-            StatusCode::NOT_FOUND,
+            ErrorKind::NotFound,
             "not_found",
             "No authenticator is bound to this account.",
         ));
@@ -205,12 +206,12 @@ pub async fn begin_phone(
         ));
     }
     // R9: a phone of a recently deleted account waits out the re-registration period.
-    let hash = crate::deletion::tombstone_hash(
+    let hash = offboard_app::deletion::tombstone_hash(
         state.config.keys.blind_index.clone(),
         "phone",
         phone.as_str(),
     );
-    crate::deletion::check_reregistration(state, "phone number", &hash).await?;
+    offboard_app::deletion::check_reregistration(state, "phone number", &hash).await?;
     factors::send_code(
         state,
         account,
@@ -296,7 +297,7 @@ pub async fn remove_phone(
 ) -> Result<(), AppError> {
     if account.phone.is_none() {
         return Err(AppError::new(
-            StatusCode::NOT_FOUND,
+            ErrorKind::NotFound,
             "not_found",
             "No phone is bound to this account.",
         ));

@@ -1,8 +1,8 @@
-use crate::error::AppError;
-use crate::state::AppState;
+use crate::error::ApiError;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use offboard_app::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -47,7 +47,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
         Ok(()) => "ready".into_response(),
         Err(err) => {
-            let mut response = AppError::internal(err).into_response();
+            let mut response = ApiError::internal(err).into_response();
             *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
             response
         }

@@ -3,19 +3,20 @@
 //! No answer here carries a whole document number: the API gives `number_last3`, the
 //! page `•••456`, and a form with an error is shown again without the number.
 
+use crate::error::ApiError;
 use crate::error::{ApiResult, AppError, ErrorBody};
 use crate::http::admin::AdminAuth;
 use crate::http::csrf::{CsrfForm, CsrfToken};
 use crate::http::json::ApiJson;
 use crate::http::session::{ApiUser, Authenticated, PageUser};
-use crate::identity::{self, FieldError, IdentityOverview, IdentitySubmission, ACTOR_ADMIN};
 use crate::routes::pages::layout;
-use crate::state::AppState;
 use crate::views::{self, Layout};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
+use offboard_app::identity::{self, FieldError, IdentityOverview, IdentitySubmission, ACTOR_ADMIN};
+use offboard_app::AppState;
 use offboard_core::identity::{format_date, DocumentType, IdentityStatus};
 use offboard_core::AccountId;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -164,7 +165,7 @@ pub async fn admin_put_identity(
         &req.expires_on,
     )?;
     let status =
-        IdentityStatus::parse(&req.status).map_err(|e| AppError::validation("status", e))?;
+        IdentityStatus::parse(&req.status).map_err(|e| ApiError::validation("status", e))?;
     identity::submit(
         &state,
         account_id,

@@ -16,14 +16,14 @@ pub mod security;
 pub mod support;
 pub mod webhooks;
 
-use crate::error::AppError;
+use crate::error::ApiError;
 use crate::http::{csrf, guard, MAX_BODY_BYTES};
-use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use offboard_app::AppState;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -119,7 +119,7 @@ pub fn openapi_router(state: &AppState) -> OpenApiRouter<AppState> {
 
 async fn not_found(req: Request) -> Response {
     if req.uri().path().starts_with("/api/") {
-        AppError::not_found().into_response()
+        ApiError::not_found().into_response()
     } else {
         crate::views::status_page(
             StatusCode::NOT_FOUND,

@@ -1,19 +1,21 @@
 //! Server-rendered pages: home, sign-up, login, logout, security, the delete entry.
 
-use crate::accounts;
+use crate::error::ApiError;
 use crate::error::AppError;
+use crate::error::HttpStatus;
 use crate::help;
 use crate::http::client::ClientAddr;
 use crate::http::cookies;
 use crate::http::csrf::{CsrfForm, CsrfToken, EmptyForm};
 use crate::http::session::{MaybePageUser, PageUser};
-use crate::state::AppState;
 use crate::views::{self, DeleteOverviewPage, HomePage, Layout, LoginPage, SignupPage};
 use crate::views::{HelpIndexPage, HelpTopicPage};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::SameSite;
+use offboard_app::accounts;
+use offboard_app::AppState;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -106,16 +108,21 @@ pub async fn signup_submit(
 ) -> Response {
     let result = async {
         let id = accounts::signup(&state, &form.email, &form.password).await?;
-        let token = crate::http::session::start_session(&state, id, &headers).await?;
+        let token = offboard_app::sessions::start_session(
+            &state,
+            id,
+            crate::http::session::user_agent(&headers),
+        )
+        .await?;
         accounts::audit(&state, Some(id), "login", Some("after sign-up")).await;
         Ok::<_, AppError>(token)
     }
     .await;
     match result {
         Ok(token) => signed_in_redirect(&state, token, "/security"),
-        Err(err) if err.status.is_client_error() => {
+        Err(err) if err.status().is_client_error() => {
             let field = err
-                .extra
+                .details
                 .get("field")
                 .and_then(|f| f.as_str())
                 .unwrap_or("");
@@ -129,7 +136,7 @@ pub async fn signup_submit(
                     .then_some(message)
                     .flatten(),
             };
-            views::render_with_status(err.status, &page)
+            views::render_with_status(err.status(), &page)
         }
         Err(err) => views::error_page(&err, Some(layout(&state, None, &csrf))),
     }
@@ -180,12 +187,12 @@ pub async fn login_submit(
         &form.password,
         form.totp_code.as_deref(),
         &addr,
-        &headers,
+        crate::http::session::user_agent(&headers),
     )
     .await
     {
         Ok(done) => signed_in_redirect(&state, done.token, "/security"),
-        Err(err) if err.status.is_client_error() => {
+        Err(err) if err.status().is_client_error() => {
             let mut message = err.message.clone();
             if let Some(secs) = err.retry_after {
                 message.push_str(&format!(
@@ -202,7 +209,7 @@ pub async fn login_submit(
                 error: Some(message),
                 needs_totp,
             };
-            let mut response = views::render_with_status(err.status, &page);
+            let mut response = views::render_with_status(err.status(), &page);
             if let Some(secs) = err.retry_after {
                 if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                     response.headers_mut().insert(header::RETRY_AFTER, v);
@@ -283,7 +290,7 @@ pub async fn help_topic(
 ) -> Response {
     let layout = layout(&state, user.as_ref(), &csrf);
     let Some(index) = help::TOPICS.iter().position(|t| t.slug == slug) else {
-        return views::error_page(&AppError::not_found().with_help("/help"), Some(layout));
+        return views::error_page(&ApiError::not_found().with_help("/help"), Some(layout));
     };
     // Neighbours in the list are the closest topics (the list follows the journey).
     let related = [index.checked_sub(1), Some(index + 1)]

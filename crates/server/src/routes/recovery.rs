@@ -2,19 +2,21 @@
 //! request that goes to support — as JSON API and as pages. Every answer is the same
 //! whether or not the account exists (no enumeration).
 
-use crate::accounts::audit;
+use crate::error::ErrorKind;
+use crate::error::HttpStatus;
 use crate::error::{ApiResult, AppError, ErrorBody};
-use crate::factors;
 use crate::http::csrf::{CsrfForm, CsrfToken};
 use crate::http::json::ApiJson;
 use crate::http::session::MaybePageUser;
 use crate::routes::pages::layout;
-use crate::state::AppState;
 use crate::views::{self, Layout};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use offboard_app::accounts::audit;
+use offboard_app::factors;
+use offboard_app::AppState;
 use offboard_core::identity::DocumentNumber;
 use offboard_core::otp::{self, Verdict};
 use offboard_core::{Channel, OtpCode, Password, Purpose};
@@ -51,7 +53,7 @@ pub async fn request_reset(state: &AppState, email: &str) -> Result<(), AppError
 
 fn reset_refused() -> AppError {
     AppError::new(
-        StatusCode::BAD_REQUEST,
+        ErrorKind::BadRequest,
         "invalid_code",
         "The code is wrong, used or expired. Request a new one and use the newest email.",
     )
@@ -143,7 +145,7 @@ pub async fn submit_recovery(
             let identity = state.store.identity(account.id).await?;
             let matched = match (DocumentNumber::parse(typed), identity) {
                 (Ok(number), Some(identity)) => {
-                    let index = crate::identity::document_index(state, &number);
+                    let index = offboard_app::identity::document_index(state, &number);
                     identity.numbers.iter().any(|n| {
                         offboard_core::crypto::constant_time_eq(
                             n.index.as_bytes(),
@@ -339,12 +341,12 @@ pub async fn recovery_submit(
         Ok(()) => (None, String::new(), StatusCode::OK),
         Err(err) => (
             Some(err.message.clone()),
-            err.extra
+            err.details
                 .get("field")
                 .and_then(|f| f.as_str())
                 .unwrap_or("")
                 .to_owned(),
-            err.status,
+            err.status(),
         ),
     };
     let page = RecoveryPage {
@@ -403,7 +405,7 @@ pub async fn reset_submit(
             "request",
             Some(err.message.clone()),
             err.help.map(str::to_owned),
-            err.status,
+            err.status(),
         ),
     };
     let page = ResetPage {
@@ -446,7 +448,7 @@ pub async fn reset_confirm_submit(
                 "confirm",
                 Some(err.message.clone()),
                 err.help.map(str::to_owned),
-                err.status,
+                err.status(),
             ),
         };
     let page = ResetPage {

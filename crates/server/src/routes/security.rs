@@ -1,17 +1,18 @@
 //! The security page and its forms: authenticator and phone binding and removal, codes.
 
+use crate::error::ApiError;
 use crate::error::AppError;
-use crate::factors::{self, FactorCodes};
 use crate::http::csrf::{CsrfForm, CsrfToken, EmptyForm};
 use crate::http::session::{Authenticated, PageUser};
 use crate::routes::factors as api;
 use crate::routes::pages::layout;
-use crate::state::AppState;
 use crate::views::NoticeQuery;
 use crate::views::{self, FactorView, PhoneConfirmPage, SecurityPage, SessionView, TotpSetupPage};
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use offboard_app::factors::{self, FactorCodes};
+use offboard_app::AppState;
 use offboard_core::{totp, PhoneNumber};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -101,7 +102,7 @@ async fn render_security(
         layout: layout(state, Some(user), csrf),
         email: user.account.email.clone(),
         factors: factor_views,
-        identity_status: crate::identity::status_line(state, user.account.id).await,
+        identity_status: offboard_app::identity::status_line(state, user.account.id).await,
         sessions,
         totp_bound: bound.totp,
         phone,
@@ -206,7 +207,7 @@ pub async fn totp_qr(State(state): State<AppState>, PageUser(user): PageUser) ->
     let secret = match pending_secret(&state, &user).await {
         Ok(Some(secret)) => secret,
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(err) => return err.into_response(),
+        Err(err) => return ApiError(err).into_response(),
     };
     let Ok(uri) = totp::otpauth_uri(&secret, &user.account.email) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
@@ -227,7 +228,7 @@ pub async fn totp_qr(State(state): State<AppState>, PageUser(user): PageUser) ->
             )
                 .into_response()
         }
-        Err(err) => AppError::internal(err).into_response(),
+        Err(err) => ApiError::internal(err).into_response(),
     }
 }
 
@@ -260,7 +261,7 @@ pub async fn totp_confirm_submit(
     .await;
     match result {
         Ok(_) => {
-            crate::accounts::audit(&state, Some(user.account.id), "totp_bound", None).await;
+            offboard_app::accounts::audit(&state, Some(user.account.id), "totp_bound", None).await;
             Redirect::to("/security?notice=totp_bound").into_response()
         }
         Err(err) => render_totp_setup(&state, &user, &csrf, Some(&err)).await,

@@ -3,18 +3,18 @@
 //! document number. Every action needs a reason and is audited as `agent:<id>`. No
 //! route here deletes an account, and no answer carries a secret, a code, a token of
 //! someone else or a whole document number. The handlers only translate HTTP: the
-//! actions themselves live in [`crate::support`], shared with the console pages.
+//! actions themselves live in [`offboard_app::support`], shared with the console pages.
 
-use crate::error::{ApiResult, AppError, ErrorBody};
+use crate::error::ApiError;
+use crate::error::{ApiResult, ErrorBody};
+use crate::http::agent::ApiAgent;
 use crate::http::json::ApiJson;
-use crate::state::AppState;
-use crate::support::{
-    self, AccountLookup, AccountSummary, AgentAuth, AuditItem, AuditScope, DocumentChangeInput,
-    RecoveryItem,
-};
+use crate::wire::{AccountSummary, AuditItem, RecoveryItem};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use offboard_app::support::{self, AccountLookup, AuditScope, DocumentChangeInput};
+use offboard_app::AppState;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -95,11 +95,12 @@ pub struct AccountQuery {
         (status = 422, description = "`validation_error`: give exactly one of email, phone, account_id or document_number, in a valid form", body = ErrorBody)))]
 pub async fn search_accounts(
     State(state): State<AppState>,
-    agent: AgentAuth,
+    ApiAgent(agent): ApiAgent,
     Query(q): Query<AccountQuery>,
 ) -> ApiResult<Json<Vec<AccountSummary>>> {
     let lookup = AccountLookup::exactly_one(q.email, q.phone, q.account_id, q.document_number)?;
-    Ok(Json(support::find_accounts(&state, &agent, &lookup).await?))
+    let found = support::find_accounts(&state, &agent, &lookup).await?;
+    Ok(Json(found.iter().map(AccountSummary::from).collect()))
 }
 
 /// Open recovery requests, oldest first.
@@ -108,9 +109,10 @@ pub async fn search_accounts(
     responses((status = 200, body = [RecoveryItem]), (status = 401, body = ErrorBody)))]
 pub async fn open_recovery(
     State(state): State<AppState>,
-    _agent: AgentAuth,
+    _agent: ApiAgent,
 ) -> ApiResult<Json<Vec<RecoveryItem>>> {
-    Ok(Json(support::open_recovery(&state).await?))
+    let open = support::open_recovery(&state).await?;
+    Ok(Json(open.into_iter().map(RecoveryItem::from).collect()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -136,7 +138,7 @@ pub struct ReasonRequest {
         (status = 503, description = "`asset_source_unavailable`: the account's assets could not be checked", body = ErrorBody)))]
 pub async fn approve_recovery(
     State(state): State<AppState>,
-    agent: AgentAuth,
+    ApiAgent(agent): ApiAgent,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ReasonRequest>,
 ) -> ApiResult<StatusCode> {
@@ -154,7 +156,7 @@ pub async fn approve_recovery(
         (status = 422, description = "`validation_error`: a reason is required", body = ErrorBody)))]
 pub async fn reject_recovery(
     State(state): State<AppState>,
-    agent: AgentAuth,
+    ApiAgent(agent): ApiAgent,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ReasonRequest>,
 ) -> ApiResult<StatusCode> {
@@ -173,7 +175,7 @@ pub async fn reject_recovery(
         (status = 422, description = "`validation_error`: a reason is required", body = ErrorBody)))]
 pub async fn identity_unlock(
     State(state): State<AppState>,
-    agent: AgentAuth,
+    ApiAgent(agent): ApiAgent,
     Path(account_id): Path<String>,
     ApiJson(req): ApiJson<ReasonRequest>,
 ) -> ApiResult<StatusCode> {
@@ -210,7 +212,7 @@ impl std::fmt::Debug for DocumentChange {
         (status = 422, description = "`validation_error` naming the field", body = ErrorBody)))]
 pub async fn document_change(
     State(state): State<AppState>,
-    agent: AgentAuth,
+    ApiAgent(agent): ApiAgent,
     Path(account_id): Path<String>,
     ApiJson(req): ApiJson<DocumentChange>,
 ) -> ApiResult<StatusCode> {
@@ -243,18 +245,19 @@ pub struct AuditQuery {
         (status = 422, description = "`validation_error`: give exactly one of `account_id` or `agent`", body = ErrorBody)))]
 pub async fn audit_log(
     State(state): State<AppState>,
-    _agent: AgentAuth,
+    _agent: ApiAgent,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditItem>>> {
     let scope = match (q.account_id, q.agent) {
         (Some(account), None) => AuditScope::Account(account),
         (None, Some(email)) => AuditScope::Agent(email),
         _ => {
-            return Err(AppError::validation(
+            return Err(ApiError::validation(
                 "query",
                 "give exactly one of account_id or agent",
             ))
         }
     };
-    Ok(Json(support::audit_entries(&state, &scope).await?))
+    let entries = support::audit_entries(&state, &scope).await?;
+    Ok(Json(entries.into_iter().map(AuditItem::from).collect()))
 }

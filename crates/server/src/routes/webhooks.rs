@@ -1,15 +1,17 @@
 //! Webhook endpoints for downstream services (API.md "Host / admin API", R13): register an
 //! endpoint, read its deliveries, replay a dead one. Bearer `OFFBOARD_ADMIN_TOKEN`.
 
-use crate::accounts::audit_by;
-use crate::error::{ApiResult, AppError, ErrorBody};
+use crate::error::ApiError;
+use crate::error::ErrorKind;
+use crate::error::{ApiResult, ErrorBody};
 use crate::http::admin::AdminAuth;
 use crate::http::json::ApiJson;
-use crate::state::AppState;
 use crate::views;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use offboard_app::accounts::audit_by;
+use offboard_app::AppState;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -59,7 +61,7 @@ pub async fn register(
     _: AdminAuth,
     ApiJson(req): ApiJson<NewWebhook>,
 ) -> ApiResult<(StatusCode, Json<WebhookCreated>)> {
-    match crate::webhooks::register(&state, &req.url, &req.events).await? {
+    match offboard_app::webhooks::register(&state, &req.url, &req.events).await? {
         Ok((webhook_id, secret)) => {
             audit_by(
                 &state,
@@ -74,10 +76,10 @@ pub async fn register(
                 Json(WebhookCreated { webhook_id, secret }),
             ))
         }
-        Err(err @ crate::webhooks::EndpointError::Url) => {
-            Err(AppError::validation("url", err.to_string()))
+        Err(err @ offboard_app::webhooks::EndpointError::Url) => {
+            Err(ApiError::validation("url", err.to_string()))
         }
-        Err(err) => Err(AppError::validation("events", err.to_string())),
+        Err(err) => Err(ApiError::validation("events", err.to_string())),
     }
 }
 
@@ -149,8 +151,8 @@ pub async fn deliveries(
     Query(q): Query<DeliveryQuery>,
 ) -> ApiResult<Json<Vec<Delivery>>> {
     if state.store.webhook_endpoint(&webhook_id).await?.is_none() {
-        return Err(AppError::new(
-            StatusCode::NOT_FOUND,
+        return Err(ApiError::new(
+            ErrorKind::NotFound,
             "not_found",
             "There is no webhook with this id.",
         ));
@@ -200,8 +202,8 @@ pub async fn replay(
         state.job_wake.notify_one();
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(AppError::new(
-            StatusCode::CONFLICT,
+        Err(ApiError::new(
+            ErrorKind::Conflict,
             "not_dead",
             "Only a dead delivery can be replayed; this one is pending, delivered or unknown. Check its status with GET /api/v1/admin/webhooks/{webhook_id}/deliveries: a pending one is retried by itself.",
         ))

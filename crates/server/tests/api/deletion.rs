@@ -4,7 +4,7 @@ use crate::both_backends;
 use crate::helpers::{error_code, spawn_app_with, TestApp, PASSWORD};
 use crate::identity::Db;
 use crate::ledger::{admin_post, deposit, ADMIN};
-use offboard_server::config::CaptchaPolicy;
+use offboard_app::config::CaptchaPolicy;
 use offboard_store::Backend;
 use serde_json::{json, Value};
 

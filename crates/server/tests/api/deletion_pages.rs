@@ -2,7 +2,7 @@
 
 use crate::both_backends;
 use crate::helpers::{client, extract_csrf, spawn_app_with, TestApp, PASSWORD};
-use offboard_server::config::CaptchaPolicy;
+use offboard_app::config::CaptchaPolicy;
 use offboard_store::Backend;
 use serde_json::json;
 

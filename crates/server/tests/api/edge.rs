@@ -7,7 +7,7 @@ use crate::deletion::{post, to_identity, user, user_with_document, ID};
 use crate::helpers::{error_code, spawn_app_with, TestApp, PASSWORD};
 use crate::ledger::ADMIN;
 use crate::support::{add_agent, agent_login};
-use offboard_server::config::CaptchaPolicy;
+use offboard_app::config::CaptchaPolicy;
 use offboard_store::{AgentRole, Backend};
 use serde_json::json;
 
@@ -179,7 +179,7 @@ async fn r19_a_document_approved_on_a_live_account_is_refused_elsewhere(backend:
     // Support's look-up by number (the console's search, by blind index) names the
     // holder only: the refused account never had the number approved.
     let number = offboard_core::identity::DocumentNumber::parse("D 777 123").unwrap();
-    let index = offboard_server::identity::document_index(&app.state, &number);
+    let index = offboard_app::identity::document_index(&app.state, &number);
     let holders = app
         .state
         .store

@@ -27,7 +27,7 @@ both_backends!(
 async fn app(backend: Backend, max_attempts: i64) -> TestApp {
     spawn_app_with(backend, move |c| {
         c.admin_token = Some(secrecy::SecretString::from(ADMIN));
-        c.deletion.captcha = offboard_server::config::CaptchaPolicy::Never;
+        c.deletion.captcha = offboard_app::config::CaptchaPolicy::Never;
         c.jobs.run = true;
         c.jobs.poll = Duration::from_millis(50);
         c.jobs.retry_base = time::Duration::milliseconds(10);
@@ -431,7 +431,7 @@ async fn settings_webhooks_are_signed_with_the_webhook_key(backend: Backend) {
         c.admin_token = Some(secrecy::SecretString::from(ADMIN));
         c.jobs.run = true;
         c.jobs.poll = Duration::from_millis(50);
-        c.webhooks = vec![offboard_server::config::SettingsWebhook {
+        c.webhooks = vec![offboard_app::config::SettingsWebhook {
             url,
             events: vec!["account.recovered".into()],
         }];
@@ -459,7 +459,7 @@ async fn settings_webhooks_are_signed_with_the_webhook_key(backend: Backend) {
         .await
         .unwrap();
     let seen = receiver.wait_for(1).await;
-    let secret = offboard_server::webhooks::settings_secret(&app.state.config.keys.webhook);
+    let secret = offboard_app::webhooks::settings_secret(&app.state.config.keys.webhook);
     standardwebhooks::Webhook::new(&secret)
         .unwrap()
         .verify(seen[0].1.as_bytes(), &seen[0].0)

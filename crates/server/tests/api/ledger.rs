@@ -605,7 +605,7 @@ async fn http_asset_source_is_read(backend: Backend) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, host).await });
     let app = spawn_app_with(backend, |c| {
-        c.asset_source = offboard_server::config::AssetSourceConfig::Http {
+        c.asset_source = offboard_app::config::AssetSourceConfig::Http {
             url: url.clone(),
             token: Some(secrecy::SecretString::from("host-secret")),
             timeout: std::time::Duration::from_secs(2),
@@ -620,14 +620,14 @@ async fn http_asset_source_is_read(backend: Backend) {
         seen.lock().unwrap().as_slice(),
         [format!("{id} Bearer host-secret")]
     );
-    let blockers = offboard_server::ledger::blockers(&app.state, id.parse().unwrap())
+    let blockers = offboard_app::ledger::blockers(&app.state, id.parse().unwrap())
         .await
         .unwrap();
     let kinds: Vec<_> = blockers.iter().map(|b| b.kind).collect();
     assert_eq!(kinds, ["balance", "pending_deposit", "hold"]);
     // A host that does not answer: a clear 503, nothing assumed.
     let dead = spawn_app_with(backend, |c| {
-        c.asset_source = offboard_server::config::AssetSourceConfig::Http {
+        c.asset_source = offboard_app::config::AssetSourceConfig::Http {
             url: "http://127.0.0.1:9".into(),
             token: None,
             timeout: std::time::Duration::from_secs(1),

@@ -9,7 +9,7 @@ use crate::helpers::{error_code, spawn_app_with, TestApp, PASSWORD};
 use crate::identity::Db;
 use crate::ledger::{deposit, ADMIN};
 use crate::support::add_agent;
-use offboard_server::config::CaptchaPolicy;
+use offboard_app::config::CaptchaPolicy;
 use offboard_store::{AgentRole, Backend};
 use serde_json::{json, Value};
 use std::time::Duration;

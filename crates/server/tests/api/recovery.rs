@@ -2,7 +2,7 @@
 
 use crate::both_backends;
 use crate::helpers::{error_code, spawn_app_with, PASSWORD};
-use offboard_server::config::CaptchaPolicy;
+use offboard_app::config::CaptchaPolicy;
 use offboard_store::Backend;
 use serde_json::{json, Value};
 

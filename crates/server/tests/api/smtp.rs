@@ -3,8 +3,8 @@
 //! every reply waits `delay`, to show that no answer waits on the relay) and an SMS
 //! provider (the webhook shape: JSON `{"to", "body"}`).
 
-use offboard_server::config::Delivery;
-use offboard_server::notify::{SmsConfig, SmtpConfig, SmtpTls};
+use offboard_app::config::Delivery;
+use offboard_app::notify::{SmsConfig, SmtpConfig, SmtpTls};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};

@@ -9,7 +9,7 @@ use crate::both_backends;
 use crate::helpers::{spawn_app_with, TestApp};
 use crate::ledger::ADMIN;
 use crate::smtp::{SmsSink, SmtpSink};
-use offboard_server::config::CaptchaPolicy;
+use offboard_app::config::CaptchaPolicy;
 use offboard_store::Backend;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -238,7 +238,7 @@ async fn wait_for_scrub(app: &TestApp, pool: &sqlx::PgPool, account: &str) {
     for attempt in 0..200 {
         if attempt % 10 == 9 {
             app.advance(300).await;
-            offboard_server::jobs::run_now(&app.state, &job).await;
+            offboard_app::jobs::run_now(&app.state, &job).await;
         }
         let state: Option<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
             .bind(&job)

@@ -4,8 +4,8 @@
 use crate::both_backends;
 use crate::helpers::{error_code, spawn_app_with, urlencode, TestApp, PASSWORD};
 use crate::ledger::{deposit, ADMIN};
+use offboard_app::config::CaptchaPolicy;
 use offboard_core::{PasswordHasher, PhoneNumber};
-use offboard_server::config::CaptchaPolicy;
 use offboard_store::{AgentRole, Backend, NewAgent};
 use serde_json::{json, Value};
 

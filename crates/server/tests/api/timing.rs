@@ -9,7 +9,7 @@ use crate::both_backends;
 use crate::deletion::{post, to_identity_with, user, ID};
 use crate::helpers::{spawn_app_with, TestApp};
 use crate::smtp::SmtpSink;
-use offboard_server::config::CaptchaPolicy;
+use offboard_app::config::CaptchaPolicy;
 use offboard_store::Backend;
 use serde_json::json;
 use std::time::{Duration, Instant};

@@ -5,6 +5,7 @@
 
 use crate::config::JobsConfig;
 use crate::jobs::{Failure, Outcome};
+use crate::outbound::{self, Body, Method};
 use crate::state::AppState;
 use base64::Engine;
 use offboard_core::crypto::SecretKey;
@@ -29,7 +30,7 @@ pub enum EndpointError {
 
 /// Checks an endpoint's address and events (events deduplicated, in a stable order).
 pub fn validate(url: &str, events: &[String]) -> Result<(String, Vec<String>), EndpointError> {
-    let parsed = reqwest::Url::parse(url.trim()).map_err(|_| EndpointError::Url)?;
+    let parsed = url::Url::parse(url.trim()).map_err(|_| EndpointError::Url)?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(EndpointError::Url);
     }
@@ -156,7 +157,7 @@ pub(crate) async fn deliver(
         .map_err(|e| Failure(format!("endpoint secret unusable: {e}")))?;
     let body = body(
         &d.event_type,
-        &crate::views::rfc3339(d.event_at),
+        &offboard_core::clock::rfc3339(d.event_at),
         &d.payload,
     );
     // The receiver checks this against its own clock, so it is the real time even when
@@ -165,33 +166,33 @@ pub(crate) async fn deliver(
     let signature = signer
         .sign(&d.event_id, timestamp, body.as_bytes())
         .map_err(|e| Failure(format!("signing failed: {e}")))?;
-    let sent = state
-        .http
-        .post(&d.url)
-        .timeout(cfg.webhook_timeout)
-        .header("content-type", "application/json")
-        .header(standardwebhooks::HEADER_WEBHOOK_ID, &d.event_id)
-        .header(
+    let Ok(address) = url::Url::parse(&d.url) else {
+        return Err(Failure("the endpoint address is not a URL".into()));
+    };
+    let mut request = outbound::Request::new(Method::Post, address, cfg.webhook_timeout);
+    request.headers = vec![
+        (standardwebhooks::HEADER_WEBHOOK_ID, d.event_id.clone()),
+        (
             standardwebhooks::HEADER_WEBHOOK_TIMESTAMP,
             timestamp.to_string(),
-        )
-        .header(standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature)
-        .body(body)
-        .send()
-        .await;
+        ),
+        (standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature),
+    ];
+    request.body = Some(Body::Json(body.into_bytes()));
+    let sent = state.http.send(request).await;
     let last = job.attempts >= cfg.max_attempts;
     let (attempt, result) = match sent {
-        Ok(resp) if resp.status().is_success() => (
+        Ok(resp) if resp.is_success() => (
             DeliveryAttempt::Delivered {
-                http_status: i64::from(resp.status().as_u16()),
+                http_status: i64::from(resp.status),
             },
             Ok(Outcome::Done),
         ),
         Ok(resp) => {
-            let error = format!("the endpoint answered {}", resp.status().as_u16());
+            let error = format!("the endpoint answered {}", resp.status);
             (
                 DeliveryAttempt::Failed {
-                    http_status: Some(i64::from(resp.status().as_u16())),
+                    http_status: Some(i64::from(resp.status)),
                     error: error.clone(),
                     dead: last,
                 },
@@ -199,11 +200,9 @@ pub(crate) async fn deliver(
             )
         }
         Err(err) => {
-            // reqwest's error names the address but never our headers or body.
-            let error = if err.is_timeout() {
-                "the endpoint did not answer in time".to_owned()
-            } else {
-                format!("the endpoint could not be reached: {err}")
+            let error = match err {
+                outbound::Error::Timeout => "the endpoint did not answer in time".to_owned(),
+                other => format!("the endpoint could not be reached: {other}"),
             };
             (
                 DeliveryAttempt::Failed {

@@ -3,9 +3,10 @@
 
 use crate::accounts::audit;
 use crate::error::AppError;
+use crate::error::ErrorKind;
 use crate::notify::{code_message, Email, NotifyError, Sms};
 use crate::state::AppState;
-use axum::http::StatusCode;
+use offboard_core::identity::IdentityStatus;
 use offboard_core::otp::{self, SendDecision, Verdict};
 use offboard_core::{totp, AccountId, Channel, OtpCode, PhoneNumber, Purpose};
 use offboard_store::{AccountRow, CodeSlot, NewCode, TotpRow};
@@ -27,6 +28,11 @@ pub struct BoundFactors {
     pub totp: bool,
 }
 
+/// How API.md names an identity status, `none` when nothing is on file.
+pub fn identity_status_name(status: Option<IdentityStatus>) -> &'static str {
+    status.map_or("none", IdentityStatus::as_str)
+}
+
 impl BoundFactors {
     pub fn names(&self) -> Vec<String> {
         let mut names = vec!["email".to_owned()];
@@ -40,12 +46,12 @@ impl BoundFactors {
     }
 }
 
-/// The bound factors and the identity status (`none`, `pending`, `approved`, `rejected`)
-/// in one query: what `GET /api/v1/me` and the support summary show.
+/// The bound factors and the identity status (`None`: nothing on file) in one query:
+/// what `GET /api/v1/me` and the support summary show.
 pub async fn factors_and_identity(
     state: &AppState,
     account: &AccountRow,
-) -> Result<(BoundFactors, &'static str), AppError> {
+) -> Result<(BoundFactors, Option<IdentityStatus>), AppError> {
     let (totp, identity) = state
         .store
         .authenticator_and_identity_status(account.id)
@@ -54,7 +60,7 @@ pub async fn factors_and_identity(
         sms: account.phone.is_some(),
         totp,
     };
-    Ok((factors, identity.map_or("none", |s| s.as_str())))
+    Ok((factors, identity))
 }
 
 pub async fn bound_factors(
@@ -225,7 +231,7 @@ async fn send_code_via(
                 _ => "We could not send the code just now. Wait a minute and press Get code again.",
             };
             Err(
-                AppError::new(StatusCode::SERVICE_UNAVAILABLE, "delivery_failed", message)
+                AppError::new(ErrorKind::Unavailable, "delivery_failed", message)
                     .with_help(help)
                     .with("retry_after", resend_after_secs()),
             )
@@ -243,7 +249,7 @@ fn send_refusal(decision: SendDecision, channel: Channel) -> AppError {
         SendDecision::ResendTooSoon { retry_after } => {
             let secs = retry_after.whole_seconds();
             AppError::new(
-                StatusCode::TOO_MANY_REQUESTS,
+                ErrorKind::RateLimited,
                 "resend_too_soon",
                 format!("A code was sent moments ago. You can ask for a new one in {secs} seconds; the last code still works."),
             )
@@ -260,7 +266,7 @@ fn send_refusal(decision: SendDecision, channel: Channel) -> AppError {
 
 fn rate_limited(secs: i64, help: &'static str) -> AppError {
     AppError::new(
-        StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::RateLimited,
         "rate_limited",
         format!(
             "Too many codes or wrong tries in the last hour. Try again in {} minutes.",
@@ -284,7 +290,7 @@ pub fn verdict_error(verdict: Verdict, factor: &str) -> AppError {
         "sms" => "SMS code",
         _ => "email code",
     };
-    let bad = StatusCode::BAD_REQUEST;
+    let bad = ErrorKind::BadRequest;
     let err = match verdict {
         Verdict::Wrong { .. } if factor == "totp" => AppError::new(
             bad,

@@ -2,11 +2,12 @@
 //! API (which several other providers imitate).
 
 use super::{NotifyError, Sms, SmsConfig};
-use reqwest::Url;
-use secrecy::{ExposeSecret, SecretString};
+use crate::outbound::{self, Auth, Body, HttpClient, Method};
+use secrecy::SecretString;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+use url::Url;
 
 /// A configured SMS provider client. Cheap to clone (one shared allocation); Debug
 /// prints no token or URL.
@@ -14,7 +15,7 @@ use std::time::Duration;
 pub struct SmsTransport(Arc<Inner>);
 
 struct Inner {
-    client: reqwest::Client,
+    client: Arc<dyn HttpClient>,
     provider: Provider,
     timeout: Duration,
 }
@@ -77,7 +78,7 @@ struct TwilioForm<'a> {
 
 impl SmsTransport {
     /// Checks the settings and builds the HTTP client; does not connect.
-    pub fn new(config: &SmsConfig) -> Result<Self, NotifyError> {
+    pub fn new(config: &SmsConfig, client: Arc<dyn HttpClient>) -> Result<Self, NotifyError> {
         let (provider, timeout) = match config {
             SmsConfig::Webhook {
                 url,
@@ -144,16 +145,9 @@ impl SmsTransport {
                 "the SMS provider is reached over plain http; its credentials travel unencrypted"
             );
         }
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            // A redirect would be a misconfiguration; following it could hand the message
-            // to a host nobody chose. It counts as a failed send instead.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|_| {
-                NotifyError::Unavailable("could not set up the HTTP client for SMS".into())
-            })?;
+        // The client never follows a redirect: that would be a misconfiguration, and
+        // following it could hand the message to a host nobody chose. It counts as a
+        // failed send instead.
         Ok(Self(Arc::new(Inner {
             client,
             provider,
@@ -169,54 +163,66 @@ impl SmsTransport {
 }
 
 impl Inner {
-    async fn send(&self, sms: &Sms<'_>) -> Result<(), NotifyError> {
-        let request = match &self.provider {
-            Provider::Webhook { url, token } => {
-                let request = self.client.post(url.clone()).json(&WebhookBody {
-                    to: sms.to,
-                    body: sms.body,
-                });
-                match token {
-                    Some(token) => request.bearer_auth(token.expose_secret()),
-                    None => request,
-                }
-            }
+    fn request(&self, sms: &Sms<'_>) -> Result<outbound::Request, NotifyError> {
+        let unencodable = |_| NotifyError::Unavailable("the SMS could not be encoded".into());
+        let (url, auth, body) = match &self.provider {
+            Provider::Webhook { url, token } => (
+                url.clone(),
+                token.clone().map(Auth::Bearer),
+                Body::Json(
+                    serde_json::to_vec(&WebhookBody {
+                        to: sms.to,
+                        body: sms.body,
+                    })
+                    .map_err(|_| NotifyError::Unavailable("the SMS could not be encoded".into()))?,
+                ),
+            ),
             Provider::Twilio {
                 endpoint,
                 account_sid,
                 auth_token,
                 from,
-            } => self
-                .client
-                .post(endpoint.clone())
-                .basic_auth(account_sid, Some(auth_token.expose_secret()))
-                .form(&TwilioForm {
-                    to: sms.to,
-                    from,
-                    body: sms.body,
+            } => (
+                endpoint.clone(),
+                Some(Auth::Basic {
+                    user: account_sid.clone(),
+                    password: auth_token.clone(),
                 }),
+                Body::Form(
+                    serde_urlencoded::to_string(TwilioForm {
+                        to: sms.to,
+                        from,
+                        body: sms.body,
+                    })
+                    .map_err(unencodable)?,
+                ),
+            ),
         };
+        let mut request = outbound::Request::new(Method::Post, url, self.timeout);
+        request.auth = auth;
+        request.body = Some(body);
+        Ok(request)
+    }
+
+    async fn send(&self, sms: &Sms<'_>) -> Result<(), NotifyError> {
         let provider = self.provider.name();
-        match request.send().await {
-            Ok(response) if response.status().is_success() => Ok(()),
+        match self.client.send(self.request(sms)?).await {
+            Ok(response) if response.is_success() => Ok(()),
             Ok(response) => {
-                let reason = format!("SMS provider answered {}", response.status().as_u16());
-                tracing::warn!(provider, status = response.status().as_u16(), "{reason}");
+                let reason = format!("SMS provider answered {}", response.status);
+                tracing::warn!(provider, status = response.status, "{reason}");
                 Err(NotifyError::Unavailable(reason))
             }
             Err(err) => {
-                let reason = if err.is_timeout() {
-                    format!(
+                let reason = match err {
+                    outbound::Error::Timeout => format!(
                         "SMS provider did not answer within {} ms",
                         self.timeout.as_millis()
-                    )
-                } else if err.is_connect() {
-                    "could not connect to the SMS provider".to_owned()
-                } else {
-                    "the request to the SMS provider failed".to_owned()
+                    ),
+                    outbound::Error::Connect => "could not connect to the SMS provider".to_owned(),
+                    outbound::Error::Failed => "the request to the SMS provider failed".to_owned(),
                 };
-                // Without the URL: a webhook URL may carry a token in its query.
-                tracing::warn!(provider, error = %err.without_url(), "{reason}");
+                tracing::warn!(provider, error = %err, "{reason}");
                 Err(NotifyError::Unavailable(reason))
             }
         }

@@ -7,27 +7,18 @@
 //! Support API (`routes::support`, bearer token) and the support console pages
 //! (`routes::console`, agent cookie). Both must refuse, audit and answer alike.
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorKind};
 use crate::factors;
-use crate::http::cookies;
 use crate::identity::{self, IdentitySubmission};
 use crate::state::AppState;
-use crate::views;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::cookie::CookieJar;
 use offboard_core::crypto::{random_token, token_hash};
 use offboard_core::identity::{Country, DocumentNumber, DocumentType, IdentityStatus};
 use offboard_core::session::{SessionPolicy, SessionVerdict};
 use offboard_core::{totp, AccountId, Channel, OtpCode, PhoneNumber, Purpose};
 use offboard_store::{AccountRow, AccountStatus, AgentRole, AgentRow, AuditEntry};
 use rust_decimal::Decimal;
-use serde::Serialize;
 use std::collections::HashMap;
-use time::Duration;
-use utoipa::ToSchema;
+use time::{Duration, OffsetDateTime};
 
 /// Agent sessions end after 30 minutes idle and 8 hours at most.
 pub const AGENT_SESSION_POLICY: SessionPolicy = SessionPolicy {
@@ -60,18 +51,12 @@ impl AgentAuth {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
 /// The live, enabled agent behind an agent session token, or `None`. The one lookup for
 /// both the API's bearer token and the console's cookie, so the two cannot drift apart:
 /// it reads only the agent sessions table (a user token is unknown there), deletes an
 /// expired session on sight and refuses a disabled agent.
 pub async fn agent_session(state: &AppState, token: &str) -> Result<Option<AgentAuth>, AppError> {
-    if token.is_empty() || token.len() > 128 {
+    if token.is_empty() || token.len() > crate::sessions::MAX_TOKEN_CHARS {
         return Ok(None);
     }
     let hash = token_hash(token);
@@ -96,74 +81,6 @@ pub async fn agent_session(state: &AppState, token: &str) -> Result<Option<Agent
             token_hash: hash,
         })),
         _ => Ok(None),
-    }
-}
-
-impl FromRequestParts<AppState> for AgentAuth {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let unauthorized = || {
-            AppError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Log in to the support console first: this request needs a valid agent session.",
-            )
-        };
-        let token = bearer(parts).ok_or_else(unauthorized)?;
-        agent_session(state, token).await?.ok_or_else(unauthorized)
-    }
-}
-
-/// The agent behind the console's cookie. Only the agent cookie is read, never the
-/// user's session cookie or a bearer header, so no user credential opens the console.
-async fn agent_from_cookie(parts: &Parts, state: &AppState) -> Result<Option<AgentAuth>, AppError> {
-    let jar = CookieJar::from_headers(&parts.headers);
-    let name = cookies::agent_session_cookie_name(!state.config.is_dev());
-    match jar.get(name) {
-        Some(cookie) => agent_session(state, cookie.value()).await,
-        None => Ok(None),
-    }
-}
-
-/// Console pages: a live agent session from the agent cookie, or a redirect to the
-/// console's login page.
-#[derive(Debug, Clone)]
-pub struct PageAgent(pub AgentAuth);
-
-impl FromRequestParts<AppState> for PageAgent {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        match agent_from_cookie(parts, state).await {
-            Ok(Some(agent)) => Ok(PageAgent(agent)),
-            Ok(None) => Err(Redirect::to(CONSOLE_LOGIN_PATH).into_response()),
-            Err(err) => Err(views::error_page(&err, None)),
-        }
-    }
-}
-
-/// Console pages open without a session (login, logout) that act on one if present.
-#[derive(Debug, Clone)]
-pub struct MaybePageAgent(pub Option<AgentAuth>);
-
-impl FromRequestParts<AppState> for MaybePageAgent {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        agent_from_cookie(parts, state)
-            .await
-            .map(MaybePageAgent)
-            .map_err(|err| views::error_page(&err, None))
     }
 }
 
@@ -293,65 +210,38 @@ pub async fn logout(state: &AppState, agent: &AgentAuth) -> Result<(), AppError>
     Ok(())
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IdentitySummary {
-    /// `none`, `pending`, `approved` or `rejected`.
-    #[schema(value_type = crate::openapi::IdentityStatusName)]
-    pub status: String,
-}
-
 /// What support may see of an account: no secret, code, token or document number.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct AccountSummary {
-    #[schema(format = "uuid")]
-    pub account_id: String,
-    /// `active` or `deleted`.
-    #[schema(value_type = crate::openapi::AccountStatusName)]
-    pub status: String,
-    /// Bound factors: `email`, `sms`, `totp` (none for a deleted account).
-    #[schema(value_type = Vec<crate::openapi::FactorName>)]
-    pub factors: Vec<String>,
-    pub identity: IdentitySummary,
+    pub account_id: AccountId,
+    pub status: AccountStatus,
+    /// Bound factors (none for a deleted account).
+    pub factors: Option<factors::BoundFactors>,
+    /// `None` when no identity is on file.
+    pub identity: Option<IdentityStatus>,
     /// The step of a deletion in progress, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, value_type = Option<crate::openapi::StepName>)]
-    pub open_deletion_step: Option<String>,
-    /// RFC 3339; present while the identity step is locked after wrong answers.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, format = DateTime)]
-    pub identity_locked_until: Option<String>,
+    pub open_deletion_step: Option<offboard_core::deletion::Step>,
+    /// Set while the identity step is locked after wrong answers.
+    pub identity_locked_until: Option<OffsetDateTime>,
 }
 
 async fn summary(state: &AppState, account: &AccountRow) -> Result<AccountSummary, AppError> {
     let active = account.status == AccountStatus::Active;
-    let (bound, identity_status) = factors::factors_and_identity(state, account).await?;
-    let factors = if active { bound.names() } else { Vec::new() };
+    let (bound, identity) = factors::factors_and_identity(state, account).await?;
     let open_deletion_step = if active {
-        state
-            .store
-            .live_flow(account.id)
-            .await?
-            .map(|f| f.step.as_str().to_owned())
+        state.store.live_flow(account.id).await?.map(|f| f.step)
     } else {
         None
     };
     let now = state.now();
     let (failures, last) = state.store.identity_failures(account.id, now).await?;
-    let identity_locked_until =
-        offboard_core::deletion::identity_locked_until(failures, last, now).map(views::rfc3339);
     Ok(AccountSummary {
-        account_id: account.id.to_string(),
-        status: match account.status {
-            AccountStatus::Active => "active",
-            AccountStatus::Deleted => "deleted",
-        }
-        .to_owned(),
-        factors,
-        identity: IdentitySummary {
-            status: identity_status.to_owned(),
-        },
+        account_id: account.id,
+        status: account.status,
+        factors: active.then_some(bound),
+        identity,
         open_deletion_step,
-        identity_locked_until,
+        identity_locked_until: offboard_core::deletion::identity_locked_until(failures, last, now),
     })
 }
 
@@ -464,22 +354,17 @@ pub async fn find_accounts(
     Ok(out)
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+/// An open recovery request as support sees it.
+#[derive(Debug, Clone)]
 pub struct RecoveryItem {
-    #[schema(format = "uuid")]
     pub id: String,
-    /// The account behind the email, if there is one (`null` otherwise).
-    #[schema(required = true, format = "uuid")]
-    pub account_id: Option<String>,
-    #[schema(format = Email)]
+    /// The account behind the email, if there is one.
+    pub account_id: Option<AccountId>,
     pub email: String,
     pub message: String,
     /// `match`, `mismatch` or `not_given`: the typed ID number itself is never kept.
-    #[schema(value_type = crate::openapi::IdNumberCheck)]
     pub id_number_check: String,
-    /// RFC 3339.
-    #[schema(format = DateTime)]
-    pub created_at: String,
+    pub created_at: OffsetDateTime,
 }
 
 /// Open recovery requests, oldest first.
@@ -489,18 +374,18 @@ pub async fn open_recovery(state: &AppState) -> Result<Vec<RecoveryItem>, AppErr
         .into_iter()
         .map(|r| RecoveryItem {
             id: r.id,
-            account_id: r.account_id.map(|a| a.to_string()),
+            account_id: r.account_id,
             email: r.email,
             message: r.message,
             id_number_check: r.id_number_check,
-            created_at: views::rfc3339(r.created_at),
+            created_at: r.created_at,
         })
         .collect())
 }
 
 fn request_not_found() -> AppError {
     AppError::new(
-        StatusCode::NOT_FOUND,
+        ErrorKind::NotFound,
         "not_found",
         "There is no recovery request with this id.",
     )
@@ -550,7 +435,7 @@ pub async fn approve_recovery(
     let now = state.now();
     // R13: downstream services learn the account changed hands (factors reset, sessions
     // revoked), say to end their own sessions. No personal data.
-    let payload = serde_json::json!({"account_id": account.id.to_string(), "recovered_at": crate::views::rfc3339(now)}).to_string();
+    let payload = serde_json::json!({"account_id": account.id.to_string(), "recovered_at": offboard_core::clock::rfc3339(now)}).to_string();
     let actor = agent.actor();
     let detail = reason_detail(Some(&format!("request={id}")), reason);
     let approval = offboard_store::RecoveryApproval {
@@ -648,7 +533,7 @@ async fn active_account(state: &AppState, account_id: &str) -> Result<AccountRow
     match state.store.get_account(id).await? {
         Some(account) if account.status == AccountStatus::Active => Ok(account),
         Some(_) => Err(AppError::new(
-            StatusCode::CONFLICT,
+            ErrorKind::Conflict,
             "account_deleted",
             "This account is deleted; nothing about it can change.",
         )),
@@ -756,23 +641,16 @@ pub enum AuditScope {
     Agent(String),
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+/// One audit entry as support sees it.
+#[derive(Debug, Clone)]
 pub struct AuditItem {
-    /// RFC 3339.
-    #[schema(format = DateTime)]
-    pub at: String,
+    pub at: OffsetDateTime,
     pub action: String,
     /// The account the entry concerns (as it was asked for).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
     pub account_id: Option<String>,
     /// The agent's email, on support actions.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
     pub agent: Option<String>,
     /// The agent's reason, on support actions.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
     pub reason: Option<String>,
 }
 
@@ -804,7 +682,7 @@ pub async fn audit_entries(
                 .await?
             else {
                 return Err(AppError::new(
-                    StatusCode::NOT_FOUND,
+                    ErrorKind::NotFound,
                     "not_found",
                     "There is no agent with this email.",
                 ));
@@ -835,7 +713,7 @@ pub async fn audit_entries(
             None => (None, None),
         };
         out.push(AuditItem {
-            at: views::rfc3339(record.at),
+            at: record.at,
             action: record.action,
             agent,
             reason,

@@ -16,10 +16,10 @@ pub mod smtp;
 pub use messages::{code_message, deletion_notice, CodeMessage, Notice};
 
 use crate::config::{Delivery, Mode};
+pub use crate::config::{SmsConfig, SmtpConfig, SmtpTls};
+use crate::outbound::HttpClient;
 use offboard_store::{OutboxMessage, Store};
-use secrecy::SecretString;
-use std::fmt;
-use std::time::Duration;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone)]
@@ -83,37 +83,45 @@ impl Notifier {
     /// message, so an unreachable server shows up as [`NotifyError::Unavailable`] on send.
     /// Fails only on settings that can never work (a sender that is not an address, an
     /// SMS URL that is not http(s), ...).
-    pub fn live(email: SmtpConfig, sms: Option<SmsConfig>) -> Result<Self, NotifyError> {
+    pub fn live(
+        email: SmtpConfig,
+        sms: Option<SmsConfig>,
+        http: Arc<dyn HttpClient>,
+    ) -> Result<Self, NotifyError> {
         let email = smtp::SmtpTransport::new(&email)?;
-        let sms = sms.as_ref().map(sms::SmsTransport::new).transpose()?;
+        let sms = sms
+            .as_ref()
+            .map(|config| sms::SmsTransport::new(config, http))
+            .transpose()?;
         Ok(Notifier::Live { email, sms })
     }
 
     /// The notifier a server with this mode and delivery setting uses. Never fails: a
     /// rejected live setting is logged and yields [`Notifier::Disabled`], and production
     /// with the dev outbox is disabled too (codes must not sit in a table in production).
-    pub fn from_delivery(mode: Mode, delivery: &Delivery, store: Store) -> Self {
+    pub fn from_delivery(
+        mode: Mode,
+        delivery: &Delivery,
+        store: Store,
+        http: Arc<dyn HttpClient>,
+    ) -> Self {
         match (delivery, mode) {
             (Delivery::DevOutbox, Mode::Dev) => Notifier::dev_outbox(store),
             (Delivery::DevOutbox, Mode::Production) => Notifier::Disabled {
                 reason: "production mode has no email or SMS transport configured".into(),
             },
-            (Delivery::Live { smtp, sms }, _) => match Notifier::live(smtp.clone(), sms.clone()) {
-                Ok(notifier) => notifier,
-                Err(err) => {
-                    tracing::error!(%err, "delivery settings rejected; no email or SMS will be sent");
-                    Notifier::Disabled {
-                        reason: err.to_string(),
+            (Delivery::Live { smtp, sms }, _) => {
+                match Notifier::live(smtp.clone(), sms.clone(), http) {
+                    Ok(notifier) => notifier,
+                    Err(err) => {
+                        tracing::error!(%err, "delivery settings rejected; no email or SMS will be sent");
+                        Notifier::Disabled {
+                            reason: err.to_string(),
+                        }
                     }
                 }
-            },
+            }
         }
-    }
-
-    /// The notifier before delivery settings existed: the dev outbox in dev mode, nothing
-    /// in production. Kept for callers that only know the mode.
-    pub fn for_mode(mode: Mode, store: Store) -> Self {
-        Notifier::from_delivery(mode, &Delivery::DevOutbox, store)
     }
 
     pub async fn send_email(
@@ -164,93 +172,5 @@ impl Notifier {
             self,
             Notifier::DevOutbox(_) | Notifier::Live { sms: Some(_), .. }
         )
-    }
-}
-
-/// How to reach the SMTP server.
-#[derive(Clone)]
-pub struct SmtpConfig {
-    pub host: String,
-    pub port: u16,
-    pub tls: SmtpTls,
-    pub username: Option<String>,
-    pub password: Option<SecretString>,
-    /// The sender, `no-reply@example.com` or `offboard <no-reply@example.com>`.
-    pub from: String,
-    /// Bounds one whole delivery attempt, from connecting to the server's last answer.
-    pub timeout: Duration,
-}
-
-impl fmt::Debug for SmtpConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SmtpConfig")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("tls", &self.tls)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
-            .field("from", &self.from)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpTls {
-    /// Plain text. Only for a relay on the same machine or a test sink.
-    None,
-    /// Connect in plain text, then require STARTTLS (usually port 587).
-    Starttls,
-    /// TLS from the first byte (usually port 465).
-    Tls,
-}
-
-/// Which SMS provider to call, and how.
-#[derive(Clone)]
-pub enum SmsConfig {
-    /// POST {url} with JSON {"to", "body"} and `Authorization: Bearer {token}`; any 2xx is success.
-    Webhook {
-        url: String,
-        token: Option<SecretString>,
-        timeout: Duration,
-    },
-    /// Twilio's Messages API shape: POST {base_url}/2010-04-01/Accounts/{account_sid}/Messages.json,
-    /// form fields To, From, Body, HTTP basic auth account_sid:auth_token. base_url defaults
-    /// to https://api.twilio.com in settings; tests point it at loopback.
-    Twilio {
-        base_url: String,
-        account_sid: String,
-        auth_token: SecretString,
-        from: String,
-        timeout: Duration,
-    },
-}
-
-impl fmt::Debug for SmsConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            // The URL is left out too: webhook URLs sometimes carry a token in the query.
-            SmsConfig::Webhook { token, timeout, .. } => f
-                .debug_struct("Webhook")
-                .field("url", &"[redacted]")
-                .field("token", &token.as_ref().map(|_| "[redacted]"))
-                .field("timeout", timeout)
-                .finish(),
-            SmsConfig::Twilio {
-                base_url,
-                account_sid,
-                from,
-                timeout,
-                ..
-            } => f
-                .debug_struct("Twilio")
-                .field("base_url", base_url)
-                .field("account_sid", account_sid)
-                .field("auth_token", &"[redacted]")
-                .field("from", from)
-                .field("timeout", timeout)
-                .finish(),
-        }
     }
 }

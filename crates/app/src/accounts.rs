@@ -1,9 +1,8 @@
 //! Sign-up and login, shared by the JSON API and the web pages.
 
-use crate::error::AppError;
-use crate::http::session::start_session;
+use crate::error::{AppError, ErrorKind};
+use crate::sessions::start_session;
 use crate::state::AppState;
-use axum::http::HeaderMap;
 use offboard_core::throttle::{self, Decision};
 use offboard_core::{AccountId, Password};
 use offboard_store::{AuditEntry, StoreError};
@@ -70,7 +69,7 @@ pub async fn login(
     password: &str,
     totp_code: Option<&str>,
     client_addr: &str,
-    headers: &HeaderMap,
+    user_agent: Option<&str>,
 ) -> Result<LoggedIn, AppError> {
     let now = state.now();
     let parsed = state.parse_email(email).ok();
@@ -110,7 +109,7 @@ pub async fn login(
     if crate::factors::bound_factors(state, &account).await?.totp {
         let Some(code) = totp_code.map(str::trim).filter(|c| !c.is_empty()) else {
             return Err(AppError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
+                ErrorKind::Unauthenticated,
                 "totp_required",
                 "The password is right. Now enter the 6-digit code from your authenticator app.",
             )
@@ -126,7 +125,7 @@ pub async fn login(
         )
         .await?;
     }
-    let token = start_session(state, account.id, headers).await?;
+    let token = start_session(state, account.id, user_agent).await?;
     audit(state, Some(account.id), "login", None).await;
     Ok(LoggedIn {
         account_id: account.id,

@@ -5,12 +5,12 @@
 
 use crate::config::AssetSourceConfig;
 use crate::error::AppError;
+use crate::error::ErrorKind;
+use crate::outbound::{self, Auth, Method};
 use crate::state::AppState;
-use axum::http::StatusCode;
 use offboard_core::money::{self, Blocker, Holdings};
 use offboard_core::AccountId;
 use rust_decimal::Decimal;
-use secrecy::ExposeSecret;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
@@ -29,7 +29,7 @@ impl From<SourceError> for AppError {
             SourceError::Unavailable(reason) => {
                 tracing::warn!(%reason, "asset source unavailable");
                 AppError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorKind::Unavailable,
                     "asset_source_unavailable",
                     "We could not check your assets just now. Nothing was changed; try again in a minute.",
                 )
@@ -47,42 +47,28 @@ pub async fn holdings(state: &AppState, account_id: AccountId) -> Result<Holding
             token,
             timeout,
         } => {
-            let client = reqwest::Client::builder()
-                .timeout(*timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(|e| SourceError::Unavailable(e.to_string()))?;
-            let mut request = client.get(format!("{url}/accounts/{account_id}/holdings"));
-            if let Some(token) = token {
-                request = request.bearer_auth(token.expose_secret());
-            }
-            let response = request
-                .send()
+            let address = format!("{url}/accounts/{account_id}/holdings");
+            let address = url::Url::parse(&address)
+                .map_err(|_| SourceError::Unavailable("the holdings URL is not valid".into()))?;
+            let mut request = outbound::Request::new(Method::Get, address, *timeout);
+            request.auth = token.clone().map(Auth::Bearer);
+            request.read_body = true;
+            // The error names no URL: it may carry credentials in its query.
+            let response = state
+                .http
+                .send(request)
                 .await
-                .map_err(|e| SourceError::Unavailable(without_url(&e)))?;
-            if !response.status().is_success() {
+                .map_err(|e| SourceError::Unavailable(e.to_string()))?;
+            if !response.is_success() {
                 return Err(SourceError::Unavailable(format!(
                     "answered {}",
-                    response.status().as_u16()
+                    response.status
                 )));
             }
-            response.json::<Holdings>().await.map_err(|e| {
-                SourceError::Unavailable(format!("unreadable answer: {}", without_url(&e)))
+            serde_json::from_slice::<Holdings>(&response.body).map_err(|_| {
+                SourceError::Unavailable("unreadable answer: not the expected JSON".into())
             })
         }
-    }
-}
-
-/// reqwest errors include the URL, which may carry credentials in its query.
-fn without_url(err: &reqwest::Error) -> String {
-    if err.is_timeout() {
-        "timed out".to_owned()
-    } else if err.is_connect() {
-        "connection failed".to_owned()
-    } else if err.is_decode() {
-        "not the expected JSON".to_owned()
-    } else {
-        "request failed".to_owned()
     }
 }
 

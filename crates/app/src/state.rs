@@ -1,6 +1,7 @@
 use crate::config::ServerConfig;
 use crate::hashing::HashingPool;
 use crate::notify::Notifier;
+use crate::outbound::HttpClient;
 use offboard_core::{Clock, DevClock};
 use offboard_store::Store;
 use std::ops::Deref;
@@ -23,8 +24,9 @@ pub struct Inner {
     pub instance_id: String,
     /// Wakes this process's job runner when work is queued.
     pub job_wake: Arc<tokio::sync::Notify>,
-    /// For webhook deliveries: no redirects (an endpoint is the address it was given).
-    pub http: reqwest::Client,
+    /// Outgoing HTTP (SMS providers, webhooks, the host's holdings API), never following
+    /// a redirect: an endpoint is the address it was given.
+    pub http: Arc<dyn HttpClient>,
 }
 
 impl Deref for AppState {
@@ -45,13 +47,20 @@ impl AppState {
         offboard_core::EmailAddress::parse_with(input, &self.config.email_policy)
     }
 
-    pub fn new(store: Store, config: ServerConfig, dev_clock: Option<Arc<DevClock>>) -> Self {
+    /// `http` sends the application's outgoing requests (the edge's adapter).
+    pub fn new(
+        store: Store,
+        config: ServerConfig,
+        dev_clock: Option<Arc<DevClock>>,
+        http: Arc<dyn HttpClient>,
+    ) -> Self {
         let clock: Arc<dyn Clock> = match &dev_clock {
             Some(dev) => dev.clone(),
             None => Arc::new(offboard_core::SystemClock),
         };
         let hashing = HashingPool::start(config.password_workers);
-        let notifier = Notifier::from_delivery(config.mode, &config.delivery, store.clone());
+        let notifier =
+            Notifier::from_delivery(config.mode, &config.delivery, store.clone(), http.clone());
         Self(Arc::new(Inner {
             store,
             clock,
@@ -61,10 +70,7 @@ impl AppState {
             notifier,
             instance_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             job_wake: Arc::new(tokio::sync::Notify::new()),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap_or_default(),
+            http,
         }))
     }
 

@@ -1,9 +1,11 @@
 //! What the server needs to know, already validated by the binary's settings loader.
 
-use crate::notify::{SmsConfig, SmtpConfig};
 use offboard_core::crypto::SecretKey;
 use offboard_core::session::SessionPolicy;
+use secrecy::SecretString;
+use std::fmt;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -262,5 +264,93 @@ impl ServerConfig {
 
     pub fn is_dev(&self) -> bool {
         self.mode == Mode::Dev
+    }
+}
+
+/// How to reach the SMTP server.
+#[derive(Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    /// The sender, `no-reply@example.com` or `offboard <no-reply@example.com>`.
+    pub from: String,
+    /// Bounds one whole delivery attempt, from connecting to the server's last answer.
+    pub timeout: Duration,
+}
+
+impl fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("from", &self.from)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text. Only for a relay on the same machine or a test sink.
+    None,
+    /// Connect in plain text, then require STARTTLS (usually port 587).
+    Starttls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
+}
+
+/// Which SMS provider to call, and how.
+#[derive(Clone)]
+pub enum SmsConfig {
+    /// POST {url} with JSON {"to", "body"} and `Authorization: Bearer {token}`; any 2xx is success.
+    Webhook {
+        url: String,
+        token: Option<SecretString>,
+        timeout: Duration,
+    },
+    /// Twilio's Messages API shape: POST {base_url}/2010-04-01/Accounts/{account_sid}/Messages.json,
+    /// form fields To, From, Body, HTTP basic auth account_sid:auth_token. base_url defaults
+    /// to https://api.twilio.com in settings; tests point it at loopback.
+    Twilio {
+        base_url: String,
+        account_sid: String,
+        auth_token: SecretString,
+        from: String,
+        timeout: Duration,
+    },
+}
+
+impl fmt::Debug for SmsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // The URL is left out too: webhook URLs sometimes carry a token in the query.
+            SmsConfig::Webhook { token, timeout, .. } => f
+                .debug_struct("Webhook")
+                .field("url", &"[redacted]")
+                .field("token", &token.as_ref().map(|_| "[redacted]"))
+                .field("timeout", timeout)
+                .finish(),
+            SmsConfig::Twilio {
+                base_url,
+                account_sid,
+                from,
+                timeout,
+                ..
+            } => f
+                .debug_struct("Twilio")
+                .field("base_url", base_url)
+                .field("account_sid", account_sid)
+                .field("auth_token", &"[redacted]")
+                .field("from", from)
+                .field("timeout", timeout)
+                .finish(),
+        }
     }
 }

@@ -1,9 +1,13 @@
-//! What our messages say. Email bodies are askama templates under
-//! `templates/email/` (`.txt` is not escaped, `.html` is); the SMS line is short enough
-//! for one GSM-7 segment.
+//! What our messages say. Email bodies are templates under `templates/email/`, compiled
+//! into the binary and rendered with minijinja (`.txt` is not escaped, `.html` is; the
+//! extension decides). The page templates of the web edge are askama; email wording is
+//! the application's own, sent by workers with no web in them, so it uses a template
+//! engine without compile-time ties to the web crate. The SMS line is short enough for
+//! one GSM-7 segment.
 
-use askama::Template;
+use minijinja::{context, Environment};
 use std::fmt;
+use std::sync::OnceLock;
 
 /// Where the help topic for a code the user did not ask for lives.
 pub const WRONG_CODE_HELP: &str = "/help/wrong-code";
@@ -91,38 +95,49 @@ const GENERIC: PurposeWords = PurposeWords {
     subject: "Your offboard code",
 };
 
-#[derive(Template)]
-#[template(path = "email/code.txt")]
-struct CodeText<'a> {
-    phrase: &'a str,
-    code: &'a str,
-    validity: &'a str,
-    help_url: &'a str,
+/// minijinja's own HTML escaping, except that `/` stays `/`: it is not special in HTML
+/// text or in a quoted attribute, and links read plainly in a message's source (as they
+/// did under askama). `&` is escaped first, so no input can forge the entity.
+fn html_formatter(
+    out: &mut minijinja::Output,
+    state: &minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    if state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() && !value.is_none() {
+        let escaped = minijinja::HtmlEscape(&value.to_string()).to_string();
+        return out
+            .write_str(&escaped.replace("&#x2f;", "/"))
+            .map_err(|err| {
+                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, err.to_string())
+            });
+    }
+    minijinja::escape_formatter(out, state, value)
 }
 
-#[derive(Template)]
-#[template(path = "email/code.html")]
-struct CodeHtml<'a> {
-    subject: &'a str,
-    phrase: &'a str,
-    code: &'a str,
-    validity: &'a str,
-    help_url: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "email/deletion_notice.txt")]
-struct DeletionText<'a> {
-    deleted_at: &'a str,
-    reregister_after: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "email/deletion_notice.html")]
-struct DeletionHtml<'a> {
-    subject: &'a str,
-    deleted_at: &'a str,
-    reregister_after: &'a str,
+/// The email templates, parsed once.
+fn templates() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_formatter(html_formatter);
+        for (name, source) in [
+            ("code.txt", include_str!("../../templates/email/code.txt")),
+            ("code.html", include_str!("../../templates/email/code.html")),
+            (
+                "deletion_notice.txt",
+                include_str!("../../templates/email/deletion_notice.txt"),
+            ),
+            (
+                "deletion_notice.html",
+                include_str!("../../templates/email/deletion_notice.html"),
+            ),
+        ] {
+            if let Err(err) = env.add_template(name, source) {
+                tracing::error!(%err, name, "an email template does not parse");
+            }
+        }
+        env
+    })
 }
 
 /// The code message with a relative help link (`/help/wrong-code`). Prefer
@@ -147,19 +162,15 @@ pub fn code_message_at(
         format!("{valid_minutes} minutes")
     };
     let help_url = format!("{}{WRONG_CODE_HELP}", base_url.trim_end_matches('/'));
-    let text = render(&CodeText {
-        phrase: words.phrase,
-        code,
-        validity: &validity,
-        help_url: &help_url,
-    });
-    let html = render(&CodeHtml {
-        subject: words.subject,
-        phrase: words.phrase,
-        code,
-        validity: &validity,
-        help_url: &help_url,
-    });
+    let fields = context! {
+        subject => words.subject,
+        phrase => words.phrase,
+        code => code,
+        validity => validity,
+        help_url => help_url,
+    };
+    let text = render("code.txt", &fields);
+    let html = render("code.html", &fields);
     let sms = format!(
         "offboard code {code}: {}. Valid {valid_minutes} min. Never share it.",
         words.short
@@ -176,26 +187,23 @@ pub fn code_message_at(
 /// the same person may register again. Dates come formatted by the caller.
 pub fn deletion_notice(deleted_at: &str, reregister_after: &str) -> Notice {
     let subject = "Your offboard account is being deleted";
+    let fields = context! { subject, deleted_at, reregister_after };
     Notice {
         subject: subject.to_owned(),
-        text: render(&DeletionText {
-            deleted_at,
-            reregister_after,
-        }),
-        html: render(&DeletionHtml {
-            subject,
-            deleted_at,
-            reregister_after,
-        }),
+        text: render("deletion_notice.txt", &fields),
+        html: render("deletion_notice.html", &fields),
     }
 }
 
-/// Renders a message template. These templates only print `&str` fields, so rendering
+/// Renders a message template. These templates only print text fields, so rendering
 /// cannot fail in practice; if it ever did, the result is empty, which the SMTP sender
 /// treats as "no HTML part" (and the text body is still checked by the tests).
-fn render<T: Template>(template: &T) -> String {
-    template.render().unwrap_or_else(|err| {
-        tracing::error!(%err, "message template rendering failed");
-        String::new()
-    })
+fn render(name: &str, fields: &minijinja::Value) -> String {
+    templates()
+        .get_template(name)
+        .and_then(|template| template.render(fields))
+        .unwrap_or_else(|err| {
+            tracing::error!(%err, name, "message template rendering failed");
+            String::new()
+        })
 }

@@ -7,8 +7,8 @@
 //! responses get at most its last three characters.
 
 use crate::error::AppError;
+use crate::error::ErrorKind;
 use crate::state::AppState;
-use axum::http::StatusCode;
 use offboard_core::crypto::sealed_key_id;
 use offboard_core::identity::{
     mask_last3, parse_expiry, Country, DocumentNumber, DocumentType, IdentityStatus,
@@ -181,7 +181,7 @@ async fn audit_as(
 /// 404 for an account id that names no account (distinct from the router's own 404).
 pub fn no_such_account() -> AppError {
     AppError::new(
-        StatusCode::NOT_FOUND,
+        ErrorKind::NotFound,
         "not_found",
         "There is no account with this id.",
     )
@@ -203,7 +203,7 @@ pub async fn submit(
         None => return Err(no_such_account()),
         Some(account) if account.status == AccountStatus::Deleted => {
             return Err(AppError::new(
-                StatusCode::CONFLICT,
+                ErrorKind::Conflict,
                 "account_deleted",
                 "This account is deleted; its identity record cannot change.",
             ))

@@ -5,23 +5,21 @@
 use crate::accounts::audit;
 use crate::config::CaptchaPolicy;
 use crate::error::AppError;
+use crate::error::ErrorKind;
 use crate::factors::{self, FactorCodes};
-use crate::http::session::Authenticated;
 use crate::ledger;
 use crate::notify::deletion_notice;
+use crate::sessions::Authenticated;
 use crate::state::AppState;
-use crate::views;
-use axum::http::StatusCode;
 use offboard_core::captcha::{self, Challenge};
+use offboard_core::clock::{human_time, rfc3339};
 use offboard_core::crypto::{constant_time_eq, SecretKey};
 use offboard_core::deletion::{self, FlowState, Gate, Request, Step};
 use offboard_core::identity::DocumentNumber;
 use offboard_core::money::Blocker;
 use offboard_core::{Channel, Purpose};
 use offboard_store::{EraseOutcome, Erasure, FlowRow, IdentityAttempt};
-use serde::Serialize;
 use time::OffsetDateTime;
-use utoipa::ToSchema;
 
 pub const HELP_DELETE: &str = "/help/delete-account";
 pub const HELP_IDENTITY: &str = "/help/identity-check-failed";
@@ -30,83 +28,43 @@ pub const HELP_COOL_OFF: &str = "/help/deletion-cool-off";
 pub const HELP_CAPTCHA: &str = "/help/captcha";
 pub const HELP_REREGISTER: &str = "/help/reregister";
 
-/// The flow object of API.md "Deletion flow".
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct FlowView {
-    #[schema(format = "uuid")]
+/// How the identity step asks the person to prove it is them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityMethod {
+    /// The ID number of the approved identity verification (R6).
+    IdNumber,
+    /// No approved identity: the account password instead.
+    Password,
+}
+
+impl IdentityMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityMethod::IdNumber => "id_number",
+            IdentityMethod::Password => "password",
+        }
+    }
+}
+
+/// A deletion flow as its owner sees it at one instant (API.md "Deletion flow").
+#[derive(Debug, Clone)]
+pub struct Flow {
     pub id: String,
-    /// `notes`, `assets`, `verification`, `identity` or `deleted`.
-    #[schema(value_type = crate::openapi::StepName)]
-    pub step: String,
-    /// When the flow expires if nothing happens (it is touched by every request).
-    #[schema(format = DateTime)]
-    pub expires_at: String,
-    /// At `notes`, when a captcha must be solved; otherwise `null`.
-    #[schema(value_type = Option<crate::openapi::CaptchaChallenge>, required = true)]
+    pub step: Step,
+    /// When the flow expires if nothing happens (every request touches it).
+    pub expires_at: OffsetDateTime,
+    /// At `notes`, when a captcha must be solved.
     pub captcha: Option<Challenge>,
-    pub blocking: Vec<BlockerView>,
+    /// What still blocks deletion (at `notes` and `assets`).
+    pub blocking: Vec<Blocker>,
     /// The factors the verification step asks a code of.
-    #[schema(value_type = Vec<crate::openapi::FactorName>)]
-    pub factors: Vec<String>,
-    /// `id_number` or `password`.
-    #[schema(value_type = crate::openapi::IdentityMethod)]
-    pub identity_method: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, format = DateTime)]
-    pub deleted_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, format = DateTime)]
-    pub reregister_after: Option<String>,
+    pub factors: factors::BoundFactors,
+    pub identity_method: IdentityMethod,
+    /// Set once deleted.
+    pub deleted_at: Option<OffsetDateTime>,
+    pub reregister_after: Option<OffsetDateTime>,
     /// Set while deletion waits after a password reset, factor reset or recovery.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, format = DateTime)]
-    pub cooloff_until: Option<String>,
-}
-
-/// One thing that blocks deletion, with the action that clears it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct BlockerView {
-    /// `balance`, `pending_deposit`, `pending_withdrawal` or `hold`.
-    #[schema(value_type = crate::openapi::BlockerKind)]
-    pub kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub asset: Option<String>,
-    /// Decimal string.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub amount: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub reference: Option<String>,
-    /// `withdraw`, `wait` or `close_on_exchange`.
-    #[schema(value_type = crate::openapi::BlockerAction)]
-    pub action: String,
-    /// Where to clear it, when we have a page for it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub action_url: Option<String>,
-}
-
-pub fn blocker_views(blockers: &[Blocker]) -> Vec<BlockerView> {
-    blockers
-        .iter()
-        .map(|b| {
-            let (action, url) = match b.kind {
-                "balance" => ("withdraw", Some("/assets#withdraw")),
-                "pending_deposit" | "pending_withdrawal" => ("wait", Some("/assets")),
-                _ => ("close_on_exchange", None),
-            };
-            BlockerView {
-                kind: b.kind.to_owned(),
-                asset: b.asset.clone(),
-                amount: b.amount.clone(),
-                reference: b.reference.clone(),
-                action: action.to_owned(),
-                action_url: url.map(str::to_owned),
-            }
-        })
-        .collect()
+    pub cooloff_until: Option<OffsetDateTime>,
 }
 
 /// A flow loaded for a request, after the owner, session and expiry checks.
@@ -118,7 +76,7 @@ pub struct LiveFlow {
 
 fn not_found() -> AppError {
     AppError::new(
-        StatusCode::NOT_FOUND,
+        ErrorKind::NotFound,
         "not_found",
         "There is no deletion in progress at this address. Start again from Security → Delete.",
     )
@@ -127,7 +85,7 @@ fn not_found() -> AppError {
 
 pub fn wrong_step(current: Step) -> AppError {
     AppError::new(
-        StatusCode::CONFLICT,
+        ErrorKind::Conflict,
         "wrong_step",
         format!(
             "That step is not open yet. Continue with the current step: {}.",
@@ -140,7 +98,7 @@ pub fn wrong_step(current: Step) -> AppError {
 
 fn expired(idle: time::Duration) -> AppError {
     AppError::new(
-        StatusCode::GONE,
+        ErrorKind::Gone,
         "flow_expired",
         format!(
             "This deletion expired after {} minutes without activity. Start again from Security → Delete.",
@@ -237,16 +195,16 @@ pub async fn view(
     user: &Authenticated,
     flow: &FlowRow,
     step: Step,
-) -> Result<FlowView, AppError> {
+) -> Result<Flow, AppError> {
     let now = state.now();
     let bound = factors::bound_factors(state, &user.account).await?;
     let identity_method = if identity_approved(state, user).await? {
-        "id_number"
+        IdentityMethod::IdNumber
     } else {
-        "password"
+        IdentityMethod::Password
     };
     let blocking = if matches!(step, Step::Notes | Step::Assets) {
-        blocker_views(&ledger::blockers(state, user.account.id).await?)
+        ledger::blockers(state, user.account.id).await?
     } else {
         Vec::new()
     };
@@ -263,17 +221,17 @@ pub async fn view(
         .cooloff_until(user.account.id)
         .await?
         .filter(|t| *t > now);
-    Ok(FlowView {
+    Ok(Flow {
         id: flow.id.clone(),
-        step: step.as_str().to_owned(),
-        expires_at: views::rfc3339(now + state.config.deletion.flow_idle),
+        step,
+        expires_at: now + state.config.deletion.flow_idle,
         captcha,
         blocking,
-        factors: bound.names(),
-        identity_method: identity_method.to_owned(),
+        factors: bound,
+        identity_method,
         deleted_at: None,
         reregister_after: None,
-        cooloff_until: cooloff.map(views::rfc3339),
+        cooloff_until: cooloff,
     })
 }
 
@@ -308,20 +266,20 @@ pub async fn confirm(
         .filter(|t| *t > now)
     {
         return Err(AppError::new(
-            StatusCode::FORBIDDEN,
+            ErrorKind::Forbidden,
             "deletion_cool_off",
             format!(
                 "For your safety, deletion is possible 24 hours after a password reset, a 2FA reset or an account recovery: from {}.",
-                views::human_time(until)
+                human_time(until)
             ),
         )
-        .with("allowed_from", views::rfc3339(until))
+        .with("allowed_from", rfc3339(until))
         .with_help(HELP_COOL_OFF));
     }
     if live.flow.captcha_required {
         let Some(answer) = captcha_answer.filter(|a| !a.trim().is_empty()) else {
             return Err(AppError::new(
-                StatusCode::BAD_REQUEST,
+                ErrorKind::BadRequest,
                 "captcha_required",
                 "Solve the short browser check first; the page does it for you with JavaScript.",
             )
@@ -336,7 +294,7 @@ pub async fn confirm(
         )
         .map_err(|e| {
             AppError::new(
-                StatusCode::BAD_REQUEST,
+                ErrorKind::BadRequest,
                 "captcha_invalid",
                 format!("The browser check did not pass ({e}). Reload the page to get a new one."),
             )
@@ -348,7 +306,7 @@ pub async fn confirm(
             .await?
         {
             return Err(AppError::new(
-                StatusCode::BAD_REQUEST,
+                ErrorKind::BadRequest,
                 "captcha_invalid",
                 "This browser check was already used. Reload the page to get a new one.",
             )
@@ -408,14 +366,45 @@ pub async fn check_assets(
     advance(state, user, live, next).await
 }
 
+/// The action that clears a blocker (`withdraw`, `wait`, `close_on_exchange`) and the
+/// page where the person takes it, when we have one.
+pub fn blocker_action(blocker: &Blocker) -> (&'static str, Option<&'static str>) {
+    match blocker.kind {
+        "balance" => ("withdraw", Some("/assets#withdraw")),
+        "pending_deposit" | "pending_withdrawal" => ("wait", Some("/assets")),
+        _ => ("close_on_exchange", None),
+    }
+}
+
+/// A blocker as API.md shows it, inside the `assets_remaining` error's details.
+fn blocker_json(blocker: &Blocker) -> serde_json::Value {
+    let (action, action_url) = blocker_action(blocker);
+    let mut object = serde_json::Map::new();
+    object.insert("kind".into(), blocker.kind.into());
+    for (key, value) in [
+        ("asset", &blocker.asset),
+        ("amount", &blocker.amount),
+        ("reference", &blocker.reference),
+    ] {
+        if let Some(value) = value {
+            object.insert(key.into(), value.clone().into());
+        }
+    }
+    object.insert("action".into(), action.into());
+    if let Some(url) = action_url {
+        object.insert("action_url".into(), url.into());
+    }
+    object.into()
+}
+
 pub fn assets_remaining(blockers: &[Blocker]) -> AppError {
-    let views = blocker_views(blockers);
+    let views: Vec<serde_json::Value> = blockers.iter().map(blocker_json).collect();
     AppError::new(
-        StatusCode::CONFLICT,
+        ErrorKind::Conflict,
         "assets_remaining",
         "Some assets are still in the account. Withdraw them, and close open orders or bots where they were opened, then try again.",
     )
-    .with("blocking", serde_json::to_value(views).unwrap_or_default())
+    .with("blocking", views)
     .with_help(HELP_ASSETS)
 }
 
@@ -459,14 +448,14 @@ pub async fn verify(
 
 fn identity_locked(until: OffsetDateTime) -> AppError {
     AppError::new(
-        StatusCode::LOCKED,
+        ErrorKind::Locked,
         "identity_locked",
         format!(
             "The ID number was wrong 5 times, so this step is locked until {}. If you cannot find the number of your original document, contact support.",
-            views::human_time(until)
+            human_time(until)
         ),
     )
-    .with("locked_until", views::rfc3339(until))
+    .with("locked_until", rfc3339(until))
     .with_help(HELP_IDENTITY)
 }
 
@@ -557,7 +546,7 @@ pub async fn submit_identity(
             ("id_number", "ID number")
         };
         return Err(AppError::new(
-            StatusCode::BAD_REQUEST,
+            ErrorKind::BadRequest,
             "identity_mismatch",
             format!("That {what} does not match our records. {left} tries left before this step locks for 24 hours."),
         )
@@ -624,7 +613,7 @@ async fn erase(
             "expires_on": identity.expires_on.to_string(),
             "status": identity.status.as_str(),
             "numbers": numbers,
-            "verified_at": views::rfc3339(identity.updated_at),
+            "verified_at": rfc3339(identity.updated_at),
         });
         retained.push(seal_retained(&keys.retention, &aad, "identity", &record));
     }
@@ -632,8 +621,8 @@ async fn erase(
     let withdrawals = state.store.withdrawals_of(account.id).await?;
     let history = serde_json::json!({
         "email": account.email,
-        "deposits": deposits.iter().map(|d| serde_json::json!({"id": d.id, "asset": d.asset, "amount": d.amount.to_string(), "status": d.status, "at": views::rfc3339(d.created_at)})).collect::<Vec<_>>(),
-        "withdrawals": withdrawals.iter().map(|w| serde_json::json!({"id": w.id, "asset": w.asset, "amount": w.amount.to_string(), "address": w.address, "status": w.status, "at": views::rfc3339(w.created_at)})).collect::<Vec<_>>(),
+        "deposits": deposits.iter().map(|d| serde_json::json!({"id": d.id, "asset": d.asset, "amount": d.amount.to_string(), "status": d.status, "at": rfc3339(d.created_at)})).collect::<Vec<_>>(),
+        "withdrawals": withdrawals.iter().map(|w| serde_json::json!({"id": w.id, "asset": w.asset, "amount": w.amount.to_string(), "address": w.address, "status": w.status, "at": rfc3339(w.created_at)})).collect::<Vec<_>>(),
     });
     retained.push(seal_retained(
         &keys.retention,
@@ -642,7 +631,7 @@ async fn erase(
         &history,
     ));
 
-    let notice = deletion_notice(&views::human_time(now), &views::human_time(allowed_from));
+    let notice = deletion_notice(&human_time(now), &human_time(allowed_from));
     let erasure = Erasure {
         account_id: account.id,
         flow_id: live.flow.id.clone(),
@@ -660,8 +649,12 @@ async fn erase(
             crate::jobs::seal_mail(state, &notice.html),
         ),
         notice_id: uuid::Uuid::now_v7().to_string(),
-        event_payload: serde_json::json!({"account_id": account.id.to_string(), "deleted_at": views::rfc3339(now)}).to_string(),
-        login_key: keys.blind_index.keyed_hash("login-throttle", &account.email),
+        event_payload:
+            serde_json::json!({"account_id": account.id.to_string(), "deleted_at": rfc3339(now)})
+                .to_string(),
+        login_key: keys
+            .blind_index
+            .keyed_hash("login-throttle", &account.email),
         email: account.email.clone(),
     };
     match state.store.erase_account(&erasure).await? {
@@ -730,15 +723,15 @@ pub async fn check_reregistration(
 ) -> Result<(), AppError> {
     if let Some(until) = state.store.tombstone_blocks(hash, state.now()).await? {
         return Err(AppError::new(
-            StatusCode::FORBIDDEN,
+            ErrorKind::Forbidden,
             "reregistration_blocked",
             format!(
                 "This {kind} belonged to an account deleted less than {} days ago. It can be used again from {}.",
                 state.config.deletion.reregister_wait.whole_days(),
-                views::human_time(until)
+                human_time(until)
             ),
         )
-        .with("allowed_from", views::rfc3339(until))
+        .with("allowed_from", rfc3339(until))
         .with_help(HELP_REREGISTER));
     }
     Ok(())

@@ -1,0 +1,221 @@
+//! The JSON shapes of API.md that are built from an application snapshot: the service
+//! answers typed values (times as times, steps and statuses as enums) and these say how
+//! the contract writes them. Each has its OpenAPI schema beside it.
+
+use offboard_app::deletion::{self as flows, Flow};
+use offboard_app::factors::{identity_status_name, BoundFactors};
+use offboard_app::support;
+use offboard_core::captcha::Challenge;
+use offboard_core::clock::rfc3339;
+use offboard_core::money::Blocker;
+use offboard_store::AccountStatus;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The flow object of API.md "Deletion flow".
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FlowView {
+    #[schema(format = "uuid")]
+    pub id: String,
+    /// `notes`, `assets`, `verification`, `identity` or `deleted`.
+    #[schema(value_type = crate::openapi::StepName)]
+    pub step: String,
+    /// When the flow expires if nothing happens (it is touched by every request).
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+    /// At `notes`, when a captcha must be solved; otherwise `null`.
+    #[schema(value_type = Option<crate::openapi::CaptchaChallenge>, required = true)]
+    pub captcha: Option<Challenge>,
+    pub blocking: Vec<BlockerView>,
+    /// The factors the verification step asks a code of.
+    #[schema(value_type = Vec<crate::openapi::FactorName>)]
+    pub factors: Vec<String>,
+    /// `id_number` or `password`.
+    #[schema(value_type = crate::openapi::IdentityMethod)]
+    pub identity_method: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = DateTime)]
+    pub deleted_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = DateTime)]
+    pub reregister_after: Option<String>,
+    /// Set while deletion waits after a password reset, factor reset or recovery.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = DateTime)]
+    pub cooloff_until: Option<String>,
+}
+
+impl From<Flow> for FlowView {
+    fn from(flow: Flow) -> Self {
+        FlowView {
+            id: flow.id,
+            step: flow.step.as_str().to_owned(),
+            expires_at: rfc3339(flow.expires_at),
+            captcha: flow.captcha,
+            blocking: flow.blocking.iter().map(BlockerView::from).collect(),
+            factors: flow.factors.names(),
+            identity_method: flow.identity_method.as_str().to_owned(),
+            deleted_at: flow.deleted_at.map(rfc3339),
+            reregister_after: flow.reregister_after.map(rfc3339),
+            cooloff_until: flow.cooloff_until.map(rfc3339),
+        }
+    }
+}
+
+/// One thing that blocks deletion, with the action that clears it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BlockerView {
+    /// `balance`, `pending_deposit`, `pending_withdrawal` or `hold`.
+    #[schema(value_type = crate::openapi::BlockerKind)]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub asset: Option<String>,
+    /// Decimal string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub amount: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub reference: Option<String>,
+    /// `withdraw`, `wait` or `close_on_exchange`.
+    #[schema(value_type = crate::openapi::BlockerAction)]
+    pub action: String,
+    /// Where to clear it, when we have a page for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub action_url: Option<String>,
+}
+
+impl From<&Blocker> for BlockerView {
+    fn from(b: &Blocker) -> Self {
+        let (action, url) = flows::blocker_action(b);
+        BlockerView {
+            kind: b.kind.to_owned(),
+            asset: b.asset.clone(),
+            amount: b.amount.clone(),
+            reference: b.reference.clone(),
+            action: action.to_owned(),
+            action_url: url.map(str::to_owned),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdentitySummary {
+    /// `none`, `pending`, `approved` or `rejected`.
+    #[schema(value_type = crate::openapi::IdentityStatusName)]
+    pub status: String,
+}
+
+/// What support may see of an account: no secret, code, token or document number.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountSummary {
+    #[schema(format = "uuid")]
+    pub account_id: String,
+    /// `active` or `deleted`.
+    #[schema(value_type = crate::openapi::AccountStatusName)]
+    pub status: String,
+    /// Bound factors: `email`, `sms`, `totp` (none for a deleted account).
+    #[schema(value_type = Vec<crate::openapi::FactorName>)]
+    pub factors: Vec<String>,
+    pub identity: IdentitySummary,
+    /// The step of a deletion in progress, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Option<crate::openapi::StepName>)]
+    pub open_deletion_step: Option<String>,
+    /// RFC 3339; present while the identity step is locked after wrong answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = DateTime)]
+    pub identity_locked_until: Option<String>,
+}
+
+/// How API.md names an account status.
+pub fn account_status_name(status: AccountStatus) -> &'static str {
+    match status {
+        AccountStatus::Active => "active",
+        AccountStatus::Deleted => "deleted",
+    }
+}
+
+impl From<&support::AccountSummary> for AccountSummary {
+    fn from(s: &support::AccountSummary) -> Self {
+        AccountSummary {
+            account_id: s.account_id.to_string(),
+            status: account_status_name(s.status).to_owned(),
+            factors: s
+                .factors
+                .as_ref()
+                .map(BoundFactors::names)
+                .unwrap_or_default(),
+            identity: IdentitySummary {
+                status: identity_status_name(s.identity).to_owned(),
+            },
+            open_deletion_step: s.open_deletion_step.map(|step| step.as_str().to_owned()),
+            identity_locked_until: s.identity_locked_until.map(rfc3339),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoveryItem {
+    #[schema(format = "uuid")]
+    pub id: String,
+    /// The account behind the email, if there is one (`null` otherwise).
+    #[schema(required = true, format = "uuid")]
+    pub account_id: Option<String>,
+    #[schema(format = Email)]
+    pub email: String,
+    pub message: String,
+    /// `match`, `mismatch` or `not_given`: the typed ID number itself is never kept.
+    #[schema(value_type = crate::openapi::IdNumberCheck)]
+    pub id_number_check: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl From<support::RecoveryItem> for RecoveryItem {
+    fn from(r: support::RecoveryItem) -> Self {
+        RecoveryItem {
+            id: r.id,
+            account_id: r.account_id.map(|a| a.to_string()),
+            email: r.email,
+            message: r.message,
+            id_number_check: r.id_number_check,
+            created_at: rfc3339(r.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditItem {
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub at: String,
+    pub action: String,
+    /// The account the entry concerns (as it was asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub account_id: Option<String>,
+    /// The agent's email, on support actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub agent: Option<String>,
+    /// The agent's reason, on support actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub reason: Option<String>,
+}
+
+impl From<support::AuditItem> for AuditItem {
+    fn from(a: support::AuditItem) -> Self {
+        AuditItem {
+            at: rfc3339(a.at),
+            action: a.action,
+            account_id: a.account_id,
+            agent: a.agent,
+            reason: a.reason,
+        }
+    }
+}
