@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod routes;
 pub mod startup;
 pub mod views;
+pub mod vocabulary;
 pub mod wire;
 
 pub use offboard_app::{config, AppState, Keys, Mode, ServerConfig};

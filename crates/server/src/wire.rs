@@ -18,20 +18,20 @@ pub struct FlowView {
     #[schema(format = "uuid")]
     pub id: String,
     /// `notes`, `assets`, `verification`, `identity` or `deleted`.
-    #[schema(value_type = crate::openapi::StepName)]
+    #[schema(value_type = crate::vocabulary::StepName)]
     pub step: String,
     /// When the flow expires if nothing happens (it is touched by every request).
     #[schema(format = DateTime)]
     pub expires_at: String,
     /// At `notes`, when a captcha must be solved; otherwise `null`.
-    #[schema(value_type = Option<crate::openapi::CaptchaChallenge>, required = true)]
+    #[schema(value_type = Option<crate::vocabulary::CaptchaChallenge>, required = true)]
     pub captcha: Option<Challenge>,
     pub blocking: Vec<BlockerView>,
     /// The factors the verification step asks a code of.
-    #[schema(value_type = Vec<crate::openapi::FactorName>)]
+    #[schema(value_type = Vec<crate::vocabulary::FactorName>)]
     pub factors: Vec<String>,
     /// `id_number` or `password`.
-    #[schema(value_type = crate::openapi::IdentityMethod)]
+    #[schema(value_type = crate::vocabulary::IdentityMethod)]
     pub identity_method: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, format = DateTime)]
@@ -66,7 +66,7 @@ impl From<Flow> for FlowView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BlockerView {
     /// `balance`, `pending_deposit`, `pending_withdrawal` or `hold`.
-    #[schema(value_type = crate::openapi::BlockerKind)]
+    #[schema(value_type = crate::vocabulary::BlockerKind)]
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -79,7 +79,7 @@ pub struct BlockerView {
     #[schema(nullable = false)]
     pub reference: Option<String>,
     /// `withdraw`, `wait` or `close_on_exchange`.
-    #[schema(value_type = crate::openapi::BlockerAction)]
+    #[schema(value_type = crate::vocabulary::BlockerAction)]
     pub action: String,
     /// Where to clear it, when we have a page for it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -104,7 +104,7 @@ impl From<&Blocker> for BlockerView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IdentitySummary {
     /// `none`, `pending`, `approved` or `rejected`.
-    #[schema(value_type = crate::openapi::IdentityStatusName)]
+    #[schema(value_type = crate::vocabulary::IdentityStatusName)]
     pub status: String,
 }
 
@@ -114,15 +114,15 @@ pub struct AccountSummary {
     #[schema(format = "uuid")]
     pub account_id: String,
     /// `active` or `deleted`.
-    #[schema(value_type = crate::openapi::AccountStatusName)]
+    #[schema(value_type = crate::vocabulary::AccountStatusName)]
     pub status: String,
     /// Bound factors: `email`, `sms`, `totp` (none for a deleted account).
-    #[schema(value_type = Vec<crate::openapi::FactorName>)]
+    #[schema(value_type = Vec<crate::vocabulary::FactorName>)]
     pub factors: Vec<String>,
     pub identity: IdentitySummary,
     /// The step of a deletion in progress, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, value_type = Option<crate::openapi::StepName>)]
+    #[schema(nullable = false, value_type = Option<crate::vocabulary::StepName>)]
     pub open_deletion_step: Option<String>,
     /// RFC 3339; present while the identity step is locked after wrong answers.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -168,7 +168,7 @@ pub struct RecoveryItem {
     pub email: String,
     pub message: String,
     /// `match`, `mismatch` or `not_given`: the typed ID number itself is never kept.
-    #[schema(value_type = crate::openapi::IdNumberCheck)]
+    #[schema(value_type = crate::vocabulary::IdNumberCheck)]
     pub id_number_check: String,
     /// RFC 3339.
     #[schema(format = DateTime)]

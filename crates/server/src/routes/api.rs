@@ -140,7 +140,7 @@ pub struct MeResponse {
     #[schema(required = true)]
     pub phone: Option<String>,
     /// Bound verification factors: `email` always, then `sms`, `totp`.
-    #[schema(value_type = Vec<crate::openapi::FactorName>)]
+    #[schema(value_type = Vec<crate::vocabulary::FactorName>)]
     pub factors: Vec<String>,
     pub identity: IdentitySummary,
 }

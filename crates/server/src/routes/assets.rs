@@ -57,7 +57,7 @@ pub struct HoldOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PendingOut {
     /// `deposit` or `withdrawal`.
-    #[schema(value_type = crate::openapi::PendingKind)]
+    #[schema(value_type = crate::vocabulary::PendingKind)]
     pub kind: String,
     pub id: String,
     pub asset: String,
@@ -248,7 +248,7 @@ pub async fn withdraw(
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ExportQuery {
     /// `json` (default) or `csv`.
-    #[param(value_type = Option<crate::openapi::ExportFormat>)]
+    #[param(value_type = Option<crate::vocabulary::ExportFormat>)]
     pub format: Option<String>,
 }
 
@@ -599,7 +599,7 @@ pub async fn withdraw_submit(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CodeChannelForm {
     #[serde(default)]
-    #[schema(value_type = crate::openapi::ChannelName)]
+    #[schema(value_type = crate::vocabulary::ChannelName)]
     pub channel: String,
 }
 

@@ -141,7 +141,7 @@ pub async fn api_assets(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChannelRequest {
     /// `email` or `sms`.
-    #[schema(value_type = crate::openapi::ChannelName)]
+    #[schema(value_type = crate::vocabulary::ChannelName)]
     pub channel: String,
 }
 
@@ -659,7 +659,7 @@ pub async fn page_assets(
 #[derive(Deserialize, ToSchema)]
 pub struct ChannelForm {
     #[serde(default)]
-    #[schema(value_type = crate::openapi::ChannelName)]
+    #[schema(value_type = crate::vocabulary::ChannelName)]
     pub channel: String,
 }
 

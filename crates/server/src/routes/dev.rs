@@ -32,7 +32,7 @@ pub struct OutboxQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OutboxEntry {
     /// `email` or `sms`.
-    #[schema(value_type = crate::openapi::ChannelName)]
+    #[schema(value_type = crate::vocabulary::ChannelName)]
     pub channel: String,
     /// The email address or phone number.
     pub to: String,

@@ -311,10 +311,10 @@ pub async fn remove_phone(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SendCodeRequest {
     /// `email` or `sms`.
-    #[schema(value_type = crate::openapi::ChannelName)]
+    #[schema(value_type = crate::vocabulary::ChannelName)]
     pub channel: String,
     /// `withdrawal` or `unbind` (deletion codes come from the deletion flow).
-    #[schema(value_type = crate::openapi::ActionPurpose)]
+    #[schema(value_type = crate::vocabulary::ActionPurpose)]
     pub purpose: String,
 }
 

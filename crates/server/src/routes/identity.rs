@@ -47,7 +47,7 @@ fn text_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, 
 #[derive(Deserialize, ToSchema)]
 pub struct IdentityRequest {
     /// `id_card`, `passport` or `drivers_licence`.
-    #[schema(value_type = crate::openapi::DocumentTypeName)]
+    #[schema(value_type = crate::vocabulary::DocumentTypeName)]
     pub document_type: String,
     /// As printed on the document; case, spaces, hyphens and dots do not matter.
     /// 4 to 32 letters and digits. Stored encrypted, never returned. A JSON integer is
@@ -67,7 +67,7 @@ pub struct IdentityRequest {
 #[derive(Deserialize, ToSchema)]
 pub struct AdminIdentityRequest {
     /// `id_card`, `passport` or `drivers_licence`.
-    #[schema(value_type = crate::openapi::DocumentTypeName)]
+    #[schema(value_type = crate::vocabulary::DocumentTypeName)]
     pub document_type: String,
     /// As printed on the document; case, spaces, hyphens and dots do not matter. A JSON
     /// integer is accepted too.
@@ -81,24 +81,24 @@ pub struct AdminIdentityRequest {
     #[schema(format = Date)]
     pub expires_on: String,
     /// `pending`, `approved` or `rejected`.
-    #[schema(value_type = crate::openapi::ReviewStatus)]
+    #[schema(value_type = crate::vocabulary::ReviewStatus)]
     pub status: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IdentitySubmitted {
     /// `pending` (waiting for the host platform), or `approved` in dev mode.
-    #[schema(value_type = crate::openapi::ReviewStatus)]
+    #[schema(value_type = crate::vocabulary::ReviewStatus)]
     pub status: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IdentityResponse {
     /// `none`, `pending`, `approved` or `rejected`. With `none` no other field is present.
-    #[schema(value_type = crate::openapi::IdentityStatusName)]
+    #[schema(value_type = crate::vocabulary::IdentityStatusName)]
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, value_type = Option<crate::openapi::DocumentTypeName>)]
+    #[schema(nullable = false, value_type = Option<crate::vocabulary::DocumentTypeName>)]
     pub document_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -272,7 +272,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
 #[derive(Deserialize, ToSchema)]
 pub struct IdentityForm {
     #[serde(default)]
-    #[schema(value_type = crate::openapi::DocumentTypeName)]
+    #[schema(value_type = crate::vocabulary::DocumentTypeName)]
     pub document_type: String,
     #[serde(default)]
     pub document_number: String,

@@ -417,10 +417,10 @@ pub async fn phone_remove_submit(
 #[derive(Deserialize, ToSchema)]
 pub struct SendCodeForm {
     #[serde(default)]
-    #[schema(value_type = crate::openapi::ChannelName)]
+    #[schema(value_type = crate::vocabulary::ChannelName)]
     pub channel: String,
     #[serde(default)]
-    #[schema(value_type = crate::openapi::ActionPurpose)]
+    #[schema(value_type = crate::vocabulary::ActionPurpose)]
     pub purpose: String,
 }
 

@@ -30,7 +30,7 @@ pub struct NewWebhook {
     #[schema(format = "uri", example = "https://platform.example/hooks/offboard")]
     pub url: String,
     /// Any of `account.deleted`, `account.deletion_started`, `account.recovered`.
-    #[schema(value_type = Vec<crate::openapi::WebhookEvent>)]
+    #[schema(value_type = Vec<crate::vocabulary::WebhookEvent>)]
     pub events: Vec<String>,
 }
 
@@ -45,10 +45,10 @@ pub struct WebhookCreated {
 pub struct WebhookSummary {
     pub webhook_id: String,
     pub url: String,
-    #[schema(value_type = Vec<crate::openapi::WebhookEvent>)]
+    #[schema(value_type = Vec<crate::vocabulary::WebhookEvent>)]
     pub events: Vec<String>,
     /// `api` or `settings`.
-    #[schema(value_type = crate::openapi::WebhookSource)]
+    #[schema(value_type = crate::vocabulary::WebhookSource)]
     pub source: String,
 }
 
@@ -118,10 +118,10 @@ pub struct Delivery {
     #[schema(format = "uuid")]
     pub event_id: String,
     #[serde(rename = "type")]
-    #[schema(value_type = crate::openapi::WebhookEvent)]
+    #[schema(value_type = crate::vocabulary::WebhookEvent)]
     pub event_type: String,
     /// `pending`, `delivered` or `dead`.
-    #[schema(value_type = crate::openapi::DeliveryStatus)]
+    #[schema(value_type = crate::vocabulary::DeliveryStatus)]
     pub status: String,
     pub attempts: i64,
     /// The HTTP status of the last attempt, if the endpoint answered.
