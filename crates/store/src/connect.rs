@@ -64,10 +64,7 @@ impl Store {
                     .connect_with(options)
                     .await?;
                 Ok((
-                    Store {
-                        db: Db::Sqlite(pool),
-                        faults: Default::default(),
-                    },
+                    Store::new(Db::Sqlite(pool)),
                     ConnectReport {
                         backend: Backend::Sqlite,
                         created_sqlite_file: created,
@@ -81,10 +78,7 @@ impl Store {
                     .connect(url)
                     .await?;
                 Ok((
-                    Store {
-                        db: Db::Postgres(pool),
-                        faults: Default::default(),
-                    },
+                    Store::new(Db::Postgres(pool)),
                     ConnectReport {
                         backend: Backend::Postgres,
                         created_sqlite_file: None,

@@ -425,10 +425,12 @@ impl Store {
 
     /// Makes the final step fail at its `n`-th statement (1-based) once, to prove the
     /// transaction is all-or-nothing. Only tests call it; production never does.
+    #[cfg(feature = "testing")]
     pub fn inject_erasure_fault(&self, n: i64) {
         self.faults.store(n, std::sync::atomic::Ordering::SeqCst);
     }
 
+    #[cfg(feature = "testing")]
     fn checkpoint(&self) -> Result<(), StoreError> {
         use std::sync::atomic::Ordering;
         let left = self.faults.load(Ordering::SeqCst);
@@ -438,6 +440,12 @@ impl Store {
                 return Err(StoreError::InjectedFault);
             }
         }
+        Ok(())
+    }
+
+    /// Without the `testing` feature no fault can be injected.
+    #[cfg(not(feature = "testing"))]
+    fn checkpoint(&self) -> Result<(), StoreError> {
         Ok(())
     }
 

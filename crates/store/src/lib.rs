@@ -26,6 +26,7 @@ mod outbox;
 mod recovery;
 mod sessions;
 mod support;
+#[cfg(feature = "testing")]
 pub mod testing;
 mod throttle;
 mod webhooks;
@@ -56,7 +57,8 @@ pub(crate) enum Db {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) db: Db,
-    /// Fault injection for the final erasure (tests only; 0 = off).
+    /// Fault injection for the final erasure (0 = off).
+    #[cfg(feature = "testing")]
     pub(crate) faults: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
@@ -121,6 +123,14 @@ macro_rules! locked_tx {
 pub(crate) use locked_tx;
 
 impl Store {
+    pub(crate) fn new(db: Db) -> Store {
+        Store {
+            db,
+            #[cfg(feature = "testing")]
+            faults: Default::default(),
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self.db {
             Db::Sqlite(_) => Backend::Sqlite,
