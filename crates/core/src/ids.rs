@@ -11,10 +11,6 @@ impl AccountId {
     pub fn new() -> Self {
         Self(Uuid::now_v7())
     }
-
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
 }
 
 impl Default for AccountId {

@@ -667,20 +667,6 @@ impl Store {
         }
     }
 
-    /// Mail queued by the final step: (id, sealed recipient, subject, text, html).
-    pub async fn queued_mail(
-        &self,
-    ) -> Result<Vec<(String, String, String, String, Option<String>)>, StoreError> {
-        on_db!(self, pool => {
-            sqlx::query("SELECT id, recipient_sealed, subject, body, html FROM mail_queue ORDER BY created_at, id LIMIT 100")
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get("id")?, r.try_get("recipient_sealed")?, r.try_get("subject")?, r.try_get("body")?, r.try_get("html")?)))
-                .collect()
-        })
-    }
-
     /// One queued mail: (sealed recipient, subject, text, html); None once sent.
     pub async fn queued_mail_by_id(
         &self,
