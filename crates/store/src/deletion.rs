@@ -7,12 +7,11 @@
 use crate::jobs::MAIL_JOB_SQL;
 use crate::{from_unix, locked_tx, on_db, to_unix, Store, StoreError};
 use offboard_core::deletion::Step;
-use offboard_core::money::{self, Balance, Hold, Holdings, PendingItem};
+use offboard_core::money;
 use offboard_core::AccountId;
 use rust_decimal::Decimal;
 use sqlx::Row;
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -466,28 +465,8 @@ impl Store {
             let mut blockers = Vec::new();
             if e.recheck_ledger {
                 self.checkpoint()?;
-                let balances = sqlx::query("SELECT asset, available FROM ledger_balances WHERE account_id = $1")
-                    .bind(&account)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(|r| Ok(Balance { asset: r.try_get("asset")?, amount: Decimal::from_str(&r.try_get::<String, _>("available")?).unwrap_or(Decimal::MAX) }))
-                    .collect::<Result<Vec<_>, StoreError>>()?;
-                let pending = sqlx::query("SELECT id, asset, amount FROM withdrawals WHERE account_id = $1 AND status = 'pending'")
-                    .bind(&account)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(|r| Ok(PendingItem { kind: "withdrawal".into(), id: r.try_get("id")?, asset: r.try_get("asset")?, amount: Decimal::from_str(&r.try_get::<String, _>("amount")?).unwrap_or(Decimal::MAX) }))
-                    .collect::<Result<Vec<_>, StoreError>>()?;
-                let holds = sqlx::query("SELECT id, kind, reference FROM holds WHERE account_id = $1")
-                    .bind(&account)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(|r| Ok(Hold { hold_id: r.try_get("id")?, kind: r.try_get("kind")?, reference: r.try_get("reference")? }))
-                    .collect::<Result<Vec<_>, StoreError>>()?;
-                blockers = money::blockers(&Holdings { balances, holds, pending }, &e.dust);
+                let holdings = crate::ledger::holdings_of!(&mut *tx, &account);
+                blockers = money::blockers(&holdings, &e.dust);
             }
             if !blockers.is_empty() {
                 EraseOutcome::Blocked(blockers)

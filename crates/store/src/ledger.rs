@@ -5,7 +5,7 @@
 //! (checked by the conformance suite under concurrency).
 
 use crate::{from_unix, locked_tx, on_db, to_unix, Store, StoreError};
-use offboard_core::money::{Balance, Hold, Holdings, PendingItem};
+use offboard_core::money::Holdings;
 use offboard_core::AccountId;
 use rust_decimal::Decimal;
 use sqlx::Row;
@@ -82,9 +82,76 @@ fn lock_key(account_id: &str) -> String {
     format!("ledger:{account_id}")
 }
 
-fn dec(text: &str) -> Result<Decimal, StoreError> {
+/// A stored amount; one that does not parse is corrupt data, never a stand-in value.
+pub(crate) fn dec(text: &str) -> Result<Decimal, StoreError> {
     Decimal::from_str(text).map_err(|_| StoreError::Corrupt(format!("amount {text:?}")))
 }
+
+pub(crate) const BALANCES_SQL: &str =
+    "SELECT asset, available FROM ledger_balances WHERE account_id = $1 ORDER BY asset";
+pub(crate) const HOLDS_SQL: &str =
+    "SELECT id, kind, reference FROM holds WHERE account_id = $1 ORDER BY created_at, id";
+pub(crate) const PENDING_WITHDRAWALS_SQL: &str = "SELECT id, asset, amount FROM withdrawals WHERE account_id = $1 AND status = 'pending' ORDER BY created_at, id";
+
+/// R4's facts about an account: non-zero balances, holds and pending withdrawals. The one
+/// reading of them, for [`Store::holdings`] and for the erasure's re-check inside its
+/// transaction; `$exec` is a pool or `&mut *tx`. A macro, like `on_db!`, because the
+/// executor's concrete type differs per backend and per call site.
+macro_rules! holdings_of {
+    ($exec:expr, $account:expr) => {{
+        use offboard_core::money::{Balance, Hold, Holdings, PendingItem};
+        use sqlx::Row;
+        let account: &str = $account;
+        let balances = sqlx::query($crate::ledger::BALANCES_SQL)
+            .bind(account)
+            .fetch_all($exec)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Balance {
+                    asset: r.try_get("asset")?,
+                    amount: $crate::ledger::dec(&r.try_get::<String, _>("available")?)?,
+                })
+            })
+            .collect::<Result<Vec<_>, $crate::StoreError>>()?
+            .into_iter()
+            .filter(|b| b.amount != rust_decimal::Decimal::ZERO)
+            .collect();
+        let holds = sqlx::query($crate::ledger::HOLDS_SQL)
+            .bind(account)
+            .fetch_all($exec)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Hold {
+                    hold_id: r.try_get("id")?,
+                    kind: r.try_get("kind")?,
+                    reference: r.try_get("reference")?,
+                })
+            })
+            .collect::<Result<Vec<_>, $crate::StoreError>>()?;
+        let pending = sqlx::query($crate::ledger::PENDING_WITHDRAWALS_SQL)
+            .bind(account)
+            .fetch_all($exec)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(PendingItem {
+                    kind: "withdrawal".to_owned(),
+                    id: r.try_get("id")?,
+                    asset: r.try_get("asset")?,
+                    amount: $crate::ledger::dec(&r.try_get::<String, _>("amount")?)?,
+                })
+            })
+            .collect::<Result<Vec<_>, $crate::StoreError>>()?;
+        Holdings {
+            balances,
+            holds,
+            pending,
+        }
+    }};
+}
+pub(crate) use holdings_of;
 
 /// Writes one journal line.
 macro_rules! journal_line {
@@ -336,40 +403,7 @@ impl Store {
     /// Balances (non-zero), holds and pending withdrawals of an account.
     pub async fn holdings(&self, account_id: AccountId) -> Result<Holdings, StoreError> {
         let account = account_id.to_string();
-        on_db!(self, pool => {
-            let balances = sqlx::query("SELECT asset, available FROM ledger_balances WHERE account_id = $1 ORDER BY asset")
-                .bind(&account)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| Ok(Balance { asset: r.try_get("asset")?, amount: dec(&r.try_get::<String, _>("available")?)? }))
-                .collect::<Result<Vec<_>, StoreError>>()?
-                .into_iter()
-                .filter(|b| b.amount != Decimal::ZERO)
-                .collect();
-            let holds = sqlx::query("SELECT id, kind, reference FROM holds WHERE account_id = $1 ORDER BY created_at, id")
-                .bind(&account)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| Ok(Hold { hold_id: r.try_get("id")?, kind: r.try_get("kind")?, reference: r.try_get("reference")? }))
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            let pending = sqlx::query("SELECT id, asset, amount FROM withdrawals WHERE account_id = $1 AND status = 'pending' ORDER BY created_at, id")
-                .bind(&account)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| {
-                    Ok(PendingItem {
-                        kind: "withdrawal".to_owned(),
-                        id: r.try_get("id")?,
-                        asset: r.try_get("asset")?,
-                        amount: dec(&r.try_get::<String, _>("amount")?)?,
-                    })
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            Ok(Holdings { balances, holds, pending })
-        })
+        Ok(on_db!(self, pool => holdings_of!(pool, &account)))
     }
 
     pub async fn deposits_of(&self, account_id: AccountId) -> Result<Vec<DepositRow>, StoreError> {

@@ -127,3 +127,21 @@ pub async fn mark_deleted(
         .map(|_| ()))?;
     Ok(())
 }
+
+/// Test support: overwrites the stored balance of `asset` with `text`, to test what
+/// reading an amount that does not parse does. Only the tests call it.
+pub async fn overwrite_balance(
+    store: &crate::Store,
+    id: offboard_core::AccountId,
+    asset: &str,
+    text: &str,
+) -> Result<(), StoreError> {
+    crate::on_db!(store, pool => sqlx::query("UPDATE ledger_balances SET available = $1 WHERE account_id = $2 AND asset = $3")
+        .bind(text)
+        .bind(id.to_string())
+        .bind(asset)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}

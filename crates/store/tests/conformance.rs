@@ -69,6 +69,7 @@ conformance!(
     a_recovery_approval_is_all_or_nothing_and_once,
     deposits_to_deleted_accounts_are_unclaimed,
     holds_and_pending_items_show_in_holdings,
+    an_unreadable_amount_is_an_error,
 );
 
 fn email(s: &str) -> EmailAddress {
@@ -1073,6 +1074,44 @@ async fn holds_and_pending_items_show_in_holdings(store: Store) {
     assert!(store.release_hold(&hold).await.unwrap());
     assert!(!store.release_hold(&hold).await.unwrap());
     assert!(store.holdings(id).await.unwrap().holds.is_empty());
+}
+
+// R4: an amount the store cannot read is an error, in the holdings and in the erasure's
+// re-check alike; never a stand-in value that merely happens to block.
+async fn an_unreadable_amount_is_an_error(store: Store) {
+    use offboard_store::{AccountStatus, Erasure};
+    let id = account(&store, "corrupt@example.com").await;
+    store.deposit(id, "BTC", d("1"), None, T0).await.unwrap();
+    offboard_store::testing::overwrite_balance(&store, id, "BTC", "lots")
+        .await
+        .unwrap();
+    let holdings = store.holdings(id).await;
+    assert!(
+        matches!(holdings, Err(StoreError::Corrupt(_))),
+        "{holdings:?}"
+    );
+    let erasure = Erasure {
+        account_id: id,
+        flow_id: "no-flow".into(),
+        now: T0,
+        recheck_ledger: true,
+        dust: Default::default(),
+        tombstones: Vec::new(),
+        allowed_from: T0,
+        retained: Vec::new(),
+        purge_after: T0,
+        notice: Default::default(),
+        event_payload: "{}".into(),
+        notice_id: "no-notice".into(),
+        login_key: "no-key".into(),
+        email: "corrupt@example.com".into(),
+    };
+    let erased = store.erase_account(&erasure).await;
+    assert!(matches!(erased, Err(StoreError::Corrupt(_))), "{erased:?}");
+    assert_eq!(
+        store.get_account(id).await.unwrap().unwrap().status,
+        AccountStatus::Active
+    );
 }
 
 // ---- Issue 7: jobs with leases (they carry R12's notice, R13's deliveries and R9/R10's
