@@ -1,0 +1,286 @@
+//! The final erasure (R7): one transaction that re-checks the assets gate, marks the
+//! account deleted, revokes everything, erases personal data, seals what the law keeps,
+//! writes the tombstones and queues the notice and the `account.deleted` event. A crash
+//! (or an injected fault) at any statement leaves the account exactly as it was.
+
+use crate::jobs::MAIL_JOB_SQL;
+use crate::{locked_tx, to_unix, Store, StoreError};
+use offboard_core::money;
+use offboard_core::AccountId;
+use rust_decimal::Decimal;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// Everything the final transaction writes besides the erasure itself.
+#[derive(Debug, Clone)]
+pub struct Erasure {
+    pub account_id: AccountId,
+    pub flow_id: String,
+    pub now: OffsetDateTime,
+    /// Re-check the embedded ledger inside the transaction (false when the host platform
+    /// is the asset source; it was checked just before).
+    pub recheck_ledger: bool,
+    pub dust: BTreeMap<String, Decimal>,
+    /// (kind, keyed hash) of the email, phone and document numbers.
+    pub tombstones: Vec<(String, String)>,
+    pub allowed_from: OffsetDateTime,
+    /// (kind, sealed record, wrapped per-record key).
+    pub retained: Vec<(String, String, String)>,
+    pub purge_after: OffsetDateTime,
+    /// The deletion notice (R12): sealed recipient, subject, text, html.
+    pub notice: (String, String, String, String),
+    pub event_payload: String,
+    /// The id of the queued notice; its mail job has the same id.
+    pub notice_id: String,
+    /// Keyed hash of the email in the login throttle table, to clear it.
+    pub login_key: String,
+    /// The account's email, to remove recovery requests sent before it had an account.
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EraseOutcome {
+    Erased,
+    /// R4 re-check failed inside the transaction: nothing changed.
+    Blocked(Vec<money::Blocker>),
+    /// The flow is no longer live at the identity step (another tab finished or it
+    /// expired): nothing changed.
+    FlowGone,
+}
+
+/// Queues the scrub job `$1` at `$2` with payload `$3` (inside the erasure's
+/// transaction).
+const SCRUB_JOB_SQL: &str = "INSERT INTO jobs (id, kind, state, run_at, created_at, updated_at, payload) VALUES ($1, 'scrub', 'queued', $2, $2, $2, $3)
+     ON CONFLICT (id) DO NOTHING";
+
+/// The tables whose rows of the account the erasure deletes outright.
+const REVOKED_TABLES: [&str; 8] = [
+    "sessions",
+    "otp_codes",
+    "otp_failures",
+    "totp_factors",
+    "identity_failures",
+    "identity_numbers",
+    "identity_history",
+    "identities",
+];
+
+/// One bound value of a [`Write`].
+enum Arg<'a> {
+    Text(Cow<'a, str>),
+    Int(i64),
+}
+
+fn text(value: &str) -> Arg<'_> {
+    Arg::Text(Cow::Borrowed(value))
+}
+
+/// One statement of the erasure with its values. The erasure is written out as a list
+/// of these so its order reads in one place, and every statement passes the same fault
+/// injection point.
+struct Write<'a> {
+    sql: Cow<'static, str>,
+    args: Vec<Arg<'a>>,
+}
+
+impl<'a> Write<'a> {
+    fn new(sql: impl Into<Cow<'static, str>>, args: Vec<Arg<'a>>) -> Self {
+        Write {
+            sql: sql.into(),
+            args,
+        }
+    }
+
+    /// The statement with its values bound, for whichever backend executes it.
+    fn query<'q, DB: sqlx::Database>(&'q self) -> sqlx::query::Query<'q, DB, DB::Arguments<'q>>
+    where
+        &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        let mut query = sqlx::query(&self.sql);
+        for arg in &self.args {
+            query = match arg {
+                Arg::Text(value) => query.bind(value.as_ref()),
+                Arg::Int(value) => query.bind(*value),
+            };
+        }
+        query
+    }
+}
+
+/// Every write of the erasure once the flow is claimed, in order. The scrub job comes
+/// after these: on PostgreSQL it carries the transaction's id, read inside it.
+fn erasure_writes<'a>(e: &'a Erasure, account: &'a str, now: i64) -> Vec<Write<'a>> {
+    // R12: the notice, queued with a sealed recipient.
+    let mut writes = vec![
+        Write::new(
+            "INSERT INTO mail_queue (id, recipient_sealed, subject, body, html, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            vec![text(&e.notice_id), text(&e.notice.0), text(&e.notice.1), text(&e.notice.2), text(&e.notice.3), Arg::Int(now)],
+        ),
+        Write::new(MAIL_JOB_SQL, vec![text(&e.notice_id), Arg::Int(now)]),
+    ];
+    // R10: seal what the law keeps.
+    for (kind, sealed, wrapped_key) in &e.retained {
+        let id = uuid::Uuid::now_v7().to_string();
+        writes.push(Write::new(
+            "INSERT INTO retained_records (id, account_id, kind, sealed, created_at, purge_after) VALUES ($1, $2, $3, $4, $5, $6)",
+            vec![Arg::Text(Cow::Owned(id.clone())), text(account), text(kind), text(sealed), Arg::Int(now), Arg::Int(to_unix(e.purge_after))],
+        ));
+        writes.push(Write::new(
+            "INSERT INTO retention_keys (record_id, wrapped_key) VALUES ($1, $2)",
+            vec![Arg::Text(Cow::Owned(id)), text(wrapped_key)],
+        ));
+    }
+    // R9: tombstones of keyed hashes only.
+    for (kind, hash) in &e.tombstones {
+        writes.push(Write::new(
+            "INSERT INTO tombstones (kind, hash, deleted_at, allowed_from) VALUES ($1, $2, $3, $4)",
+            vec![
+                text(kind),
+                text(hash),
+                Arg::Int(now),
+                Arg::Int(to_unix(e.allowed_from)),
+            ],
+        ));
+    }
+    // Revoke everything.
+    for table in REVOKED_TABLES {
+        writes.push(Write::new(
+            format!("DELETE FROM {table} WHERE account_id = $1"),
+            vec![text(account)],
+        ));
+    }
+    writes.push(Write::new(
+        "DELETE FROM login_attempts WHERE login_key = $1",
+        vec![text(&e.login_key)],
+    ));
+    // Requests sent before the address had an account carry no account id.
+    writes.push(Write::new(
+        "DELETE FROM recovery_requests WHERE account_id = $1 OR email = $2",
+        vec![text(account), text(&e.email)],
+    ));
+    // Withdrawal addresses are personal data; amounts stay in the books.
+    writes.push(Write::new(
+        "UPDATE withdrawals SET address = '' WHERE account_id = $1",
+        vec![text(account)],
+    ));
+    // Erase the person and mark the account deleted with its official time.
+    writes.push(Write::new(
+        "UPDATE accounts SET email = NULL, password_hash = NULL, phone = NULL, status = 'deleted', deleted_at = $1,
+         cooloff_until = NULL WHERE id = $2 AND status = 'active'",
+        vec![Arg::Int(now), text(account)],
+    ));
+    // R13: the event for downstream services.
+    let event_id = uuid::Uuid::now_v7().to_string();
+    writes.push(Write::new(
+        "INSERT INTO events (id, type, payload, created_at) VALUES ($1, 'account.deleted', $2, $3)",
+        vec![
+            Arg::Text(Cow::Owned(event_id.clone())),
+            text(&e.event_payload),
+            Arg::Int(now),
+        ],
+    ));
+    writes.push(Write::new(
+        crate::webhooks::EVENT_JOB_SQL,
+        vec![Arg::Text(Cow::Owned(event_id)), Arg::Int(now)],
+    ));
+    // R14.
+    writes.push(Write::new(
+        "INSERT INTO audit_log (at, account_id, actor, action, detail) VALUES ($1, $2, 'user', 'account_deleted', NULL)",
+        vec![Arg::Int(now), text(account)],
+    ));
+    writes
+}
+
+impl Store {
+    /// Makes the final step fail at its `n`-th statement (1-based) once, to prove the
+    /// transaction is all-or-nothing. Only tests call it; production never does.
+    #[cfg(feature = "testing")]
+    pub fn inject_erasure_fault(&self, n: i64) {
+        self.faults.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    #[cfg(feature = "testing")]
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        let left = self.faults.load(Ordering::SeqCst);
+        if left > 0 {
+            self.faults.store(left - 1, Ordering::SeqCst);
+            if left == 1 {
+                return Err(StoreError::InjectedFault);
+            }
+        }
+        Ok(())
+    }
+
+    /// Without the `testing` feature no fault can be injected.
+    #[cfg(not(feature = "testing"))]
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// R7: the final step, in one transaction under the account's ledger lock (so a
+    /// deposit either lands before, and blocks, or after, and is unclaimed).
+    pub async fn erase_account(&self, e: &Erasure) -> Result<EraseOutcome, StoreError> {
+        let account = e.account_id.to_string();
+        let now = to_unix(e.now);
+        let key = format!("ledger:{account}");
+        let writes = erasure_writes(e, &account, now);
+        let out = locked_tx!(self, key, tx => {
+            // R4 again, inside the transaction.
+            let mut blockers = Vec::new();
+            if e.recheck_ledger {
+                self.checkpoint()?;
+                let holdings = crate::ledger::holdings_of!(&mut *tx, &account);
+                blockers = money::blockers(&holdings, &e.dust);
+            }
+            if !blockers.is_empty() {
+                EraseOutcome::Blocked(blockers)
+            } else {
+                // The flow must still be live at the identity step: two tabs delete once.
+                self.checkpoint()?;
+                let claimed = sqlx::query(
+                    "UPDATE deletion_flows SET status = 'completed', step = 'deleted', deleted_at = $1, updated_at = $1
+                     WHERE id = $2 AND account_id = $3 AND status = 'live' AND step = 'identity'",
+                )
+                .bind(now)
+                .bind(&e.flow_id)
+                .bind(&account)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if claimed != 1 {
+                    EraseOutcome::FlowGone
+                } else {
+                    for write in &writes {
+                        self.checkpoint()?;
+                        write.query().execute(&mut *tx).await?;
+                    }
+                    // R20: the job that vacuums what this transaction touched.
+                    // On PostgreSQL it carries this transaction's id: the erased row
+                    // versions can only be removed once every older snapshot is gone.
+                    let xid: Option<String> = if self.backend() == crate::Backend::Postgres {
+                        self.checkpoint()?;
+                        Some(sqlx::query_scalar("SELECT pg_current_xact_id()::text").fetch_one(&mut *tx).await?)
+                    } else {
+                        None
+                    };
+                    self.checkpoint()?;
+                    sqlx::query(SCRUB_JOB_SQL).bind(format!("scrub:{account}")).bind(now).bind(xid).execute(&mut *tx).await?;
+                    EraseOutcome::Erased
+                }
+            }
+        });
+        if out == EraseOutcome::Erased {
+            // R20: the WAL still holds the pages as they were before the erasure; fold it
+            // into the (zeroed) database file and cut it to nothing before answering.
+            // The deletion is committed either way, so a failure here is only logged
+            // (the scrub job tries again).
+            if let Err(err) = self.truncate_sqlite_wal().await {
+                tracing::warn!(%err, "the WAL was not truncated after an erasure; the scrub job retries");
+            }
+        }
+        Ok(out)
+    }
+}

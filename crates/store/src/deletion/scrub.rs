@@ -1,0 +1,103 @@
+//! R20: erased values must not linger in storage. SQLite's WAL is truncated after an
+//! erasure; the scrub job vacuums (or rewrites) every table the erasure touched.
+
+use crate::{Store, StoreError};
+use sqlx::Row;
+
+/// Every table the final step erases rows or values of (R20: the scrub job vacuums them).
+pub const ERASED_TABLES: [&str; 14] = [
+    "accounts",
+    "sessions",
+    "otp_codes",
+    "otp_failures",
+    "totp_factors",
+    "identity_failures",
+    "identity_numbers",
+    "identity_history",
+    "identities",
+    "login_attempts",
+    "recovery_requests",
+    "withdrawals",
+    "mail_queue",
+    "dev_outbox",
+];
+
+impl Store {
+    /// R20 on SQLite: `wal_checkpoint(TRUNCATE)`, retried while readers hold old frames.
+    /// A no-op on PostgreSQL.
+    pub async fn truncate_sqlite_wal(&self) -> Result<(), StoreError> {
+        let crate::Db::Sqlite(pool) = &self.db else {
+            return Ok(());
+        };
+        for _ in 0..20 {
+            let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(pool)
+                .await?;
+            let busy: i64 = row.try_get(0)?;
+            if busy == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        Err(StoreError::Busy("readers kept the WAL busy".into()))
+    }
+
+    /// R20, after an erasure (the scrub job): SQLite truncates its WAL again. PostgreSQL
+    /// keeps an updated or deleted row's old bytes in the table's pages (a plain VACUUM
+    /// marks the space free but does not overwrite it), so with `rewrite` every table
+    /// the erasure touched is rewritten into new files (`VACUUM FULL`), which leaves the
+    /// erased values in no table or index file. Each rewrite holds an exclusive lock on
+    /// its table for as long as the copy takes; the lock is waited for at most two
+    /// seconds (then the job fails and is retried later). Without `rewrite`, a plain
+    /// VACUUM (what remains then is in docs/security.md).
+    ///
+    /// A row version deleted by transaction X stays (even through `VACUUM FULL`) while
+    /// any snapshot older than X exists anywhere in the cluster, so the job first checks
+    /// that the erasure (`job`'s payload) is older than every running snapshot; if not,
+    /// it fails with [`StoreError::Busy`] and is retried later.
+    pub async fn scrub_storage(&self, job: &str, rewrite: bool) -> Result<(), StoreError> {
+        match &self.db {
+            crate::Db::Sqlite(_) => self.truncate_sqlite_wal().await,
+            crate::Db::Postgres(pool) => {
+                let erasure: Option<String> =
+                    sqlx::query_scalar("SELECT payload FROM jobs WHERE id = $1")
+                        .bind(job)
+                        .fetch_optional(pool)
+                        .await?
+                        .flatten();
+                if let Some(xid) = erasure.and_then(|x| x.parse::<u64>().ok()) {
+                    let oldest: String =
+                        sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+                            .fetch_one(pool)
+                            .await?;
+                    if oldest.parse::<u64>().unwrap_or(0) <= xid {
+                        return Err(StoreError::Busy(
+                            "a transaction older than the erasure is still running".into(),
+                        ));
+                    }
+                }
+                // VACUUM cannot run inside a transaction block; the session setting
+                // lives on one connection, reset before it returns to the pool.
+                let mut conn = pool.acquire().await?;
+                sqlx::query("SET lock_timeout = '2s'")
+                    .execute(&mut *conn)
+                    .await?;
+                let command = if rewrite { "VACUUM FULL" } else { "VACUUM" };
+                let mut result = Ok(());
+                for table in ERASED_TABLES {
+                    if let Err(err) = sqlx::query(&format!("{command} {table}"))
+                        .execute(&mut *conn)
+                        .await
+                    {
+                        result = Err(err.into());
+                        break;
+                    }
+                }
+                sqlx::query("RESET lock_timeout")
+                    .execute(&mut *conn)
+                    .await?;
+                result
+            }
+        }
+    }
+}
