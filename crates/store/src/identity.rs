@@ -80,6 +80,91 @@ macro_rules! ensure_documents_free {
     }};
 }
 
+/// Writes the identity row of `$new`: replaced when `$exists`, otherwise created.
+macro_rules! write_identity_row {
+    ($tx:ident, $new:expr, $account:expr, $expires:expr, $now:expr, $exists:expr) => {{
+        if $exists {
+            sqlx::query(
+                "UPDATE identities SET document_type = $1, country = $2, expires_on = $3, status = $4, updated_at = $5
+                 WHERE account_id = $6",
+            )
+            .bind($new.document_type.as_str())
+            .bind($new.country.as_str())
+            .bind($expires)
+            .bind($new.status.as_str())
+            .bind($now)
+            .bind($account)
+            .execute(&mut *$tx)
+            .await?;
+        } else {
+            sqlx::query(
+                "INSERT INTO identities (account_id, document_type, country, expires_on, status, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            )
+            .bind($account)
+            .bind($new.document_type.as_str())
+            .bind($new.country.as_str())
+            .bind($expires)
+            .bind($new.status.as_str())
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
+/// Records the number of `$new`: numbers not yet approved are replaced, a number already
+/// on file moves to the end of the list (keeping its approval), and an approved record
+/// approves every number on file from `$now`.
+macro_rules! record_number {
+    ($tx:ident, $new:expr, $account:expr, $now:expr) => {{
+        sqlx::query("DELETE FROM identity_numbers WHERE account_id = $1 AND approved_at IS NULL")
+            .bind($account)
+            .execute(&mut *$tx)
+            .await?;
+        let same: Option<Option<i64>> = sqlx::query(
+            "SELECT approved_at FROM identity_numbers WHERE account_id = $1 AND number_index = $2",
+        )
+        .bind($account)
+        .bind($new.number_index)
+        .fetch_optional(&mut *$tx)
+        .await?
+        .map(|row| row.try_get("approved_at"))
+        .transpose()?;
+        if same.is_some() {
+            sqlx::query("DELETE FROM identity_numbers WHERE account_id = $1 AND number_index = $2")
+                .bind($account)
+                .bind($new.number_index)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        let approved_at = match (same.flatten(), $new.status) {
+            (Some(at), _) => Some(at),
+            (None, IdentityStatus::Approved) => Some($now),
+            (None, _) => None,
+        };
+        sqlx::query(
+            "INSERT INTO identity_numbers (account_id, number_sealed, number_index, added_at, approved_at, reason)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind($account)
+        .bind($new.number_sealed)
+        .bind($new.number_index)
+        .bind($now)
+        .bind(approved_at)
+        .bind($new.reason)
+        .execute(&mut *$tx)
+        .await?;
+        if $new.status == IdentityStatus::Approved {
+            sqlx::query("UPDATE identity_numbers SET approved_at = $1 WHERE account_id = $2 AND approved_at IS NULL")
+                .bind($now)
+                .bind($account)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    }};
+}
+
 /// A submitted or host-reported document, ready to store. The number arrives only as
 /// ciphertext, blind index and masked form.
 #[derive(Debug, Clone)]
@@ -166,6 +251,30 @@ fn parse_account(text: &str) -> Result<AccountId, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("account id {text:?}")))
 }
 
+/// The history line of a recorded document; holds the masked number only.
+fn history_change(new: &NewIdentity<'_>, previous: Option<&str>, expires: &str) -> String {
+    let mut change = format!(
+        "{}: {}, {}, expires {}, number {}, status {}",
+        if previous.is_some() {
+            "document updated"
+        } else {
+            "document submitted"
+        },
+        new.document_type.as_str(),
+        new.country.as_str(),
+        expires,
+        new.number_masked,
+        new.status.as_str(),
+    );
+    if let Some(before) = previous {
+        change.push_str(&format!(" (was {before})"));
+    }
+    if let Some(reason) = new.reason {
+        change.push_str(&format!("; reason: {reason}"));
+    }
+    change
+}
+
 impl Store {
     /// Records a document in one transaction: the identity row (created or replaced),
     /// the number list and a history line.
@@ -190,92 +299,9 @@ impl Store {
                 // Every number on file becomes approved, and the new one with them.
                 ensure_documents_free!(self, tx, &account, Some(new.number_index));
             }
-            if previous.is_some() {
-                sqlx::query(
-                    "UPDATE identities SET document_type = $1, country = $2, expires_on = $3, status = $4, updated_at = $5
-                     WHERE account_id = $6",
-                )
-                .bind(new.document_type.as_str())
-                .bind(new.country.as_str())
-                .bind(&expires)
-                .bind(new.status.as_str())
-                .bind(now)
-                .bind(&account)
-                .execute(&mut *tx)
-                .await?;
-            } else {
-                sqlx::query(
-                    "INSERT INTO identities (account_id, document_type, country, expires_on, status, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
-                )
-                .bind(&account)
-                .bind(new.document_type.as_str())
-                .bind(new.country.as_str())
-                .bind(&expires)
-                .bind(new.status.as_str())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
-            sqlx::query("DELETE FROM identity_numbers WHERE account_id = $1 AND approved_at IS NULL")
-                .bind(&account)
-                .execute(&mut *tx)
-                .await?;
-            let same: Option<Option<i64>> = sqlx::query(
-                "SELECT approved_at FROM identity_numbers WHERE account_id = $1 AND number_index = $2",
-            )
-            .bind(&account)
-            .bind(new.number_index)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|row| row.try_get("approved_at"))
-            .transpose()?;
-            if same.is_some() {
-                sqlx::query("DELETE FROM identity_numbers WHERE account_id = $1 AND number_index = $2")
-                    .bind(&account)
-                    .bind(new.number_index)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let approved_at = match (same.flatten(), new.status) {
-                (Some(at), _) => Some(at),
-                (None, IdentityStatus::Approved) => Some(now),
-                (None, _) => None,
-            };
-            sqlx::query(
-                "INSERT INTO identity_numbers (account_id, number_sealed, number_index, added_at, approved_at, reason)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&account)
-            .bind(new.number_sealed)
-            .bind(new.number_index)
-            .bind(now)
-            .bind(approved_at)
-            .bind(new.reason)
-            .execute(&mut *tx)
-            .await?;
-            if new.status == IdentityStatus::Approved {
-                sqlx::query("UPDATE identity_numbers SET approved_at = $1 WHERE account_id = $2 AND approved_at IS NULL")
-                    .bind(now)
-                    .bind(&account)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let mut change = format!(
-                "{}: {}, {}, expires {}, number {}, status {}",
-                if previous.is_some() { "document updated" } else { "document submitted" },
-                new.document_type.as_str(),
-                new.country.as_str(),
-                expires,
-                new.number_masked,
-                new.status.as_str(),
-            );
-            if let Some(before) = &previous {
-                change.push_str(&format!(" (was {before})"));
-            }
-            if let Some(reason) = new.reason {
-                change.push_str(&format!("; reason: {reason}"));
-            }
+            write_identity_row!(tx, new, &account, &expires, now, previous.is_some());
+            record_number!(tx, new, &account, now);
+            let change = history_change(&new, previous.as_deref(), &expires);
             sqlx::query("INSERT INTO identity_history (account_id, at, actor, change) VALUES ($1, $2, $3, $4)")
                 .bind(&account)
                 .bind(now)
@@ -290,7 +316,6 @@ impl Store {
         Ok(())
     }
 
-    /// The account's identity record with every number on file, or `None`.
     /// Whether the account's authenticator is confirmed and its identity record's status,
     /// in one query: what `GET /api/v1/me` shows besides the account row.
     pub async fn authenticator_and_identity_status(
@@ -313,6 +338,7 @@ impl Store {
         ))
     }
 
+    /// The account's identity record with every number on file, or `None`.
     pub async fn identity(&self, account_id: AccountId) -> Result<Option<IdentityRow>, StoreError> {
         let account = account_id.to_string();
         type Head = (String, String, String, String, i64, i64);
