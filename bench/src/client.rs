@@ -10,6 +10,9 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Every bench account's password (meets the sign-up rules).
+pub const PASSWORD: &str = "bench passphrase 4821";
+
 /// The server under test. Cheap to clone (the reqwest client shares one connection pool).
 #[derive(Clone)]
 pub struct Target {

@@ -17,8 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Every bench account's password (meets the sign-up rules).
-pub const PASSWORD: &str = "bench passphrase 4821";
+pub use crate::client::PASSWORD;
 /// A BTC address the withdrawal form accepts.
 const BTC_ADDRESS: &str = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq";
 

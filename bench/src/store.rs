@@ -308,12 +308,12 @@ pub fn argon2_bound(threads: usize, duration: Duration) -> Result<Argon2Report> 
             .map(|_| {
                 scope.spawn(move || {
                     let mut hasher = PasswordHasher::new();
-                    let phc = hasher.hash(crate::scenarios::PASSWORD);
+                    let phc = hasher.hash(crate::client::PASSWORD);
                     let started = Instant::now();
                     let deadline = started + duration;
                     let mut n = 0u64;
                     while Instant::now() < deadline {
-                        if hasher.verify(&phc, crate::scenarios::PASSWORD) {
+                        if hasher.verify(&phc, crate::client::PASSWORD) {
                             n += 1;
                         }
                     }

@@ -1,11 +1,12 @@
 //! Sign-up and login, shared by the JSON API and the web pages.
 
+use crate::audit;
 use crate::error::{AppError, ErrorKind};
 use crate::sessions::start_session;
 use crate::state::AppState;
 use offboard_core::throttle::{self, Decision};
 use offboard_core::{AccountId, Password};
-use offboard_store::{AuditEntry, StoreError};
+use offboard_store::StoreError;
 
 /// Creates an account (R9's tombstone check joins here with the journey issue).
 pub async fn signup(state: &AppState, email: &str, password: &str) -> Result<AccountId, AppError> {
@@ -13,12 +14,12 @@ pub async fn signup(state: &AppState, email: &str, password: &str) -> Result<Acc
         .parse_email(email)
         .map_err(|e| AppError::validation("email", e))?;
     // R9: an email of an account deleted less than 30 days ago waits.
-    let hash = crate::deletion::tombstone_hash(
+    let hash = crate::tombstones::hash(
         state.config.keys.blind_index.clone(),
         "email",
         email.as_str(),
     );
-    crate::deletion::check_reregistration(state, "email address", &hash).await?;
+    crate::tombstones::check(state, "email address", &hash).await?;
     let password = Password::parse(password).map_err(|e| AppError::validation("password", e))?;
     let hash = state.hashing.hash(password.expose()).await?;
     let id = AccountId::new();
@@ -34,7 +35,7 @@ pub async fn signup(state: &AppState, email: &str, password: &str) -> Result<Acc
         }
         Err(other) => return Err(other.into()),
     }
-    audit(state, Some(id), "signup", None).await;
+    audit::user(state, Some(id), "signup", None).await;
     let body = format!(
         "Welcome to offboard.\n\nYour account for {email} is ready. Next, bind an authenticator app or a phone on the Security page so your account is protected by a second factor.\n\nIf you did not sign up, ignore this message."
     );
@@ -101,7 +102,7 @@ pub async fn login(
         .await?;
     let known = account.as_ref().map(|a| a.id);
     let Some(account) = account.filter(|_| matched) else {
-        audit(state, known, "login_failed", None).await;
+        audit::user(state, known, "login_failed", None).await;
         return Err(AppError::login_failed());
     };
     state.store.forget_login_attempt(attempt).await?;
@@ -126,41 +127,9 @@ pub async fn login(
         .await?;
     }
     let token = start_session(state, account.id, user_agent).await?;
-    audit(state, Some(account.id), "login", None).await;
+    audit::user(state, Some(account.id), "login", None).await;
     Ok(LoggedIn {
         account_id: account.id,
         token,
     })
-}
-
-/// Appends to the audit log (R14) as the account holder. A failed audit write is
-/// logged, not shown.
-pub async fn audit(
-    state: &AppState,
-    account_id: Option<AccountId>,
-    action: &str,
-    detail: Option<&str>,
-) {
-    audit_by(state, "user", account_id, action, detail).await;
-}
-
-/// Appends to the audit log (R14) as another actor: `admin` (host API), `system`, or
-/// `agent:<id>` (support).
-pub async fn audit_by(
-    state: &AppState,
-    actor: &str,
-    account_id: Option<AccountId>,
-    action: &str,
-    detail: Option<&str>,
-) {
-    let entry = AuditEntry {
-        at: state.now(),
-        account_id,
-        actor,
-        action,
-        detail,
-    };
-    if let Err(err) = state.store.audit(entry).await {
-        tracing::error!(%err, action, "could not write the audit log");
-    }
 }

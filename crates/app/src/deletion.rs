@@ -2,7 +2,7 @@
 //! pages. `offboard_core::deletion` decides which request is allowed at which step; this
 //! module gathers the facts (assets, codes, identity) and runs the final transaction.
 
-use crate::accounts::audit;
+use crate::audit;
 use crate::config::CaptchaPolicy;
 use crate::error::AppError;
 use crate::error::ErrorKind;
@@ -26,7 +26,7 @@ pub const HELP_IDENTITY: &str = "/help/identity-check-failed";
 pub const HELP_ASSETS: &str = "/help/assets-remaining";
 pub const HELP_COOL_OFF: &str = "/help/deletion-cool-off";
 pub const HELP_CAPTCHA: &str = "/help/captcha";
-pub const HELP_REREGISTER: &str = "/help/reregister";
+pub use crate::tombstones::HELP_REREGISTER;
 
 /// How the identity step asks the person to prove it is them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,7 +184,7 @@ pub async fn start(state: &AppState, user: &Authenticated) -> Result<(FlowRow, b
         .start_flow(user.account.id, &user.token_hash, captcha, state.now())
         .await?;
     if created {
-        audit(state, Some(user.account.id), "deletion_started", None).await;
+        audit::user(state, Some(user.account.id), "deletion_started", None).await;
     }
     Ok((flow, created))
 }
@@ -341,7 +341,7 @@ async fn advance(
     }
     if next != live.step {
         crate::metrics::step_transition(next.as_str());
-        audit(
+        audit::user(
             state,
             Some(user.account.id),
             "deletion_step",
@@ -535,7 +535,7 @@ pub async fn submit_identity(
         },
     };
     if !matched {
-        audit(state, Some(account_id), "deletion_identity_failed", None).await;
+        audit::user(state, Some(account_id), "deletion_identity_failed", None).await;
         if let Some(until) = deletion::identity_locked_until(used, Some(now), now) {
             return Err(identity_locked(until));
         }
@@ -586,12 +586,12 @@ async fn erase(
 
     let mut tombstones = vec![(
         "email".to_owned(),
-        tombstone_hash(keys.blind_index.clone(), "email", &account.email),
+        crate::tombstones::hash(keys.blind_index.clone(), "email", &account.email),
     )];
     if let Some(phone) = &account.phone {
         tombstones.push((
             "phone".to_owned(),
-            tombstone_hash(keys.blind_index.clone(), "phone", phone),
+            crate::tombstones::hash(keys.blind_index.clone(), "phone", phone),
         ));
     }
     let mut retained = Vec::new();
@@ -676,7 +676,7 @@ async fn erase(
                 .store
                 .advance_flow(&live.flow.id, Step::Identity, Step::Assets, now)
                 .await;
-            audit(
+            audit::user(
                 state,
                 Some(account.id),
                 "deletion_blocked_at_final_step",
@@ -696,11 +696,6 @@ async fn erase(
     }
 }
 
-/// R9: the keyed hash a tombstone keeps for an email or phone (never the value).
-pub fn tombstone_hash(key: SecretKey, kind: &str, value: &str) -> String {
-    key.keyed_hash(&format!("tombstone-{kind}"), value)
-}
-
 /// R10: the record sealed under its own random key; that key sealed under the retention
 /// key. Deleting the key row destroys the record (crypto-shredding).
 fn seal_retained(
@@ -713,26 +708,4 @@ fn seal_retained(
     let sealed = data_key.seal(aad.as_bytes(), record.to_string().as_bytes());
     let wrapped = retention.seal(aad.as_bytes(), data_key.to_hex().as_bytes());
     (kind.to_owned(), sealed, wrapped)
-}
-
-/// R9: refuses a tombstoned email, phone or document with the date it becomes possible.
-pub async fn check_reregistration(
-    state: &AppState,
-    kind: &str,
-    hash: &str,
-) -> Result<(), AppError> {
-    if let Some(until) = state.store.tombstone_blocks(hash, state.now()).await? {
-        return Err(AppError::new(
-            ErrorKind::Forbidden,
-            "reregistration_blocked",
-            format!(
-                "This {kind} belonged to an account deleted less than {} days ago. It can be used again from {}.",
-                state.config.deletion.reregister_wait.whole_days(),
-                human_time(until)
-            ),
-        )
-        .with("allowed_from", rfc3339(until))
-        .with_help(HELP_REREGISTER));
-    }
-    Ok(())
 }

@@ -1,7 +1,7 @@
 //! Verification factors for the API and the pages: sending email/SMS codes (R5), checking
 //! every bound factor, and authenticator (TOTP) codes with replay protection.
 
-use crate::accounts::audit;
+use crate::audit;
 use crate::error::AppError;
 use crate::error::ErrorKind;
 use crate::notify::{code_message, Email, NotifyError, Sms};
@@ -166,7 +166,7 @@ async fn send_code_via(
     let issued = match issued {
         Ok(issued) => issued,
         Err(decision) => {
-            audit(state, Some(account.id), "code_refused", Some(&detail)).await;
+            audit::user(state, Some(account.id), "code_refused", Some(&detail)).await;
             return Err(send_refusal(decision, channel));
         }
     };
@@ -207,12 +207,12 @@ async fn send_code_via(
     match delivered {
         Ok(()) => {
             crate::metrics::code_sent(channel.as_str());
-            audit(state, Some(account.id), "code_sent", Some(&detail)).await;
+            audit::user(state, Some(account.id), "code_sent", Some(&detail)).await;
             Ok(resend_after_secs())
         }
         Err(err) => {
             tracing::warn!(%err, channel = channel.as_str(), "code delivery failed");
-            audit(
+            audit::user(
                 state,
                 Some(account.id),
                 "code_delivery_failed",
@@ -396,7 +396,7 @@ pub async fn check_totp(
         )
         .await?;
     if verdict != Verdict::Accepted {
-        audit(
+        audit::user(
             state,
             Some(account_id),
             "code_failed",
@@ -442,7 +442,7 @@ pub async fn check_code(
         )
         .await?;
     if check.verdict != Verdict::Accepted {
-        audit(
+        audit::user(
             state,
             Some(account_id),
             "code_failed",
@@ -547,7 +547,7 @@ pub async fn verify_all(
             return Err(used("totp"));
         }
     }
-    audit(
+    audit::user(
         state,
         Some(account.id),
         "factors_verified",

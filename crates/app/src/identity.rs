@@ -9,6 +9,7 @@
 use crate::error::AppError;
 use crate::error::ErrorKind;
 use crate::state::AppState;
+use offboard_core::actor::Actor;
 use offboard_core::crypto::sealed_key_id;
 use offboard_core::identity::{
     mask_last3, parse_expiry, Country, DocumentNumber, DocumentType, IdentityStatus,
@@ -24,11 +25,6 @@ pub const HELP_EXPIRED_DOCUMENT: &str = "/help/expired-document";
 
 /// Domain of the document number's blind index (see [`document_index`]).
 pub const BLIND_INDEX_DOMAIN: &str = "document-number";
-
-/// Who changed an identity, as the audit log and the history name them.
-pub const ACTOR_USER: &str = "user";
-pub const ACTOR_ADMIN: &str = "admin";
-pub const ACTOR_SYSTEM: &str = "system";
 
 /// A document as submitted, every field parsed. Debug shows the number masked.
 #[derive(Debug, Clone)]
@@ -155,29 +151,6 @@ pub fn open_number(
     number
 }
 
-async fn audit_as(
-    state: &AppState,
-    account_id: AccountId,
-    actor: &str,
-    action: &str,
-    detail: &str,
-) {
-    if actor == ACTOR_USER {
-        crate::accounts::audit(state, Some(account_id), action, Some(detail)).await;
-        return;
-    }
-    let entry = AuditEntry {
-        at: state.now(),
-        account_id: Some(account_id),
-        actor,
-        action,
-        detail: Some(detail),
-    };
-    if let Err(err) = state.store.audit(entry).await {
-        tracing::error!(%err, action, "could not write the audit log");
-    }
-}
-
 /// 404 for an account id that names no account (distinct from the router's own 404).
 pub fn no_such_account() -> AppError {
     AppError::new(
@@ -194,7 +167,7 @@ pub async fn submit(
     state: &AppState,
     account_id: AccountId,
     submission: &IdentitySubmission,
-    actor: &str,
+    actor: &Actor,
     status: IdentityStatus,
     reason: Option<&str>,
     also_audit: Option<(&str, &str)>,
@@ -212,7 +185,7 @@ pub async fn submit(
     }
     let index = document_index(state, &submission.number);
     // R9: a document of an account deleted less than 30 days ago waits.
-    crate::deletion::check_reregistration(state, "ID number", &index).await?;
+    crate::tombstones::check(state, "ID number", &index).await?;
     let sealed = seal_number(state, account_id, &submission.number);
     let masked = submission.number.masked();
     let detail = format!(
@@ -222,6 +195,7 @@ pub async fn submit(
         status.as_str()
     );
     let now = state.now();
+    let actor = &actor.to_string();
     let line = |action, detail| AuditEntry {
         at: now,
         account_id: Some(account_id),
@@ -271,7 +245,7 @@ pub async fn submit_by_user(
         state,
         account_id,
         submission,
-        ACTOR_USER,
+        &Actor::User,
         IdentityStatus::Pending,
         None,
         None,
@@ -285,16 +259,16 @@ pub async fn submit_by_user(
         .set_identity_status(
             account_id,
             IdentityStatus::Approved,
-            ACTOR_SYSTEM,
+            &Actor::System.to_string(),
             state.now(),
         )
         .await?;
-    audit_as(
+    crate::audit::by(
         state,
-        account_id,
-        ACTOR_SYSTEM,
+        &Actor::System,
+        Some(account_id),
         "identity_approved",
-        "automatically: dev mode",
+        Some("automatically: dev mode"),
     )
     .await;
     Ok(IdentityStatus::Approved)

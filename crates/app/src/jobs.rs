@@ -12,24 +12,10 @@ use crate::state::AppState;
 use offboard_store::{ClaimedJob, CleanupPolicy, JobKind};
 use rand::Rng;
 use std::sync::Arc;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 use tokio::sync::{watch, Notify};
 
-/// How one attempt ended.
-pub(crate) enum Outcome {
-    Done,
-    /// A periodic job: run again at this time.
-    Again(OffsetDateTime),
-}
-
-/// Why an attempt failed; the message goes to `last_error` (never a secret).
-pub(crate) struct Failure(pub String);
-
-impl<E: std::fmt::Display> From<E> for Failure {
-    fn from(err: E) -> Self {
-        Failure(err.to_string())
-    }
-}
+pub(crate) use crate::job_outcome::{Failure, Outcome};
 
 /// Queues the periodic jobs if they are not queued yet (every instance does this at
 /// start; the fixed ids make it harmless).
@@ -273,8 +259,8 @@ async fn cleanup(state: &AppState, cfg: &JobsConfig) -> Result<Outcome, Failure>
     let policy = CleanupPolicy {
         session_idle: state.config.session_policy.idle_timeout,
         session_absolute: state.config.session_policy.absolute_timeout,
-        agent_session_idle: crate::support::AGENT_SESSION_POLICY.idle_timeout,
-        agent_session_absolute: crate::support::AGENT_SESSION_POLICY.absolute_timeout,
+        agent_session_idle: crate::sessions::AGENT_SESSION_POLICY.idle_timeout,
+        agent_session_absolute: crate::sessions::AGENT_SESSION_POLICY.absolute_timeout,
         flow_idle: state.config.deletion.flow_idle,
         code_grace: Duration::days(7),
         finished_jobs: Duration::days(7),

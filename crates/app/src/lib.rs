@@ -9,12 +9,14 @@
 //! [`outbound::HttpClient`] port, which the edge implements.
 
 pub mod accounts;
+pub mod audit;
 pub mod config;
 pub mod deletion;
 pub mod error;
 pub mod factors;
 pub mod hashing;
 pub mod identity;
+pub mod job_outcome;
 pub mod jobs;
 pub mod ledger;
 pub mod metrics;
@@ -23,6 +25,7 @@ pub mod outbound;
 pub mod sessions;
 pub mod state;
 pub mod support;
+pub mod tombstones;
 pub mod webhooks;
 
 pub use config::{Keys, Mode, ServerConfig};

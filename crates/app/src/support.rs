@@ -7,24 +7,22 @@
 //! Support API (`routes::support`, bearer token) and the support console pages
 //! (`routes::console`, agent cookie). Both must refuse, audit and answer alike.
 
+use crate::audit;
 use crate::error::{AppError, ErrorKind};
 use crate::factors;
 use crate::identity::{self, IdentitySubmission};
 use crate::state::AppState;
+use offboard_core::actor::Actor;
 use offboard_core::crypto::{random_token, token_hash};
 use offboard_core::identity::{Country, DocumentNumber, DocumentType, IdentityStatus};
-use offboard_core::session::{SessionPolicy, SessionVerdict};
+use offboard_core::session::SessionVerdict;
 use offboard_core::{totp, AccountId, Channel, OtpCode, PhoneNumber, Purpose};
 use offboard_store::{AccountRow, AccountStatus, AgentRole, AgentRow, AuditEntry};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
-/// Agent sessions end after 30 minutes idle and 8 hours at most.
-pub const AGENT_SESSION_POLICY: SessionPolicy = SessionPolicy {
-    idle_timeout: Duration::minutes(30),
-    absolute_timeout: Duration::hours(8),
-};
+pub use crate::sessions::AGENT_SESSION_POLICY;
 
 /// Longest reason an agent may give.
 pub const MAX_REASON_CHARS: usize = 1000;
@@ -41,9 +39,9 @@ pub struct AgentAuth {
 }
 
 impl AgentAuth {
-    /// `agent:<id>`, as the audit log and the identity history name the agent.
-    pub fn actor(&self) -> String {
-        format!("agent:{}", self.agent.id)
+    /// How the audit log and the identity history name the agent.
+    pub fn actor(&self) -> Actor {
+        Actor::Agent(self.agent.id.clone())
     }
 
     pub fn is_lead(&self) -> bool {
@@ -140,9 +138,9 @@ pub async fn login(
         Some(step) => state.store.consume_agent_totp_step(&agent.id, step).await?,
         None => false,
     };
-    let actor = format!("agent:{}", agent.id);
+    let actor = Actor::Agent(agent.id.clone());
     if !accepted {
-        audit(state, None, &actor, "support_login_failed", None).await;
+        audit::by(state, &actor, None, "support_login_failed", None).await;
         return Err(AppError::login_failed());
     }
     state.store.forget_login_attempt(attempt).await?;
@@ -151,7 +149,7 @@ pub async fn login(
         .store
         .create_agent_session(&token_hash(&token), &agent.id, now)
         .await?;
-    audit(state, None, &actor, "support_login", None).await;
+    audit::by(state, &actor, None, "support_login", None).await;
     Ok(token)
 }
 
@@ -183,30 +181,10 @@ pub fn reason_of(detail: &str) -> Option<&str> {
     detail.split_once(" reason: ").map(|(_, reason)| reason)
 }
 
-/// Appends to the audit log; a failure is logged, never shown.
-pub async fn audit(
-    state: &AppState,
-    account_id: Option<AccountId>,
-    actor: &str,
-    action: &str,
-    detail: Option<&str>,
-) {
-    let entry = AuditEntry {
-        at: state.now(),
-        account_id,
-        actor,
-        action,
-        detail,
-    };
-    if let Err(err) = state.store.audit(entry).await {
-        tracing::error!(%err, action, "could not write the audit log");
-    }
-}
-
 /// Ends an agent's session (console logout).
 pub async fn logout(state: &AppState, agent: &AgentAuth) -> Result<(), AppError> {
     state.store.delete_agent_session(&agent.token_hash).await?;
-    audit(state, None, &agent.actor(), "support_logout", None).await;
+    audit::by(state, &agent.actor(), None, "support_logout", None).await;
     Ok(())
 }
 
@@ -308,10 +286,10 @@ pub async fn find_accounts(
             let mut out = Vec::new();
             for id in state.store.accounts_by_document_index(&index).await? {
                 if let Some(account) = state.store.get_account(id).await? {
-                    audit(
+                    audit::by(
                         state,
-                        Some(account.id),
                         &actor,
+                        Some(account.id),
                         "support_document_search_match",
                         None,
                     )
@@ -341,10 +319,10 @@ pub async fn find_accounts(
     };
     let mut out = Vec::new();
     if let Some(account) = account {
-        audit(
+        audit::by(
             state,
-            Some(account.id),
             &actor,
+            Some(account.id),
             "support_account_viewed",
             None,
         )
@@ -448,7 +426,7 @@ pub async fn approve_recovery(
         audit: AuditEntry {
             at: now,
             account_id: Some(account.id),
-            actor: &actor,
+            actor: &actor.to_string(),
             action: "support_recovery_approved",
             detail: Some(&detail),
         },
@@ -495,7 +473,7 @@ pub async fn reject_recovery(
     let entry = AuditEntry {
         at: now,
         account_id: request.account_id,
-        actor: &actor,
+        actor: &actor.to_string(),
         action: "support_recovery_rejected",
         detail: Some(&detail),
     };
@@ -556,7 +534,7 @@ pub async fn unlock_identity(
     let entry = AuditEntry {
         at: state.now(),
         account_id: Some(account.id),
-        actor: &actor,
+        actor: &actor.to_string(),
         action: "support_identity_unlocked",
         detail: Some(&detail),
     };
@@ -689,14 +667,15 @@ pub async fn audit_entries(
             };
             state
                 .store
-                .audit_of_actor(&format!("agent:{}", agent.id))
+                .audit_of_actor(&Actor::Agent(agent.id.clone()).to_string())
                 .await?
         }
     };
     let mut emails: HashMap<String, Option<String>> = HashMap::new();
     let mut out = Vec::with_capacity(records.len());
     for (account_id, record) in records {
-        let (agent, reason) = match record.actor.strip_prefix("agent:") {
+        let actor = Actor::parse(&record.actor);
+        let (agent, reason) = match actor.as_ref().and_then(Actor::agent_id) {
             Some(agent_id) => {
                 if !emails.contains_key(agent_id) {
                     let email = state.store.get_agent(agent_id).await?.map(|a| a.email);

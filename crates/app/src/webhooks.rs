@@ -4,7 +4,7 @@
 //! (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the endpoint's secret).
 
 use crate::config::JobsConfig;
-use crate::jobs::{Failure, Outcome};
+use crate::job_outcome::{Failure, Outcome};
 use crate::outbound::{self, Body, Method};
 use crate::state::AppState;
 use base64::Engine;

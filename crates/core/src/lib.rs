@@ -2,6 +2,7 @@
 //! that decide them. No HTTP, no SQL and no clock reads: time always arrives as a
 //! parameter (see [`clock`]), so every rule can be unit-tested at any instant.
 
+pub mod actor;
 pub mod captcha;
 pub mod clock;
 pub mod crypto;

@@ -76,7 +76,7 @@ pub async fn run(store: &Store, config: ServerConfig, validated: &Validated) -> 
         &state,
         account_id,
         &submission,
-        "system",
+        &offboard_core::actor::Actor::System,
         IdentityStatus::Approved,
         Some("demo"),
         None,

@@ -2,11 +2,10 @@
 
 use crate::error::AppError;
 use crate::error::HttpStatus;
-use crate::http::csrf::CsrfToken;
-use crate::http::session::Authenticated;
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use offboard_app::sessions::Authenticated;
 
 /// What the shared layout (top bar, avatar menu, dev banner) needs.
 #[derive(Debug, Clone, Default)]
@@ -19,7 +18,8 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(user: Option<&Authenticated>, csrf: &CsrfToken, dev_mode: bool) -> Self {
+    /// `csrf` is the request's CSRF token, which every form of the page carries.
+    pub fn new(user: Option<&Authenticated>, csrf: &str, dev_mode: bool) -> Self {
         let email = user.map(|u| u.account.email.clone()).unwrap_or_default();
         let initial = email
             .chars()
@@ -30,7 +30,7 @@ impl Layout {
             signed_in: user.is_some(),
             email,
             initial,
-            csrf: csrf.0.clone(),
+            csrf: csrf.to_owned(),
             dev_mode,
         }
     }

@@ -10,8 +10,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use offboard_app::accounts::audit_by;
+use offboard_app::audit;
 use offboard_app::AppState;
+use offboard_core::actor::Actor;
 use offboard_core::AccountId;
 use offboard_store::{DepositOutcome, SettleOutcome, Settlement};
 use serde::{Deserialize, Serialize};
@@ -124,9 +125,9 @@ pub async fn deposit(
         .await?;
     match outcome {
         DepositOutcome::Credited { deposit_id } => {
-            audit_by(
+            audit::by(
                 &state,
-                "admin",
+                &Actor::Admin,
                 Some(account_id),
                 "deposit_credited",
                 Some(&format!("asset={asset} amount={amount}")),
@@ -146,9 +147,9 @@ pub async fn deposit(
             "There is no account with this id.",
         )),
         DepositOutcome::AccountDeleted { deposit_id } => {
-            audit_by(
+            audit::by(
                 &state,
-                "admin",
+                &Actor::Admin,
                 None,
                 "deposit_unclaimed",
                 Some(&format!(
@@ -174,9 +175,9 @@ async fn settle(state: &AppState, id: &str, how: Settlement) -> ApiResult<Status
             } else {
                 "withdrawal_failed"
             };
-            audit_by(
+            audit::by(
                 state,
-                "admin",
+                &Actor::Admin,
                 None,
                 action,
                 Some(&format!("withdrawal={id}")),
@@ -275,9 +276,9 @@ pub async fn add_hold(
         .await?
     {
         Some(hold_id) => {
-            audit_by(
+            audit::by(
                 &state,
-                "admin",
+                &Actor::Admin,
                 Some(account_id),
                 "hold_added",
                 Some(&format!("kind={kind}")),

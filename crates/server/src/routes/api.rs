@@ -126,7 +126,7 @@ pub async fn logout(
     ApiUser(user): ApiUser,
 ) -> ApiResult<StatusCode> {
     state.store.delete_session(&user.token_hash).await?;
-    accounts::audit(&state, Some(user.account.id), "logout", None).await;
+    offboard_app::audit::user(&state, Some(user.account.id), "logout", None).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -16,7 +16,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
-use offboard_app::accounts::audit;
+use offboard_app::audit;
 use offboard_app::factors::{self, FactorCodes};
 use offboard_app::ledger;
 use offboard_app::AppState;
@@ -196,7 +196,7 @@ pub async fn request_withdrawal(
         .await?
     {
         WithdrawalOutcome::Requested { withdrawal_id } => {
-            audit(
+            audit::user(
                 state,
                 Some(account.id),
                 "withdrawal_requested",
@@ -336,7 +336,7 @@ pub async fn export(
             .collect(),
         generated_at: views::rfc3339(state.now()),
     };
-    audit(&state, Some(account.id), "statement_exported", None).await;
+    audit::user(&state, Some(account.id), "statement_exported", None).await;
     match q.format.as_deref().unwrap_or("json") {
         "json" => Ok((
             [(

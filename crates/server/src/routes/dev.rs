@@ -124,7 +124,7 @@ pub async fn outbox_page(
     csrf: CsrfToken,
     Query(q): Query<OutboxQuery>,
 ) -> Response {
-    let layout = Layout::new(user.as_ref(), &csrf, true);
+    let layout = Layout::new(user.as_ref(), &csrf.0, true);
     let to = q.to.as_deref().map(|t| t.trim().to_lowercase());
     match state.store.outbox_list(to.as_deref(), OUTBOX_LIMIT).await {
         Ok(messages) => views::render(&DevOutboxPage {

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use offboard_app::accounts::audit;
+use offboard_app::audit;
 use offboard_app::factors::{self, FactorCodes};
 use offboard_app::AppState;
 use offboard_core::{totp, Channel, PhoneNumber, Purpose};
@@ -66,7 +66,7 @@ pub async fn begin_totp(
         }
         Err(other) => return Err(other.into()),
     }
-    audit(state, Some(account.id), "totp_setup_started", None).await;
+    audit::user(state, Some(account.id), "totp_setup_started", None).await;
     Ok(TotpSetup {
         secret,
         otpauth_uri: uri,
@@ -100,7 +100,7 @@ pub async fn totp_confirm(
         true,
     )
     .await?;
-    audit(&state, Some(user.account.id), "totp_bound", None).await;
+    audit::user(&state, Some(user.account.id), "totp_bound", None).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -158,7 +158,7 @@ pub async fn remove_totp(
     }
     factors::verify_all(state, account, Purpose::Unbind, None, &codes).await?;
     state.store.remove_totp(account.id, state.now()).await?;
-    audit(state, Some(account.id), "totp_removed", None).await;
+    audit::user(state, Some(account.id), "totp_removed", None).await;
     Ok(())
 }
 
@@ -206,12 +206,12 @@ pub async fn begin_phone(
         ));
     }
     // R9: a phone of a recently deleted account waits out the re-registration period.
-    let hash = offboard_app::deletion::tombstone_hash(
+    let hash = offboard_app::tombstones::hash(
         state.config.keys.blind_index.clone(),
         "phone",
         phone.as_str(),
     );
-    offboard_app::deletion::check_reregistration(state, "phone number", &hash).await?;
+    offboard_app::tombstones::check(state, "phone number", &hash).await?;
     factors::send_code(
         state,
         account,
@@ -269,7 +269,7 @@ pub async fn confirm_phone(
         }
         Err(other) => return Err(other.into()),
     }
-    audit(state, Some(account.id), "phone_bound", None).await;
+    audit::user(state, Some(account.id), "phone_bound", None).await;
     Ok(())
 }
 
@@ -304,7 +304,7 @@ pub async fn remove_phone(
     }
     factors::verify_all(state, account, Purpose::Unbind, None, &codes).await?;
     state.store.clear_phone(account.id, state.now()).await?;
-    audit(state, Some(account.id), "phone_removed", None).await;
+    audit::user(state, Some(account.id), "phone_removed", None).await;
     Ok(())
 }
 

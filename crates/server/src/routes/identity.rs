@@ -15,7 +15,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
-use offboard_app::identity::{self, FieldError, IdentityOverview, IdentitySubmission, ACTOR_ADMIN};
+use offboard_app::identity::{self, FieldError, IdentityOverview, IdentitySubmission};
 use offboard_app::AppState;
 use offboard_core::identity::{format_date, DocumentType, IdentityStatus};
 use offboard_core::AccountId;
@@ -170,7 +170,7 @@ pub async fn admin_put_identity(
         &state,
         account_id,
         &submission,
-        ACTOR_ADMIN,
+        &offboard_core::actor::Actor::Admin,
         status,
         None,
         None,

@@ -41,7 +41,7 @@ pub(crate) fn layout(
     user: Option<&crate::http::session::Authenticated>,
     csrf: &CsrfToken,
 ) -> Layout {
-    Layout::new(user, csrf, state.config.is_dev())
+    Layout::new(user, &csrf.0, state.config.is_dev())
 }
 
 /// Sets the session cookie and sends the browser on (303 See Other after a POST).
@@ -114,7 +114,7 @@ pub async fn signup_submit(
             crate::http::session::user_agent(&headers),
         )
         .await?;
-        accounts::audit(&state, Some(id), "login", Some("after sign-up")).await;
+        offboard_app::audit::user(&state, Some(id), "login", Some("after sign-up")).await;
         Ok::<_, AppError>(token)
     }
     .await;
@@ -233,7 +233,7 @@ pub async fn logout_submit(
         if let Err(err) = state.store.delete_session(&user.token_hash).await {
             return views::error_page(&err.into(), None);
         }
-        accounts::audit(&state, Some(user.account.id), "logout", None).await;
+        offboard_app::audit::user(&state, Some(user.account.id), "logout", None).await;
     }
     let secure = !state.config.is_dev();
     let removal = cookies::removal(cookies::session_cookie_name(secure), secure);

@@ -14,7 +14,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use offboard_app::accounts::audit;
+use offboard_app::audit;
 use offboard_app::factors;
 use offboard_app::AppState;
 use offboard_core::identity::DocumentNumber;
@@ -100,7 +100,7 @@ pub async fn confirm_reset(
             ))
         }
         _ => {
-            audit(
+            audit::user(
                 state,
                 Some(account.id),
                 "code_failed",
@@ -116,7 +116,7 @@ pub async fn confirm_reset(
         .store
         .set_cooloff_until(account.id, now + offboard_core::deletion::COOL_OFF)
         .await?;
-    audit(state, Some(account.id), "password_reset", None).await;
+    audit::user(state, Some(account.id), "password_reset", None).await;
     Ok(())
 }
 
@@ -178,7 +178,7 @@ pub async fn submit_recovery(
     // request is not recorded, as a reset's cooldown is not shown: support already has
     // this address's requests of the day. The audit log keeps the refusal.
     let Ok(id) = added else {
-        audit(
+        audit::user(
             state,
             account.as_ref().map(|a| a.id),
             "recovery_request_limited",
@@ -187,7 +187,7 @@ pub async fn submit_recovery(
         .await;
         return Ok(());
     };
-    audit(
+    audit::user(
         state,
         account.as_ref().map(|a| a.id),
         "recovery_requested",

@@ -261,7 +261,7 @@ pub async fn totp_confirm_submit(
     .await;
     match result {
         Ok(_) => {
-            offboard_app::accounts::audit(&state, Some(user.account.id), "totp_bound", None).await;
+            offboard_app::audit::user(&state, Some(user.account.id), "totp_bound", None).await;
             Redirect::to("/security?notice=totp_bound").into_response()
         }
         Err(err) => render_totp_setup(&state, &user, &csrf, Some(&err)).await,

@@ -10,8 +10,9 @@ use crate::views;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use offboard_app::accounts::audit_by;
+use offboard_app::audit;
 use offboard_app::AppState;
+use offboard_core::actor::Actor;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -63,9 +64,9 @@ pub async fn register(
 ) -> ApiResult<(StatusCode, Json<WebhookCreated>)> {
     match offboard_app::webhooks::register(&state, &req.url, &req.events).await? {
         Ok((webhook_id, secret)) => {
-            audit_by(
+            audit::by(
                 &state,
-                "admin",
+                &Actor::Admin,
                 None,
                 "webhook_registered",
                 Some(&webhook_id),
@@ -191,9 +192,9 @@ pub async fn replay(
         .replay_delivery(&delivery_id, state.now())
         .await?
     {
-        audit_by(
+        audit::by(
             &state,
-            "admin",
+            &Actor::Admin,
             None,
             "webhook_replayed",
             Some(&delivery_id),
