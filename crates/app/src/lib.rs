@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod notify;
 pub mod outbound;
+pub mod recovery;
 pub mod sessions;
 pub mod state;
 pub mod support;

@@ -1,4 +1,4 @@
-use crate::{from_unix, in_tx, on_db, to_unix, Store, StoreError};
+use crate::{from_unix, in_tx, on_db, to_unix, AuditEntry, Store, StoreError};
 use offboard_core::{AccountId, EmailAddress};
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -131,6 +131,39 @@ impl Store {
                 .bind(id.to_string())
                 .execute(&mut *tx)
                 .await?;
+            updated == 1
+        });
+        Ok(changed)
+    }
+
+    /// A password reset (R13's cool-off): the new password, every session ended, the
+    /// deletion cool-off and the audit line, in one transaction. `false` for an account
+    /// that is not active.
+    pub async fn reset_password(
+        &self,
+        id: AccountId,
+        password_hash: &str,
+        cooloff_until: OffsetDateTime,
+        audit: &AuditEntry<'_>,
+    ) -> Result<bool, StoreError> {
+        let changed = in_tx!(self, tx => {
+            let updated = sqlx::query(
+                "UPDATE accounts SET password_hash = $1, password_changed_at = $2, cooloff_until = $3 WHERE id = $4 AND status = 'active'",
+            )
+            .bind(password_hash)
+            .bind(to_unix(audit.at))
+            .bind(to_unix(cooloff_until))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            if updated == 1 {
+                crate::audit::insert_audit!(tx, audit);
+            }
             updated == 1
         });
         Ok(changed)

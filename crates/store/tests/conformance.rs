@@ -43,6 +43,7 @@ conformance!(
     accounts_round_trip,
     duplicate_email_is_a_conflict,
     password_change_revokes_sessions,
+    password_reset_is_one_write_with_its_cool_off_and_audit,
     sessions_by_kind_and_revocation,
     login_attempts_counted_in_the_window,
     parallel_login_attempts_see_each_other,
@@ -138,6 +139,59 @@ async fn password_change_revokes_sessions(store: Store) {
         .unwrap()
         .is_none());
     assert!(store.list_sessions(id).await.unwrap().is_empty());
+}
+
+/// R13: the reset's password, cool-off, session revocation and audit line land together,
+/// and an id without an active account takes none of them.
+async fn password_reset_is_one_write_with_its_cool_off_and_audit(store: Store) {
+    let id = AccountId::new();
+    store
+        .create_account(id, &email("reset@example.com"), "old", T0)
+        .await
+        .unwrap();
+    let session = NewSession {
+        token_hash: "reset-t1",
+        account_id: id,
+        kind: SessionKind::User,
+        now: T0,
+        user_agent: None,
+    };
+    store.create_session(session).await.unwrap();
+    let until = T0 + time::Duration::hours(24);
+    let line = AuditEntry {
+        at: T0,
+        account_id: Some(id),
+        actor: "user",
+        action: "password_reset",
+        detail: None,
+    };
+    assert!(store.reset_password(id, "new", until, &line).await.unwrap());
+    assert_eq!(
+        store.get_account(id).await.unwrap().unwrap().password_hash,
+        "new"
+    );
+    assert_eq!(store.cooloff_until(id).await.unwrap(), Some(until));
+    assert!(store.list_sessions(id).await.unwrap().is_empty());
+    let actions: Vec<String> = store
+        .audit_of_account(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    assert_eq!(actions, vec!["password_reset".to_owned()]);
+
+    // No active account under this id: nothing is written, not even the audit line.
+    let gone = AccountId::new();
+    let line = AuditEntry {
+        account_id: Some(gone),
+        ..line
+    };
+    assert!(!store
+        .reset_password(gone, "new", until, &line)
+        .await
+        .unwrap());
+    assert!(store.audit_of_account(gone).await.unwrap().is_empty());
 }
 
 async fn sessions_by_kind_and_revocation(store: Store) {

@@ -2,9 +2,8 @@
 //! request that goes to support — as JSON API and as pages. Every answer is the same
 //! whether or not the account exists (no enumeration).
 
-use crate::error::ErrorKind;
 use crate::error::HttpStatus;
-use crate::error::{ApiResult, AppError, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::http::csrf::{CsrfForm, CsrfToken};
 use crate::http::json::ApiJson;
 use crate::http::session::MaybePageUser;
@@ -14,13 +13,8 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use offboard_app::audit;
-use offboard_app::factors;
+use offboard_app::recovery;
 use offboard_app::AppState;
-use offboard_core::identity::DocumentNumber;
-use offboard_core::otp::{self, Verdict};
-use offboard_core::{Channel, OtpCode, Password, Purpose};
-use offboard_store::{CodeSlot, NewRecoveryRequest};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -34,167 +28,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(recovery_page, recovery_submit))
         .routes(routes!(reset_page, reset_submit))
         .routes(routes!(reset_confirm_submit))
-}
-
-/// Sends the reset code if the account exists; answers the same either way.
-pub async fn request_reset(state: &AppState, email: &str) -> Result<(), AppError> {
-    let email = state
-        .parse_email(email)
-        .map_err(|e| AppError::validation("email", e))?;
-    if let Some(account) = state.store.find_account_by_email(&email).await? {
-        // Refusals (cooldown, hourly limit) are not shown: they would tell that the
-        // account exists. The audit log keeps them.
-        if let Err(err) = factors::send_reset_code(state, &account).await {
-            tracing::info!(code = err.code, "password reset code not sent");
-        }
-    }
-    Ok(())
-}
-
-fn reset_refused() -> AppError {
-    AppError::new(
-        ErrorKind::BadRequest,
-        "invalid_code",
-        "The code is wrong, used or expired. Request a new one and use the newest email.",
-    )
-    .with_help(factors::HELP_WRONG_CODE)
-}
-
-/// Sets a new password with the emailed code; every session ends; deletion then waits
-/// 24 hours (a stolen mailbox must not reset and delete in one sitting).
-pub async fn confirm_reset(
-    state: &AppState,
-    email: &str,
-    code: &str,
-    new_password: &str,
-) -> Result<(), AppError> {
-    let email = state
-        .parse_email(email)
-        .map_err(|e| AppError::validation("email", e))?;
-    let password =
-        Password::parse(new_password).map_err(|e| AppError::validation("new_password", e))?;
-    let Some(code) = OtpCode::parse(code) else {
-        return Err(AppError::validation("code", "a code is 6 digits"));
-    };
-    let Some(account) = state.store.find_account_by_email(&email).await? else {
-        return Err(reset_refused());
-    };
-    let now = state.now();
-    let key = &state.config.keys.blind_index;
-    let slot = CodeSlot {
-        account_id: account.id,
-        purpose: Purpose::PasswordReset,
-        channel: Channel::Email,
-        flow_id: None,
-    };
-    let check = state
-        .store
-        .check_code(slot, now, true, |ctx| otp::judge(ctx, &code, key, now))
-        .await?;
-    match check.verdict {
-        Verdict::Accepted => {}
-        Verdict::RateLimited { retry_after } => {
-            return Err(factors::verdict_error(
-                Verdict::RateLimited { retry_after },
-                "email",
-            ))
-        }
-        _ => {
-            audit::user(
-                state,
-                Some(account.id),
-                "code_failed",
-                Some("purpose=password_reset factor=email"),
-            )
-            .await;
-            return Err(reset_refused());
-        }
-    }
-    let hash = state.hashing.hash(password.expose()).await?;
-    state.store.set_password(account.id, &hash, now).await?;
-    state
-        .store
-        .set_cooloff_until(account.id, now + offboard_core::deletion::COOL_OFF)
-        .await?;
-    audit::user(state, Some(account.id), "password_reset", None).await;
-    Ok(())
-}
-
-/// Records a recovery request for support. The typed ID number is compared by blind
-/// index and only the verdict is kept.
-pub async fn submit_recovery(
-    state: &AppState,
-    email: &str,
-    message: &str,
-    id_number: Option<&str>,
-) -> Result<(), AppError> {
-    let email = state
-        .parse_email(email)
-        .map_err(|e| AppError::validation("email", e))?;
-    let message = message.trim();
-    if message.is_empty() || message.chars().count() > 2000 {
-        return Err(AppError::validation(
-            "message",
-            "say in 1 to 2000 characters what happened and what you need",
-        ));
-    }
-    let account = state.store.find_account_by_email(&email).await?;
-    let check = match (id_number.map(str::trim).filter(|n| !n.is_empty()), &account) {
-        (None, _) => "not_given",
-        (Some(typed), Some(account)) => {
-            let identity = state.store.identity(account.id).await?;
-            let matched = match (DocumentNumber::parse(typed), identity) {
-                (Ok(number), Some(identity)) => {
-                    let index = offboard_app::identity::document_index(state, &number);
-                    identity.numbers.iter().any(|n| {
-                        offboard_core::crypto::constant_time_eq(
-                            n.index.as_bytes(),
-                            index.as_bytes(),
-                        )
-                    })
-                }
-                _ => false,
-            };
-            if matched {
-                "match"
-            } else {
-                "mismatch"
-            }
-        }
-        (Some(_), None) => "mismatch",
-    };
-    let now = state.now();
-    let added = state
-        .store
-        .add_recovery_request(NewRecoveryRequest {
-            account_id: account.as_ref().map(|a| a.id),
-            email: email.as_str(),
-            message,
-            id_number_check: check,
-            now,
-        })
-        .await?;
-    // API.md: 202 always. Over the limit (counted per typed address, known or not) the
-    // request is not recorded, as a reset's cooldown is not shown: support already has
-    // this address's requests of the day. The audit log keeps the refusal.
-    let Ok(id) = added else {
-        audit::user(
-            state,
-            account.as_ref().map(|a| a.id),
-            "recovery_request_limited",
-            None,
-        )
-        .await;
-        return Ok(());
-    };
-    audit::user(
-        state,
-        account.as_ref().map(|a| a.id),
-        "recovery_requested",
-        Some(&format!("request={id}")),
-    )
-    .await;
-    Ok(())
 }
 
 // ---------------------------------------------------------------- JSON API
@@ -213,7 +46,7 @@ pub async fn password_reset(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ResetRequest>,
 ) -> ApiResult<StatusCode> {
-    request_reset(&state, &req.email).await?;
+    recovery::request_reset(&state, &req.email).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -244,7 +77,7 @@ pub async fn password_reset_confirm(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ResetConfirm>,
 ) -> ApiResult<StatusCode> {
-    confirm_reset(&state, &req.email, &req.code, &req.new_password).await?;
+    recovery::confirm_reset(&state, &req.email, &req.code, &req.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -274,7 +107,7 @@ pub async fn recovery(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RecoveryRequest>,
 ) -> ApiResult<StatusCode> {
-    submit_recovery(&state, &req.email, &req.message, req.id_number.as_deref()).await?;
+    recovery::submit_recovery(&state, &req.email, &req.message, req.id_number.as_deref()).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -330,7 +163,7 @@ pub async fn recovery_submit(
     csrf: CsrfToken,
     CsrfForm(form): CsrfForm<RecoveryForm>,
 ) -> Response {
-    let result = submit_recovery(
+    let result = recovery::submit_recovery(
         &state,
         &form.email,
         &form.message,
@@ -399,7 +232,7 @@ pub async fn reset_submit(
     csrf: CsrfToken,
     CsrfForm(form): CsrfForm<ResetForm>,
 ) -> Response {
-    let (stage, error, help, status) = match request_reset(&state, &form.email).await {
+    let (stage, error, help, status) = match recovery::request_reset(&state, &form.email).await {
         Ok(()) => ("confirm", None, None, StatusCode::OK),
         Err(err) => (
             "request",
@@ -442,7 +275,7 @@ pub async fn reset_confirm_submit(
     CsrfForm(form): CsrfForm<ResetConfirmForm>,
 ) -> Response {
     let (stage, error, help, status) =
-        match confirm_reset(&state, &form.email, &form.code, &form.new_password).await {
+        match recovery::confirm_reset(&state, &form.email, &form.code, &form.new_password).await {
             Ok(()) => ("done", None, None, StatusCode::OK),
             Err(err) => (
                 "confirm",
