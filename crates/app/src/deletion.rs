@@ -14,9 +14,9 @@ use crate::state::AppState;
 use offboard_core::captcha::{self, Challenge};
 use offboard_core::clock::{human_time, rfc3339};
 use offboard_core::crypto::{constant_time_eq, SecretKey};
-use offboard_core::deletion::{self, FlowState, Gate, Request, Step};
+use offboard_core::deletion::{self, FlowState, FlowStatus, Gate, Request, Step};
 use offboard_core::identity::DocumentNumber;
-use offboard_core::money::Blocker;
+use offboard_core::money::{Blocker, BlockerAction};
 use offboard_core::{Channel, Purpose};
 use offboard_store::{EraseOutcome, Erasure, FlowRow, IdentityAttempt};
 use time::OffsetDateTime;
@@ -126,14 +126,16 @@ pub async fn load(
         return Err(not_found());
     }
     let now = state.now();
-    let flow_state = match flow.status.as_str() {
-        "live" if deletion::is_expired(flow.updated_at, now, state.config.deletion.flow_idle) => {
+    let flow_state = match flow.status {
+        FlowStatus::Live
+            if deletion::is_expired(flow.updated_at, now, state.config.deletion.flow_idle) =>
+        {
             state.store.expire_flow(&flow.id, now).await?;
             FlowState::Expired
         }
-        "live" => FlowState::Live(flow.step),
-        "completed" => FlowState::Live(Step::Deleted),
-        _ => FlowState::Expired,
+        FlowStatus::Live => FlowState::Live(flow.step),
+        FlowStatus::Completed => FlowState::Live(Step::Deleted),
+        FlowStatus::Expired | FlowStatus::Replaced => FlowState::Expired,
     };
     match deletion::gate(flow_state, request) {
         Gate::Proceed(step) => {
@@ -366,21 +368,23 @@ pub async fn check_assets(
     advance(state, user, live, next).await
 }
 
-/// The action that clears a blocker (`withdraw`, `wait`, `close_on_exchange`) and the
-/// page where the person takes it, when we have one.
-pub fn blocker_action(blocker: &Blocker) -> (&'static str, Option<&'static str>) {
-    match blocker.kind {
-        "balance" => ("withdraw", Some("/assets#withdraw")),
-        "pending_deposit" | "pending_withdrawal" => ("wait", Some("/assets")),
-        _ => ("close_on_exchange", None),
-    }
+/// The action that clears a blocker and the page where the person takes it, when we
+/// have one.
+pub fn blocker_action(blocker: &Blocker) -> (BlockerAction, Option<&'static str>) {
+    let action = blocker.kind.action();
+    let page = match action {
+        BlockerAction::Withdraw => Some("/assets#withdraw"),
+        BlockerAction::Wait => Some("/assets"),
+        BlockerAction::CloseOnExchange => None,
+    };
+    (action, page)
 }
 
 /// A blocker as API.md shows it, inside the `assets_remaining` error's details.
 fn blocker_json(blocker: &Blocker) -> serde_json::Value {
     let (action, action_url) = blocker_action(blocker);
     let mut object = serde_json::Map::new();
-    object.insert("kind".into(), blocker.kind.into());
+    object.insert("kind".into(), blocker.kind.as_str().into());
     for (key, value) in [
         ("asset", &blocker.asset),
         ("amount", &blocker.amount),
@@ -390,7 +394,7 @@ fn blocker_json(blocker: &Blocker) -> serde_json::Value {
             object.insert(key.into(), value.clone().into());
         }
     }
-    object.insert("action".into(), action.into());
+    object.insert("action".into(), action.as_str().into());
     if let Some(url) = action_url {
         object.insert("action_url".into(), url.into());
     }
@@ -671,11 +675,17 @@ async fn erase(
             })
         }
         EraseOutcome::Blocked(blockers) => {
-            // A deposit (or hold) landed between the steps: back to the assets step.
-            let _ = state
+            // A deposit (or hold) landed between the steps: back to the assets step. If
+            // that write fails the flow stays at `identity`, whose next answer runs the
+            // same check and blocks again, so the person still gets the 409 that says
+            // what to withdraw; the failure is logged, not dropped.
+            if let Err(err) = state
                 .store
                 .advance_flow(&live.flow.id, Step::Identity, Step::Assets, now)
-                .await;
+                .await
+            {
+                tracing::warn!(%err, flow = %live.flow.id, "could not move a blocked flow back to assets");
+            }
             audit::user(
                 state,
                 Some(account.id),

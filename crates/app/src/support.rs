@@ -14,6 +14,7 @@ use crate::identity::{self, IdentitySubmission};
 use crate::state::AppState;
 use offboard_core::actor::Actor;
 use offboard_core::crypto::{random_token, token_hash};
+use offboard_core::deletion::RecoveryStatus;
 use offboard_core::identity::{Country, DocumentNumber, DocumentType, IdentityStatus};
 use offboard_core::session::SessionVerdict;
 use offboard_core::{totp, AccountId, Channel, OtpCode, PhoneNumber, Purpose};
@@ -389,7 +390,7 @@ pub async fn approve_recovery(
         .recovery_request(id)
         .await?
         .ok_or_else(request_not_found)?;
-    if request.status != "open" {
+    if request.status != RecoveryStatus::Open {
         return Err(request_decided());
     }
     let account = match request.account_id {
@@ -477,7 +478,7 @@ pub async fn reject_recovery(
         action: "support_recovery_rejected",
         detail: Some(&detail),
     };
-    if request.status != "open"
+    if request.status != RecoveryStatus::Open
         || !state
             .store
             .decide_recovery_request(id, false, &agent.agent.id, reason, now, &entry)

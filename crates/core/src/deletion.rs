@@ -17,6 +17,70 @@ pub const DEFAULT_REREGISTER_WAIT: Duration = Duration::days(30);
 /// The default retention period for records the law makes us keep (R10).
 pub const DEFAULT_RETENTION: Duration = Duration::days(5 * 365 + 1);
 
+/// Where a deletion flow stands in the store (`deletion_flows.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowStatus {
+    /// In progress at its step.
+    Live,
+    /// The account was deleted through it.
+    Completed,
+    /// Idle too long (R2).
+    Expired,
+    /// A newer flow of the same account took its place.
+    Replaced,
+}
+
+impl FlowStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowStatus::Live => "live",
+            FlowStatus::Completed => "completed",
+            FlowStatus::Expired => "expired",
+            FlowStatus::Replaced => "replaced",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            FlowStatus::Live,
+            FlowStatus::Completed,
+            FlowStatus::Expired,
+            FlowStatus::Replaced,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// Where a recovery request stands (`recovery_requests.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecoveryStatus {
+    /// Waiting for support.
+    Open,
+    Approved,
+    Rejected,
+}
+
+impl RecoveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecoveryStatus::Open => "open",
+            RecoveryStatus::Approved => "approved",
+            RecoveryStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            RecoveryStatus::Open,
+            RecoveryStatus::Approved,
+            RecoveryStatus::Rejected,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Step {
     Notes,
@@ -165,6 +229,27 @@ pub fn identity_locked_until(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stored_statuses_read_back_as_written() {
+        for status in [
+            FlowStatus::Live,
+            FlowStatus::Completed,
+            FlowStatus::Expired,
+            FlowStatus::Replaced,
+        ] {
+            assert_eq!(FlowStatus::parse(status.as_str()), Some(status));
+        }
+        for status in [
+            RecoveryStatus::Open,
+            RecoveryStatus::Approved,
+            RecoveryStatus::Rejected,
+        ] {
+            assert_eq!(RecoveryStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(FlowStatus::parse("LIVE"), None);
+        assert_eq!(RecoveryStatus::parse(""), None);
+    }
+
     use super::*;
     use time::macros::datetime;
 

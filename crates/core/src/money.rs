@@ -167,11 +167,60 @@ pub struct PendingItem {
     pub amount: Decimal,
 }
 
+/// What kind of thing blocks deletion (R4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockerKind {
+    Balance,
+    PendingDeposit,
+    PendingWithdrawal,
+    Hold,
+}
+
+/// What the person does to clear a blocker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockerAction {
+    /// Withdraw the balance.
+    Withdraw,
+    /// Wait until the pending deposit or withdrawal settles.
+    Wait,
+    /// Close the order or bot on the exchange that holds the funds.
+    CloseOnExchange,
+}
+
+impl BlockerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlockerKind::Balance => "balance",
+            BlockerKind::PendingDeposit => "pending_deposit",
+            BlockerKind::PendingWithdrawal => "pending_withdrawal",
+            BlockerKind::Hold => "hold",
+        }
+    }
+
+    pub fn action(self) -> BlockerAction {
+        match self {
+            BlockerKind::Balance => BlockerAction::Withdraw,
+            BlockerKind::PendingDeposit | BlockerKind::PendingWithdrawal => BlockerAction::Wait,
+            BlockerKind::Hold => BlockerAction::CloseOnExchange,
+        }
+    }
+}
+
+impl BlockerAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlockerAction::Withdraw => "withdraw",
+            BlockerAction::Wait => "wait",
+            BlockerAction::CloseOnExchange => "close_on_exchange",
+        }
+    }
+}
+
 /// One reason the account cannot be deleted yet (R4).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Blocker {
-    /// `balance`, `pending_deposit`, `pending_withdrawal` or `hold`.
-    pub kind: &'static str,
+    pub kind: BlockerKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub asset: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -187,7 +236,7 @@ pub fn blockers(holdings: &Holdings, dust: &BTreeMap<String, Decimal>) -> Vec<Bl
         let threshold = dust.get(&b.asset).copied().unwrap_or(Decimal::ZERO);
         if b.amount > threshold {
             out.push(Blocker {
-                kind: "balance",
+                kind: BlockerKind::Balance,
                 asset: Some(b.asset.clone()),
                 amount: Some(b.amount.normalize().to_string()),
                 reference: None,
@@ -196,9 +245,9 @@ pub fn blockers(holdings: &Holdings, dust: &BTreeMap<String, Decimal>) -> Vec<Bl
     }
     for p in &holdings.pending {
         let kind = if p.kind == "deposit" {
-            "pending_deposit"
+            BlockerKind::PendingDeposit
         } else {
-            "pending_withdrawal"
+            BlockerKind::PendingWithdrawal
         };
         out.push(Blocker {
             kind,
@@ -209,7 +258,7 @@ pub fn blockers(holdings: &Holdings, dust: &BTreeMap<String, Decimal>) -> Vec<Bl
     }
     for h in &holdings.holds {
         out.push(Blocker {
-            kind: "hold",
+            kind: BlockerKind::Hold,
             asset: None,
             amount: None,
             reference: Some(format!("{}: {}", h.kind, h.reference)),
@@ -329,7 +378,7 @@ mod tests {
         let dust = BTreeMap::from([("BTC".to_owned(), Decimal::new(1, 8))]);
         let kinds: Vec<_> = blockers(&holdings, &dust)
             .into_iter()
-            .map(|b| (b.kind, b.asset))
+            .map(|b| (b.kind.as_str(), b.asset))
             .collect();
         assert_eq!(
             kinds,

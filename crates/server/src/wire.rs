@@ -91,11 +91,11 @@ impl From<&Blocker> for BlockerView {
     fn from(b: &Blocker) -> Self {
         let (action, url) = flows::blocker_action(b);
         BlockerView {
-            kind: b.kind.to_owned(),
+            kind: b.kind.as_str().to_owned(),
             asset: b.asset.clone(),
             amount: b.amount.clone(),
             reference: b.reference.clone(),
-            action: action.to_owned(),
+            action: action.as_str().to_owned(),
             action_url: url.map(str::to_owned),
         }
     }

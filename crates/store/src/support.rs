@@ -2,6 +2,7 @@
 //! recovery requests.
 
 use crate::{from_unix, on_db, to_unix, Store, StoreError};
+use offboard_core::deletion::RecoveryStatus;
 use offboard_core::AccountId;
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -80,8 +81,7 @@ pub struct RecoveryRow {
     pub email: String,
     pub message: String,
     pub id_number_check: String,
-    /// `open`, `approved` or `rejected`.
-    pub status: String,
+    pub status: RecoveryStatus,
     pub created_at: OffsetDateTime,
 }
 
@@ -129,7 +129,11 @@ where
         email: row.try_get("email")?,
         message: row.try_get("message")?,
         id_number_check: row.try_get("id_number_check")?,
-        status: row.try_get("status")?,
+        status: {
+            let status: String = row.try_get("status")?;
+            RecoveryStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("recovery status {status:?}")))?
+        },
         created_at: from_unix(row.try_get("created_at")?),
     })
 }
@@ -326,7 +330,12 @@ impl Store {
         now: OffsetDateTime,
         audit: &crate::AuditEntry<'_>,
     ) -> Result<bool, StoreError> {
-        let status = if approved { "approved" } else { "rejected" };
+        let status = if approved {
+            RecoveryStatus::Approved
+        } else {
+            RecoveryStatus::Rejected
+        }
+        .as_str();
         let decided = crate::in_tx!(self, tx => {
             let n = sqlx::query(
                 "UPDATE recovery_requests SET status = $1, decided_by = $2, decided_at = $3, decision_reason = $4

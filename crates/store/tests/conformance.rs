@@ -1438,7 +1438,7 @@ async fn cleanup_removes_expired_sessions_and_idle_flows(store: Store) {
     assert_eq!((report.sessions, report.flows_expired), (1, 1));
     assert_eq!(
         store.flow(&flow.id).await.unwrap().unwrap().status,
-        "expired"
+        offboard_core::deletion::FlowStatus::Expired
     );
     assert!(store.live_flow(id).await.unwrap().is_none());
 }

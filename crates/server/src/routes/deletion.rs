@@ -18,6 +18,7 @@ use offboard_app::deletion::{self, LiveFlow};
 use offboard_app::factors::FactorCodes;
 use offboard_app::AppState;
 use offboard_core::deletion::{Request, Step};
+use offboard_core::money::{BlockerAction, BlockerKind};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -426,10 +427,10 @@ fn blocker_view(blocker: &offboard_core::money::Blocker) -> BlockerView {
     let (action, url) = deletion::blocker_action(blocker);
     BlockerView {
         kind_label: match blocker.kind {
-            "balance" => "Balance",
-            "pending_deposit" => "Pending deposit",
-            "pending_withdrawal" => "Pending withdrawal",
-            _ => "Hold",
+            BlockerKind::Balance => "Balance",
+            BlockerKind::PendingDeposit => "Pending deposit",
+            BlockerKind::PendingWithdrawal => "Pending withdrawal",
+            BlockerKind::Hold => "Hold",
         }
         .to_owned(),
         detail: [
@@ -442,9 +443,9 @@ fn blocker_view(blocker: &offboard_core::money::Blocker) -> BlockerView {
         .collect::<Vec<_>>()
         .join(" "),
         action_label: match action {
-            "withdraw" => "Withdraw",
-            "wait" => "See pending items",
-            _ => "Close it on the exchange",
+            BlockerAction::Withdraw => "Withdraw",
+            BlockerAction::Wait => "See pending items",
+            BlockerAction::CloseOnExchange => "Close it on the exchange",
         }
         .to_owned(),
         action_href: url.unwrap_or(deletion::HELP_ASSETS).to_owned(),

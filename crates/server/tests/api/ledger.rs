@@ -623,7 +623,7 @@ async fn http_asset_source_is_read(backend: Backend) {
     let blockers = offboard_app::ledger::blockers(&app.state, id.parse().unwrap())
         .await
         .unwrap();
-    let kinds: Vec<_> = blockers.iter().map(|b| b.kind).collect();
+    let kinds: Vec<_> = blockers.iter().map(|b| b.kind.as_str()).collect();
     assert_eq!(kinds, ["balance", "pending_deposit", "hold"]);
     // A host that does not answer: a clear 503, nothing assumed.
     let dead = spawn_app_with(backend, |c| {

@@ -3,7 +3,7 @@
 //! a deletion after a reset or recovery.
 
 use crate::{from_unix, locked_tx, on_db, to_unix, Store, StoreError};
-use offboard_core::deletion::Step;
+use offboard_core::deletion::{FlowStatus, Step};
 use offboard_core::AccountId;
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -14,7 +14,7 @@ pub struct FlowRow {
     pub account_id: AccountId,
     pub session_hash: String,
     pub step: Step,
-    pub status: String,
+    pub status: FlowStatus,
     pub captcha_required: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
@@ -40,7 +40,11 @@ where
         session_hash: row.try_get("session_hash")?,
         step: Step::parse(&step)
             .ok_or_else(|| StoreError::Corrupt(format!("flow step {step:?}")))?,
-        status: row.try_get("status")?,
+        status: {
+            let status: String = row.try_get("status")?;
+            FlowStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("flow status {status:?}")))?
+        },
         captcha_required: row.try_get::<i64, _>("captcha_required")? != 0,
         created_at: from_unix(row.try_get("created_at")?),
         updated_at: from_unix(row.try_get("updated_at")?),
@@ -100,7 +104,7 @@ impl Store {
                         account_id,
                         session_hash: session_hash.to_owned(),
                         step: Step::Notes,
-                        status: "live".into(),
+                        status: FlowStatus::Live,
                         captcha_required,
                         created_at: now,
                         updated_at: now,
