@@ -121,8 +121,7 @@ pub async fn login(
             account.id,
             offboard_core::Purpose::Login,
             code,
-            true,
-            false,
+            crate::factors::TotpUse::Spend,
         )
         .await?;
     }

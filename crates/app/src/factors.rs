@@ -369,16 +369,47 @@ fn judge_totp(
     }
 }
 
-/// Checks an authenticator code. With `consume`, the matched step is recorded so it is
-/// never accepted again; `setup` confirms a pending authenticator.
+/// What a checked authenticator code is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TotpUse {
+    /// Accept it and record its time step, so it is never accepted again (a login).
+    Spend,
+    /// Only check it: the step is recorded later, with the action it approves (the
+    /// deletion's final transaction).
+    Check,
+    /// The first code of a pending authenticator: accepting it turns the authenticator on.
+    Confirm,
+}
+
+/// Confirms a pending authenticator with its first code and audits the binding: the one
+/// path of the API and the Security page.
+pub async fn confirm_authenticator(
+    state: &AppState,
+    account_id: AccountId,
+    code: &str,
+) -> Result<(), AppError> {
+    check_totp(
+        state,
+        account_id,
+        Purpose::FactorSetup,
+        code,
+        TotpUse::Confirm,
+    )
+    .await?;
+    audit::user(state, Some(account_id), "totp_bound", None).await;
+    Ok(())
+}
+
+/// Checks an authenticator code for `purpose`, used as `usage` says.
 pub async fn check_totp(
     state: &AppState,
     account_id: AccountId,
     purpose: Purpose,
     code: &str,
-    consume: bool,
-    setup: bool,
+    usage: TotpUse,
 ) -> Result<Option<i64>, AppError> {
+    let consume = usage != TotpUse::Check;
+    let setup = usage == TotpUse::Confirm;
     let submitted = OtpCode::parse(code);
     let now = state.now();
     let owner = account_id.to_string();
@@ -529,7 +560,7 @@ pub async fn verify_all(
         None => None,
     };
     let totp_step = match &totp_code {
-        Some(code) => check_totp(state, account.id, purpose, code, false, false).await?,
+        Some(code) => check_totp(state, account.id, purpose, code, TotpUse::Check).await?,
         None => None,
     };
 

@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bindings;
 pub mod config;
 pub mod deletion;
 pub mod error;

@@ -9,6 +9,7 @@
 pub mod error;
 pub mod help;
 pub mod http;
+pub mod layout;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;

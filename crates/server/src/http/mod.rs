@@ -6,6 +6,7 @@ pub mod agent;
 pub mod client;
 pub mod cookies;
 pub mod csrf;
+pub mod fields;
 pub mod guard;
 pub mod json;
 pub mod outbound;

@@ -5,6 +5,7 @@ use crate::error::ApiError;
 use crate::error::ErrorKind;
 use crate::error::{ApiResult, AppError, ErrorBody};
 use crate::http::admin::AdminAuth;
+use crate::http::fields::{amount_field, asset_field};
 use crate::http::json::ApiJson;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -53,34 +54,6 @@ pub struct DepositRequest {
 pub struct DepositResponse {
     #[schema(format = "uuid")]
     pub deposit_id: String,
-}
-
-/// Parses an amount field that must be a decimal *string* (API.md: never floats).
-pub fn amount_field(
-    state: &AppState,
-    asset: &str,
-    value: &serde_json::Value,
-) -> Result<rust_decimal::Decimal, AppError> {
-    let Some(text) = value.as_str() else {
-        return Err(AppError::validation(
-            "amount",
-            "send amounts as decimal strings such as \"12.5\", never as JSON numbers",
-        ));
-    };
-    state
-        .config
-        .assets
-        .amount(asset, text)
-        .map_err(|e| AppError::validation("amount", e))
-}
-
-pub fn asset_field(state: &AppState, asset: &str) -> Result<String, AppError> {
-    state
-        .config
-        .assets
-        .asset(asset)
-        .map(|(code, _)| code)
-        .map_err(|e| AppError::validation("asset", e))
 }
 
 /// Credits a deposit. A retry with the same `Idempotency-Key` credits once and answers

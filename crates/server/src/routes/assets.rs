@@ -5,10 +5,10 @@ use crate::error::ApiError;
 use crate::error::ErrorKind;
 use crate::error::{ApiResult, AppError, ErrorBody};
 use crate::http::csrf::{CsrfForm, CsrfToken};
+use crate::http::fields::{amount_field, asset_field};
 use crate::http::json::ApiJson;
 use crate::http::session::{ApiUser, Authenticated, PageUser};
-use crate::routes::admin::{amount_field, asset_field};
-use crate::routes::pages::layout;
+use crate::layout::layout;
 use crate::views::NoticeQuery;
 use crate::views::{self, Layout};
 use askama::Template;
@@ -615,7 +615,7 @@ pub async fn codes_submit(
     csrf: CsrfToken,
     CsrfForm(form): CsrfForm<CodeChannelForm>,
 ) -> Response {
-    match crate::routes::factors::send_action_code(
+    match offboard_app::bindings::send_action_code(
         &state,
         &user.account,
         &form.channel,

@@ -13,7 +13,7 @@ use crate::http::agent::{AgentAuth, MaybePageAgent, PageAgent};
 use crate::http::client::ClientAddr;
 use crate::http::cookies;
 use crate::http::csrf::{CsrfForm, CsrfToken, EmptyForm};
-use crate::routes::pages::layout;
+use crate::layout::layout;
 use crate::views::{self, Layout};
 use askama::Template;
 use axum::extract::{Path, Query, State};

@@ -6,7 +6,7 @@ use crate::http::cookies;
 use crate::http::csrf::{CsrfForm, CsrfToken, EmptyForm};
 use crate::http::json::ApiJson;
 use crate::http::session::{ApiUser, Authenticated, PageUser};
-use crate::routes::pages::layout;
+use crate::layout::layout;
 use crate::views::{self, Layout};
 use crate::wire::FlowView;
 use askama::Template;

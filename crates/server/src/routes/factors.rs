@@ -1,18 +1,15 @@
 //! JSON API for verification factors: authenticator, phone, codes (API.md "Accounts").
 
-use crate::error::ErrorKind;
-use crate::error::{ApiResult, AppError, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::session::ApiUser;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use offboard_app::audit;
+use offboard_app::bindings;
 use offboard_app::factors::{self, FactorCodes};
 use offboard_app::AppState;
-use offboard_core::{totp, Channel, PhoneNumber, Purpose};
-use offboard_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -45,32 +42,11 @@ pub async fn totp_begin(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
 ) -> ApiResult<Json<TotpSetup>> {
-    let setup = begin_totp(&state, &user.account).await?;
-    Ok(Json(setup))
-}
-
-pub async fn begin_totp(
-    state: &AppState,
-    account: &offboard_store::AccountRow,
-) -> Result<TotpSetup, AppError> {
-    let secret = totp::generate_secret();
-    let uri = totp::otpauth_uri(&secret, &account.email).map_err(AppError::internal)?;
-    let sealed = totp::seal_secret(&state.config.keys.secrets, &account.id.to_string(), &secret);
-    match state.store.begin_totp(account.id, &sealed, state.now()).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => {
-            return Err(AppError::conflict(
-                "An authenticator is already bound. Remove it first (with codes from every factor) to bind a new one.",
-            )
-            .with_help(factors::HELP_AUTHENTICATOR))
-        }
-        Err(other) => return Err(other.into()),
-    }
-    audit::user(state, Some(account.id), "totp_setup_started", None).await;
-    Ok(TotpSetup {
-        secret,
-        otpauth_uri: uri,
-    })
+    let setup = bindings::begin_totp(&state, &user.account).await?;
+    Ok(Json(TotpSetup {
+        secret: setup.secret,
+        otpauth_uri: setup.otpauth_uri,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -91,16 +67,7 @@ pub async fn totp_confirm(
     ApiUser(user): ApiUser,
     ApiJson(req): ApiJson<CodeRequest>,
 ) -> ApiResult<StatusCode> {
-    factors::check_totp(
-        &state,
-        user.account.id,
-        Purpose::FactorSetup,
-        &req.code,
-        true,
-        true,
-    )
-    .await?;
-    audit::user(&state, Some(user.account.id), "totp_bound", None).await;
+    factors::confirm_authenticator(&state, user.account.id, &req.code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -140,26 +107,8 @@ pub async fn totp_remove(
     ApiUser(user): ApiUser,
     ApiJson(req): ApiJson<FactorCodesRequest>,
 ) -> ApiResult<StatusCode> {
-    remove_totp(&state, &user.account, req.into()).await?;
+    bindings::remove_totp(&state, &user.account, req.into()).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn remove_totp(
-    state: &AppState,
-    account: &offboard_store::AccountRow,
-    codes: FactorCodes,
-) -> Result<(), AppError> {
-    if !factors::bound_factors(state, account).await?.totp {
-        return Err(AppError::new(
-            ErrorKind::NotFound,
-            "not_found",
-            "No authenticator is bound to this account.",
-        ));
-    }
-    factors::verify_all(state, account, Purpose::Unbind, None, &codes).await?;
-    state.store.remove_totp(account.id, state.now()).await?;
-    audit::user(state, Some(account.id), "totp_removed", None).await;
-    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -189,38 +138,8 @@ pub async fn phone_begin(
     ApiUser(user): ApiUser,
     ApiJson(req): ApiJson<PhoneRequest>,
 ) -> ApiResult<Response> {
-    let resend_after = begin_phone(&state, &user.account, &req.phone).await?;
+    let resend_after = bindings::begin_phone(&state, &user.account, &req.phone).await?;
     Ok((StatusCode::ACCEPTED, Json(CodeSent { resend_after })).into_response())
-}
-
-pub async fn begin_phone(
-    state: &AppState,
-    account: &offboard_store::AccountRow,
-    phone: &str,
-) -> Result<i64, AppError> {
-    let phone = PhoneNumber::parse(phone)
-        .map_err(|e| AppError::validation("phone", e).with_help(factors::HELP_SMS_MISSING))?;
-    if account.phone.is_some() {
-        return Err(AppError::conflict(
-            "A phone is already bound. Remove it first to bind another number.",
-        ));
-    }
-    // R9: a phone of a recently deleted account waits out the re-registration period.
-    let hash = offboard_app::tombstones::hash(
-        state.config.keys.blind_index.clone(),
-        "phone",
-        phone.as_str(),
-    );
-    offboard_app::tombstones::check(state, "phone number", &hash).await?;
-    factors::send_code(
-        state,
-        account,
-        Purpose::PhoneBinding,
-        Channel::Sms,
-        None,
-        Some(&phone),
-    )
-    .await
 }
 
 /// Confirms the phone with the SMS code; the phone is then bound.
@@ -236,41 +155,8 @@ pub async fn phone_confirm(
     ApiUser(user): ApiUser,
     ApiJson(req): ApiJson<CodeRequest>,
 ) -> ApiResult<StatusCode> {
-    confirm_phone(&state, &user.account, &req.code).await?;
+    bindings::confirm_phone(&state, &user.account, &req.code).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn confirm_phone(
-    state: &AppState,
-    account: &offboard_store::AccountRow,
-    code: &str,
-) -> Result<(), AppError> {
-    let check = factors::check_code(
-        state,
-        account.id,
-        Purpose::PhoneBinding,
-        Channel::Sms,
-        None,
-        code,
-        true,
-    )
-    .await?;
-    let phone = check
-        .destination
-        .as_deref()
-        .and_then(|p| PhoneNumber::parse(p).ok())
-        .ok_or_else(|| AppError::internal("phone binding code without its number"))?;
-    match state.store.set_phone(account.id, &phone, state.now()).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => {
-            return Err(AppError::conflict(
-                "This number is already bound to another account. Use another number.",
-            ))
-        }
-        Err(other) => return Err(other.into()),
-    }
-    audit::user(state, Some(account.id), "phone_bound", None).await;
-    Ok(())
 }
 
 /// Removes the phone; needs a code from every bound factor (purpose `unbind`).
@@ -286,26 +172,8 @@ pub async fn phone_remove(
     ApiUser(user): ApiUser,
     ApiJson(req): ApiJson<FactorCodesRequest>,
 ) -> ApiResult<StatusCode> {
-    remove_phone(&state, &user.account, req.into()).await?;
+    bindings::remove_phone(&state, &user.account, req.into()).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn remove_phone(
-    state: &AppState,
-    account: &offboard_store::AccountRow,
-    codes: FactorCodes,
-) -> Result<(), AppError> {
-    if account.phone.is_none() {
-        return Err(AppError::new(
-            ErrorKind::NotFound,
-            "not_found",
-            "No phone is bound to this account.",
-        ));
-    }
-    factors::verify_all(state, account, Purpose::Unbind, None, &codes).await?;
-    state.store.clear_phone(account.id, state.now()).await?;
-    audit::user(state, Some(account.id), "phone_removed", None).await;
-    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -329,26 +197,7 @@ pub async fn request_code(
     ApiUser(user): ApiUser,
     ApiJson(req): ApiJson<SendCodeRequest>,
 ) -> ApiResult<Response> {
-    let resend_after = send_action_code(&state, &user.account, &req.channel, &req.purpose).await?;
+    let resend_after =
+        bindings::send_action_code(&state, &user.account, &req.channel, &req.purpose).await?;
     Ok((StatusCode::ACCEPTED, Json(CodeSent { resend_after })).into_response())
-}
-
-pub async fn send_action_code(
-    state: &AppState,
-    account: &offboard_store::AccountRow,
-    channel: &str,
-    purpose: &str,
-) -> Result<i64, AppError> {
-    let channel = Channel::parse(channel)
-        .ok_or_else(|| AppError::validation("channel", "must be \"email\" or \"sms\""))?;
-    let purpose = match Purpose::parse(purpose) {
-        Some(p @ (Purpose::Withdrawal | Purpose::Unbind)) => p,
-        _ => {
-            return Err(AppError::validation(
-                "purpose",
-                "must be \"withdrawal\" or \"unbind\"",
-            ))
-        }
-    };
-    factors::send_code(state, account, purpose, channel, None, None).await
 }

@@ -9,7 +9,7 @@ use crate::http::admin::AdminAuth;
 use crate::http::csrf::{CsrfForm, CsrfToken};
 use crate::http::json::ApiJson;
 use crate::http::session::{ApiUser, Authenticated, PageUser};
-use crate::routes::pages::layout;
+use crate::layout::layout;
 use crate::views::{self, Layout};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;

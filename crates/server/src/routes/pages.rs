@@ -8,7 +8,8 @@ use crate::http::client::ClientAddr;
 use crate::http::cookies;
 use crate::http::csrf::{CsrfForm, CsrfToken, EmptyForm};
 use crate::http::session::{MaybePageUser, PageUser};
-use crate::views::{self, DeleteOverviewPage, HomePage, Layout, LoginPage, SignupPage};
+use crate::layout::layout;
+use crate::views::{self, DeleteOverviewPage, HomePage, LoginPage, SignupPage};
 use crate::views::{HelpIndexPage, HelpTopicPage};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -34,14 +35,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(captcha_js))
         .routes(routes!(captcha_worker_js))
         .routes(routes!(countdown_js))
-}
-
-pub(crate) fn layout(
-    state: &AppState,
-    user: Option<&crate::http::session::Authenticated>,
-    csrf: &CsrfToken,
-) -> Layout {
-    Layout::new(user, &csrf.0, state.config.is_dev())
 }
 
 /// Sets the session cookie and sends the browser on (303 See Other after a POST).

@@ -7,7 +7,7 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::http::csrf::{CsrfForm, CsrfToken};
 use crate::http::json::ApiJson;
 use crate::http::session::MaybePageUser;
-use crate::routes::pages::layout;
+use crate::layout::layout;
 use crate::views::{self, Layout};
 use askama::Template;
 use axum::extract::State;

@@ -4,13 +4,13 @@ use crate::error::ApiError;
 use crate::error::AppError;
 use crate::http::csrf::{CsrfForm, CsrfToken, EmptyForm};
 use crate::http::session::{Authenticated, PageUser};
-use crate::routes::factors as api;
-use crate::routes::pages::layout;
+use crate::layout::layout;
 use crate::views::NoticeQuery;
 use crate::views::{self, FactorView, PhoneConfirmPage, SecurityPage, SessionView, TotpSetupPage};
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use offboard_app::bindings;
 use offboard_app::factors::{self, FactorCodes};
 use offboard_app::AppState;
 use offboard_core::{totp, PhoneNumber};
@@ -134,7 +134,7 @@ pub async fn totp_setup_submit(
     csrf: CsrfToken,
     CsrfForm(_form): CsrfForm<EmptyForm>,
 ) -> Response {
-    match api::begin_totp(&state, &user.account).await {
+    match bindings::begin_totp(&state, &user.account).await {
         Ok(_) => Redirect::to("/security/totp").into_response(),
         Err(err) => render_security(&state, &user, &csrf, None, Some(&err)).await,
     }
@@ -250,20 +250,8 @@ pub async fn totp_confirm_submit(
     csrf: CsrfToken,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Response {
-    let result = factors::check_totp(
-        &state,
-        user.account.id,
-        offboard_core::Purpose::FactorSetup,
-        &form.code,
-        true,
-        true,
-    )
-    .await;
-    match result {
-        Ok(_) => {
-            offboard_app::audit::user(&state, Some(user.account.id), "totp_bound", None).await;
-            Redirect::to("/security?notice=totp_bound").into_response()
-        }
+    match factors::confirm_authenticator(&state, user.account.id, &form.code).await {
+        Ok(()) => Redirect::to("/security?notice=totp_bound").into_response(),
         Err(err) => render_totp_setup(&state, &user, &csrf, Some(&err)).await,
     }
 }
@@ -304,7 +292,7 @@ pub async fn totp_remove_submit(
     csrf: CsrfToken,
     CsrfForm(form): CsrfForm<FactorCodesForm>,
 ) -> Response {
-    match api::remove_totp(&state, &user.account, form.into()).await {
+    match bindings::remove_totp(&state, &user.account, form.into()).await {
         Ok(()) => Redirect::to("/security?notice=totp_removed").into_response(),
         Err(err) => render_security(&state, &user, &csrf, None, Some(&err)).await,
     }
@@ -330,7 +318,7 @@ pub async fn phone_submit(
     csrf: CsrfToken,
     CsrfForm(form): CsrfForm<PhoneForm>,
 ) -> Response {
-    match api::begin_phone(&state, &user.account, &form.phone).await {
+    match bindings::begin_phone(&state, &user.account, &form.phone).await {
         Ok(_) => Redirect::to("/security/phone/confirm").into_response(),
         Err(err) => render_security(&state, &user, &csrf, None, Some(&err)).await,
     }
@@ -389,7 +377,7 @@ pub async fn phone_confirm_submit(
     csrf: CsrfToken,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Response {
-    match api::confirm_phone(&state, &user.account, &form.code).await {
+    match bindings::confirm_phone(&state, &user.account, &form.code).await {
         Ok(()) => Redirect::to("/security?notice=phone_bound").into_response(),
         Err(err) => render_phone_confirm(&state, &user, &csrf, Some(&err)).await,
     }
@@ -408,7 +396,7 @@ pub async fn phone_remove_submit(
     csrf: CsrfToken,
     CsrfForm(form): CsrfForm<FactorCodesForm>,
 ) -> Response {
-    match api::remove_phone(&state, &user.account, form.into()).await {
+    match bindings::remove_phone(&state, &user.account, form.into()).await {
         Ok(()) => Redirect::to("/security?notice=phone_removed").into_response(),
         Err(err) => render_security(&state, &user, &csrf, None, Some(&err)).await,
     }
@@ -436,7 +424,7 @@ pub async fn codes_submit(
     csrf: CsrfToken,
     CsrfForm(form): CsrfForm<SendCodeForm>,
 ) -> Response {
-    match api::send_action_code(&state, &user.account, &form.channel, &form.purpose).await {
+    match bindings::send_action_code(&state, &user.account, &form.channel, &form.purpose).await {
         Ok(_) => Redirect::to(&format!(
             "/security?notice=code_sent_{}",
             if form.channel == "sms" {
