@@ -18,7 +18,10 @@ use offboard_core::deletion::{self, FlowState, FlowStatus, Gate, Request, Step};
 use offboard_core::identity::DocumentNumber;
 use offboard_core::money::{Blocker, BlockerAction};
 use offboard_core::{Channel, Purpose};
-use offboard_store::{EraseOutcome, Erasure, FlowRow, IdentityAttempt};
+use offboard_store::{
+    AccountRow, EraseOutcome, Erasure, FlowRow, IdentityAttempt, RetainedRecord, SealedNotice,
+    Tombstone,
+};
 use time::OffsetDateTime;
 
 pub const HELP_DELETE: &str = "/help/delete-account";
@@ -562,19 +565,15 @@ pub async fn submit_identity(
     erase(state, user, live, identity.as_ref()).await
 }
 
-/// Builds everything the final transaction writes and runs it (R7).
+/// The last step: everything the erasure writes, built here and written by the store
+/// in one transaction (R7), then the answer for each way it can end.
 async fn erase(
     state: &AppState,
     user: &Authenticated,
     live: &LiveFlow,
     identity: Option<&offboard_store::IdentityRow>,
 ) -> Result<Deleted, AppError> {
-    let now = state.now();
     let account = &user.account;
-    let keys = &state.config.keys;
-    let allowed_from = now + state.config.deletion.reregister_wait;
-    let aad = account.id.to_string();
-
     // With the host as asset source, check right before; the embedded ledger is checked
     // again inside the transaction.
     let recheck_ledger = matches!(
@@ -587,80 +586,7 @@ async fn erase(
             return Err(assets_remaining(&blockers));
         }
     }
-
-    let mut tombstones = vec![(
-        "email".to_owned(),
-        crate::tombstones::hash(keys.blind_index.clone(), "email", &account.email),
-    )];
-    if let Some(phone) = &account.phone {
-        tombstones.push((
-            "phone".to_owned(),
-            crate::tombstones::hash(keys.blind_index.clone(), "phone", phone),
-        ));
-    }
-    let mut retained = Vec::new();
-    if let Some(identity) = identity {
-        let numbers: Vec<String> = identity
-            .numbers
-            .iter()
-            .filter_map(|n| {
-                crate::identity::open_number(state, account.id, &n.sealed)
-                    .map(|d| d.as_str().to_owned())
-            })
-            .collect();
-        for n in &identity.numbers {
-            tombstones.push(("document".to_owned(), n.index.clone()));
-        }
-        let record = serde_json::json!({
-            "document_type": identity.document_type.as_str(),
-            "country": identity.country.as_str(),
-            "expires_on": identity.expires_on.to_string(),
-            "status": identity.status.as_str(),
-            "numbers": numbers,
-            "verified_at": rfc3339(identity.updated_at),
-        });
-        retained.push(seal_retained(&keys.retention, &aad, "identity", &record));
-    }
-    let deposits = state.store.deposits_of(account.id).await?;
-    let withdrawals = state.store.withdrawals_of(account.id).await?;
-    let history = serde_json::json!({
-        "email": account.email,
-        "deposits": deposits.iter().map(|d| serde_json::json!({"id": d.id, "asset": d.asset, "amount": d.amount.to_string(), "status": d.status, "at": rfc3339(d.created_at)})).collect::<Vec<_>>(),
-        "withdrawals": withdrawals.iter().map(|w| serde_json::json!({"id": w.id, "asset": w.asset, "amount": w.amount.to_string(), "address": w.address, "status": w.status, "at": rfc3339(w.created_at)})).collect::<Vec<_>>(),
-    });
-    retained.push(seal_retained(
-        &keys.retention,
-        &aad,
-        "transactions",
-        &history,
-    ));
-
-    let notice = deletion_notice(&human_time(now), &human_time(allowed_from));
-    let erasure = Erasure {
-        account_id: account.id,
-        flow_id: live.flow.id.clone(),
-        now,
-        recheck_ledger,
-        dust: ledger::dust(state),
-        tombstones,
-        allowed_from,
-        retained,
-        purge_after: now + state.config.deletion.retention,
-        notice: (
-            crate::jobs::seal_mail(state, &account.email),
-            notice.subject,
-            crate::jobs::seal_mail(state, &notice.text),
-            crate::jobs::seal_mail(state, &notice.html),
-        ),
-        notice_id: uuid::Uuid::now_v7().to_string(),
-        event_payload:
-            serde_json::json!({"account_id": account.id.to_string(), "deleted_at": rfc3339(now)})
-                .to_string(),
-        login_key: keys
-            .blind_index
-            .keyed_hash("login-throttle", &account.email),
-        email: account.email.clone(),
-    };
+    let erasure = erasure_of(state, account, &live.flow.id, identity, recheck_ledger).await?;
     match state.store.erase_account(&erasure).await? {
         EraseOutcome::Erased => {
             crate::metrics::step_transition(Step::Deleted.as_str());
@@ -670,29 +596,12 @@ async fn erase(
             crate::jobs::spawn_now(state, &format!("scrub:{}", account.id));
             tracing::info!(account = %account.id, "account deleted");
             Ok(Deleted {
-                deleted_at: now,
-                reregister_after: allowed_from,
+                deleted_at: erasure.now,
+                reregister_after: erasure.allowed_from,
             })
         }
         EraseOutcome::Blocked(blockers) => {
-            // A deposit (or hold) landed between the steps: back to the assets step. If
-            // that write fails the flow stays at `identity`, whose next answer runs the
-            // same check and blocks again, so the person still gets the 409 that says
-            // what to withdraw; the failure is logged, not dropped.
-            if let Err(err) = state
-                .store
-                .advance_flow(&live.flow.id, Step::Identity, Step::Assets, now)
-                .await
-            {
-                tracing::warn!(%err, flow = %live.flow.id, "could not move a blocked flow back to assets");
-            }
-            audit::user(
-                state,
-                Some(account.id),
-                "deletion_blocked_at_final_step",
-                None,
-            )
-            .await;
+            blocked_at_final_step(state, account.id, live, erasure.now).await;
             Err(assets_remaining(&blockers))
         }
         EraseOutcome::FlowGone => Err(wrong_step(
@@ -706,6 +615,152 @@ async fn erase(
     }
 }
 
+/// Everything one erasure writes: tombstones, sealed records, the notice, the event.
+async fn erasure_of(
+    state: &AppState,
+    account: &AccountRow,
+    flow_id: &str,
+    identity: Option<&offboard_store::IdentityRow>,
+    recheck_ledger: bool,
+) -> Result<Erasure, AppError> {
+    let now = state.now();
+    let keys = &state.config.keys;
+    let allowed_from = now + state.config.deletion.reregister_wait;
+    let mut retained = Vec::new();
+    if let Some(identity) = identity {
+        retained.push(retained_identity(state, account, identity));
+    }
+    retained.push(retained_transactions(state, account).await?);
+    let notice = deletion_notice(&human_time(now), &human_time(allowed_from));
+    Ok(Erasure {
+        account_id: account.id,
+        flow_id: flow_id.to_owned(),
+        now,
+        recheck_ledger,
+        dust: ledger::dust(state),
+        tombstones: tombstones_of(state, account, identity),
+        allowed_from,
+        retained,
+        purge_after: now + state.config.deletion.retention,
+        notice: SealedNotice {
+            recipient: crate::jobs::seal_mail(state, &account.email),
+            subject: notice.subject,
+            text: crate::jobs::seal_mail(state, &notice.text),
+            html: crate::jobs::seal_mail(state, &notice.html),
+        },
+        notice_id: uuid::Uuid::now_v7().to_string(),
+        event_payload:
+            serde_json::json!({"account_id": account.id.to_string(), "deleted_at": rfc3339(now)})
+                .to_string(),
+        login_key: keys
+            .blind_index
+            .keyed_hash("login-throttle", &account.email),
+        email: account.email.clone(),
+    })
+}
+
+/// R9: the keyed hashes of the email, the phone and every document number.
+fn tombstones_of(
+    state: &AppState,
+    account: &AccountRow,
+    identity: Option<&offboard_store::IdentityRow>,
+) -> Vec<Tombstone> {
+    let key = &state.config.keys.blind_index;
+    let mut tombstones = vec![Tombstone {
+        kind: "email".to_owned(),
+        hash: crate::tombstones::hash(key.clone(), "email", &account.email),
+    }];
+    if let Some(phone) = &account.phone {
+        tombstones.push(Tombstone {
+            kind: "phone".to_owned(),
+            hash: crate::tombstones::hash(key.clone(), "phone", phone),
+        });
+    }
+    for n in identity.iter().flat_map(|i| &i.numbers) {
+        tombstones.push(Tombstone {
+            kind: "document".to_owned(),
+            hash: n.index.clone(),
+        });
+    }
+    tombstones
+}
+
+/// R10: the identity verification as the law keeps it, sealed.
+fn retained_identity(
+    state: &AppState,
+    account: &AccountRow,
+    identity: &offboard_store::IdentityRow,
+) -> RetainedRecord {
+    let numbers: Vec<String> = identity
+        .numbers
+        .iter()
+        .filter_map(|n| {
+            crate::identity::open_number(state, account.id, &n.sealed)
+                .map(|d| d.as_str().to_owned())
+        })
+        .collect();
+    let record = serde_json::json!({
+        "document_type": identity.document_type.as_str(),
+        "country": identity.country.as_str(),
+        "expires_on": identity.expires_on.to_string(),
+        "status": identity.status.as_str(),
+        "numbers": numbers,
+        "verified_at": rfc3339(identity.updated_at),
+    });
+    seal_retained(
+        &state.config.keys.retention,
+        &account.id.to_string(),
+        "identity",
+        &record,
+    )
+}
+
+/// R10: the deposits and withdrawals as the law keeps them, sealed.
+async fn retained_transactions(
+    state: &AppState,
+    account: &AccountRow,
+) -> Result<RetainedRecord, AppError> {
+    let deposits = state.store.deposits_of(account.id).await?;
+    let withdrawals = state.store.withdrawals_of(account.id).await?;
+    let history = serde_json::json!({
+        "email": account.email,
+        "deposits": deposits.iter().map(|d| serde_json::json!({"id": d.id, "asset": d.asset, "amount": d.amount.to_string(), "status": d.status, "at": rfc3339(d.created_at)})).collect::<Vec<_>>(),
+        "withdrawals": withdrawals.iter().map(|w| serde_json::json!({"id": w.id, "asset": w.asset, "amount": w.amount.to_string(), "address": w.address, "status": w.status, "at": rfc3339(w.created_at)})).collect::<Vec<_>>(),
+    });
+    Ok(seal_retained(
+        &state.config.keys.retention,
+        &account.id.to_string(),
+        "transactions",
+        &history,
+    ))
+}
+
+/// A deposit (or hold) landed between the steps: back to the assets step. If that write
+/// fails the flow stays at `identity`, whose next answer runs the same check and blocks
+/// again, so the person still gets the 409 that says what to withdraw; the failure is
+/// logged, not dropped.
+async fn blocked_at_final_step(
+    state: &AppState,
+    account_id: offboard_core::AccountId,
+    live: &LiveFlow,
+    now: OffsetDateTime,
+) {
+    if let Err(err) = state
+        .store
+        .advance_flow(&live.flow.id, Step::Identity, Step::Assets, now)
+        .await
+    {
+        tracing::warn!(%err, flow = %live.flow.id, "could not move a blocked flow back to assets");
+    }
+    audit::user(
+        state,
+        Some(account_id),
+        "deletion_blocked_at_final_step",
+        None,
+    )
+    .await;
+}
+
 /// R10: the record sealed under its own random key; that key sealed under the retention
 /// key. Deleting the key row destroys the record (crypto-shredding).
 fn seal_retained(
@@ -713,9 +768,11 @@ fn seal_retained(
     aad: &str,
     kind: &str,
     record: &serde_json::Value,
-) -> (String, String, String) {
+) -> RetainedRecord {
     let data_key = SecretKey::generate();
-    let sealed = data_key.seal(aad.as_bytes(), record.to_string().as_bytes());
-    let wrapped = retention.seal(aad.as_bytes(), data_key.to_hex().as_bytes());
-    (kind.to_owned(), sealed, wrapped)
+    RetainedRecord {
+        kind: kind.to_owned(),
+        sealed: data_key.seal(aad.as_bytes(), record.to_string().as_bytes()),
+        wrapped_key: retention.seal(aad.as_bytes(), data_key.to_hex().as_bytes()),
+    }
 }

@@ -35,7 +35,10 @@ pub use webhooks::{delivery_id, DeliveryAttempt, DeliveryRow, PendingDelivery, W
 pub use accounts::{AccountRow, AccountStatus};
 pub use audit::{AuditEntry, AuditRecord};
 pub use connect::{Backend, ConnectReport};
-pub use deletion::{EraseOutcome, Erasure, FlowRow, IdentityAttempt, PurgeReport, ERASED_TABLES};
+pub use deletion::{
+    EraseOutcome, Erasure, FlowRow, IdentityAttempt, PurgeReport, RetainedRecord, SealedNotice,
+    Tombstone, ERASED_TABLES,
+};
 pub use error::StoreError;
 pub use factors::{CodeCheck, CodeSlot, IssuedCode, NewCode, TotpRow, UnsealedSecret};
 pub use identity::{IdentityChange, IdentityRow, NewIdentity, StoredDocumentNumber};

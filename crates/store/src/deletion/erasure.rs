@@ -22,14 +22,14 @@ pub struct Erasure {
     /// is the asset source; it was checked just before).
     pub recheck_ledger: bool,
     pub dust: BTreeMap<String, Decimal>,
-    /// (kind, keyed hash) of the email, phone and document numbers.
-    pub tombstones: Vec<(String, String)>,
+    /// The keyed hashes of the email, phone and document numbers (R9).
+    pub tombstones: Vec<Tombstone>,
     pub allowed_from: OffsetDateTime,
-    /// (kind, sealed record, wrapped per-record key).
-    pub retained: Vec<(String, String, String)>,
+    /// What the law makes us keep, sealed (R10).
+    pub retained: Vec<RetainedRecord>,
     pub purge_after: OffsetDateTime,
-    /// The deletion notice (R12): sealed recipient, subject, text, html.
-    pub notice: (String, String, String, String),
+    /// The deletion notice (R12).
+    pub notice: SealedNotice,
     pub event_payload: String,
     /// The id of the queued notice; its mail job has the same id.
     pub notice_id: String,
@@ -37,6 +37,33 @@ pub struct Erasure {
     pub login_key: String,
     /// The account's email, to remove recovery requests sent before it had an account.
     pub email: String,
+}
+
+/// What stays of one identifier of a deleted account: its kind (`email`, `phone`,
+/// `document`) and keyed hash, never the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tombstone {
+    pub kind: String,
+    pub hash: String,
+}
+
+/// A record kept for the law: sealed under its own key, which is wrapped under the
+/// retention key (deleting the key destroys the record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetainedRecord {
+    pub kind: String,
+    pub sealed: String,
+    pub wrapped_key: String,
+}
+
+/// The deletion notice as queued: recipient, text and html sealed; the subject is fixed
+/// wording.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SealedNotice {
+    pub recipient: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,12 +143,17 @@ fn erasure_writes<'a>(e: &'a Erasure, account: &'a str, now: i64) -> Vec<Write<'
     let mut writes = vec![
         Write::new(
             "INSERT INTO mail_queue (id, recipient_sealed, subject, body, html, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            vec![text(&e.notice_id), text(&e.notice.0), text(&e.notice.1), text(&e.notice.2), text(&e.notice.3), Arg::Int(now)],
+            vec![text(&e.notice_id), text(&e.notice.recipient), text(&e.notice.subject), text(&e.notice.text), text(&e.notice.html), Arg::Int(now)],
         ),
         Write::new(MAIL_JOB_SQL, vec![text(&e.notice_id), Arg::Int(now)]),
     ];
     // R10: seal what the law keeps.
-    for (kind, sealed, wrapped_key) in &e.retained {
+    for RetainedRecord {
+        kind,
+        sealed,
+        wrapped_key,
+    } in &e.retained
+    {
         let id = uuid::Uuid::now_v7().to_string();
         writes.push(Write::new(
             "INSERT INTO retained_records (id, account_id, kind, sealed, created_at, purge_after) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -133,7 +165,7 @@ fn erasure_writes<'a>(e: &'a Erasure, account: &'a str, now: i64) -> Vec<Write<'
         ));
     }
     // R9: tombstones of keyed hashes only.
-    for (kind, hash) in &e.tombstones {
+    for Tombstone { kind, hash } in &e.tombstones {
         writes.push(Write::new(
             "INSERT INTO tombstones (kind, hash, deleted_at, allowed_from) VALUES ($1, $2, $3, $4)",
             vec![

@@ -10,7 +10,7 @@ mod notice;
 mod retention;
 mod scrub;
 
-pub use erasure::{EraseOutcome, Erasure};
+pub use erasure::{EraseOutcome, Erasure, RetainedRecord, SealedNotice, Tombstone};
 pub use flows::FlowRow;
 pub use identity_attempts::IdentityAttempt;
 pub use retention::PurgeReport;
