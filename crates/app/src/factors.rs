@@ -134,20 +134,7 @@ async fn send_code_via(
     to_phone: Option<&PhoneNumber>,
     delivery: Delivery,
 ) -> Result<i64, AppError> {
-    let destination = match channel {
-        Channel::Email => account.email.clone(),
-        Channel::Sms => match (to_phone, &account.phone) {
-            (Some(phone), _) => phone.as_str().to_owned(),
-            (None, Some(phone)) => phone.clone(),
-            (None, None) => {
-                return Err(AppError::validation(
-                    "channel",
-                    "no phone is bound to this account; use email",
-                )
-                .with_help(HELP_SMS_MISSING))
-            }
-        },
-    };
+    let destination = destination(account, channel, to_phone)?;
     let now = state.now();
     let code = OtpCode::generate();
     let key = &state.config.keys.blind_index;
@@ -172,39 +159,14 @@ async fn send_code_via(
     };
     let minutes = (issued.expires_at - now).whole_minutes();
     let message = code_message(purpose.as_str(), code.as_str(), minutes);
-    let delivered = match channel {
-        // The dev outbox is a local write that shows the code beside the message.
-        Channel::Email if delivery == Delivery::Queued && !state.notifier.is_dev_outbox() => {
-            crate::jobs::send_mail_with_retry(
-                state,
-                &destination,
-                &message.subject,
-                &message.text,
-                Some(&message.html),
-            )
-            .await
-            .map_err(NotifyError::from)
-        }
-        Channel::Email => {
-            let email = Email {
-                to: &destination,
-                subject: &message.subject,
-                body: &message.text,
-                html: Some(&message.html),
-                code: Some(code.as_str()),
-            };
-            state.notifier.send_email(email, now).await
-        }
-        Channel::Sms => {
-            let sms = Sms {
-                to: &destination,
-                body: &message.sms,
-                code: Some(code.as_str()),
-            };
-            state.notifier.send_sms(sms, now).await
-        }
+    let outgoing = Outgoing {
+        channel,
+        to: &destination,
+        message: &message,
+        code: &code,
+        delivery,
     };
-    match delivered {
+    match deliver_code(state, outgoing).await {
         Ok(()) => {
             crate::metrics::code_sent(channel.as_str());
             audit::user(state, Some(account.id), "code_sent", Some(&detail)).await;
@@ -219,24 +181,93 @@ async fn send_code_via(
                 Some(&detail),
             )
             .await;
-            let help = if channel == Channel::Sms {
-                HELP_SMS_MISSING
-            } else {
-                HELP_EMAIL_MISSING
-            };
-            let message = match err {
-                NotifyError::NoSmsProvider => {
-                    "This server cannot send text messages. Use an email code, or ask the operator."
-                }
-                _ => "We could not send the code just now. Wait a minute and press Get code again.",
-            };
-            Err(
-                AppError::new(ErrorKind::Unavailable, "delivery_failed", message)
-                    .with_help(help)
-                    .with("retry_after", resend_after_secs()),
-            )
+            Err(delivery_failed(&err, channel))
         }
     }
+}
+
+/// Where a code on `channel` goes: the account's email, the phone being bound, or the
+/// bound phone.
+fn destination(
+    account: &AccountRow,
+    channel: Channel,
+    to_phone: Option<&PhoneNumber>,
+) -> Result<String, AppError> {
+    match channel {
+        Channel::Email => Ok(account.email.clone()),
+        Channel::Sms => match (to_phone, &account.phone) {
+            (Some(phone), _) => Ok(phone.as_str().to_owned()),
+            (None, Some(phone)) => Ok(phone.clone()),
+            (None, None) => Err(AppError::validation(
+                "channel",
+                "no phone is bound to this account; use email",
+            )
+            .with_help(HELP_SMS_MISSING)),
+        },
+    }
+}
+
+/// One code message on its way.
+struct Outgoing<'a> {
+    channel: Channel,
+    to: &'a str,
+    message: &'a crate::notify::CodeMessage,
+    code: &'a OtpCode,
+    delivery: Delivery,
+}
+
+async fn deliver_code(state: &AppState, out: Outgoing<'_>) -> Result<(), NotifyError> {
+    let now = state.now();
+    let message = out.message;
+    match out.channel {
+        // The dev outbox is a local write that shows the code beside the message.
+        Channel::Email if out.delivery == Delivery::Queued && !state.notifier.is_dev_outbox() => {
+            crate::jobs::send_mail_with_retry(
+                state,
+                out.to,
+                &message.subject,
+                &message.text,
+                Some(&message.html),
+            )
+            .await
+            .map_err(NotifyError::from)
+        }
+        Channel::Email => {
+            let email = Email {
+                to: out.to,
+                subject: &message.subject,
+                body: &message.text,
+                html: Some(&message.html),
+                code: Some(out.code.as_str()),
+            };
+            state.notifier.send_email(email, now).await
+        }
+        Channel::Sms => {
+            let sms = Sms {
+                to: out.to,
+                body: &message.sms,
+                code: Some(out.code.as_str()),
+            };
+            state.notifier.send_sms(sms, now).await
+        }
+    }
+}
+
+fn delivery_failed(err: &NotifyError, channel: Channel) -> AppError {
+    let help = if channel == Channel::Sms {
+        HELP_SMS_MISSING
+    } else {
+        HELP_EMAIL_MISSING
+    };
+    let message = match err {
+        NotifyError::NoSmsProvider => {
+            "This server cannot send text messages. Use an email code, or ask the operator."
+        }
+        _ => "We could not send the code just now. Wait a minute and press Get code again.",
+    };
+    AppError::new(ErrorKind::Unavailable, "delivery_failed", message)
+        .with_help(help)
+        .with("retry_after", resend_after_secs())
 }
 
 fn send_refusal(decision: SendDecision, channel: Channel) -> AppError {
@@ -503,63 +534,17 @@ pub async fn verify_all(
     flow_id: Option<&str>,
     codes: &FactorCodes,
 ) -> Result<(), AppError> {
-    let bound = bound_factors(state, account).await?;
-    let required = |value: &Option<String>, field: &str, why: &str| -> Result<String, AppError> {
-        match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-            Some(v) => Ok(v.to_owned()),
-            None => Err(AppError::validation(field, format!("is required: {why}"))),
-        }
+    let wanted = required_codes(bound_factors(state, account).await?, codes)?;
+    // Every code is checked before any is used up, so one wrong code spends none.
+    let check = |channel, code: String| async move {
+        check_code(state, account.id, purpose, channel, flow_id, &code, false).await
     };
-    let email = required(
-        &codes.email_code,
-        "email_code",
-        "every account confirms with an email code",
-    )?;
-    let sms = if bound.sms {
-        Some(required(
-            &codes.sms_code,
-            "sms_code",
-            "a phone is bound to this account",
-        )?)
-    } else {
-        None
-    };
-    let totp_code = if bound.totp {
-        Some(required(
-            &codes.totp_code,
-            "totp_code",
-            "an authenticator is bound to this account",
-        )?)
-    } else {
-        None
-    };
-
-    let email_check = check_code(
-        state,
-        account.id,
-        purpose,
-        Channel::Email,
-        flow_id,
-        &email,
-        false,
-    )
-    .await?;
-    let sms_check = match &sms {
-        Some(code) => Some(
-            check_code(
-                state,
-                account.id,
-                purpose,
-                Channel::Sms,
-                flow_id,
-                code,
-                false,
-            )
-            .await?,
-        ),
+    let email_check = check(Channel::Email, wanted.email).await?;
+    let sms_check = match wanted.sms {
+        Some(code) => Some(check(Channel::Sms, code).await?),
         None => None,
     };
-    let totp_step = match &totp_code {
+    let totp_step = match &wanted.totp {
         Some(code) => check_totp(state, account.id, purpose, code, TotpUse::Check).await?,
         None => None,
     };
@@ -586,4 +571,47 @@ pub async fn verify_all(
     )
     .await;
     Ok(())
+}
+
+/// The codes an action needs: email always, SMS and authenticator when bound.
+struct RequiredCodes {
+    email: String,
+    sms: Option<String>,
+    totp: Option<String>,
+}
+
+/// Every bound factor's code, or 422 naming the first one missing.
+fn required_codes(bound: BoundFactors, codes: &FactorCodes) -> Result<RequiredCodes, AppError> {
+    let required = |value: &Option<String>, field: &str, why: &str| -> Result<String, AppError> {
+        match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            Some(v) => Ok(v.to_owned()),
+            None => Err(AppError::validation(field, format!("is required: {why}"))),
+        }
+    };
+    let email = required(
+        &codes.email_code,
+        "email_code",
+        "every account confirms with an email code",
+    )?;
+    let sms = bound
+        .sms
+        .then(|| {
+            required(
+                &codes.sms_code,
+                "sms_code",
+                "a phone is bound to this account",
+            )
+        })
+        .transpose()?;
+    let totp = bound
+        .totp
+        .then(|| {
+            required(
+                &codes.totp_code,
+                "totp_code",
+                "an authenticator is bound to this account",
+            )
+        })
+        .transpose()?;
+    Ok(RequiredCodes { email, sms, totp })
 }
