@@ -8,13 +8,17 @@ use crate::notify::{code_message, Email, NotifyError, Sms};
 use crate::state::AppState;
 use offboard_core::identity::IdentityStatus;
 use offboard_core::otp::{self, SendDecision, Verdict};
-use offboard_core::{totp, AccountId, Channel, OtpCode, PhoneNumber, Purpose};
-use offboard_store::{AccountRow, CodeSlot, NewCode, TotpRow};
+use offboard_core::{AccountId, Channel, OtpCode, PhoneNumber, Purpose};
+use offboard_store::{AccountRow, CodeSlot, NewCode};
 
-pub const HELP_WRONG_CODE: &str = "/help/wrong-code";
-pub const HELP_AUTHENTICATOR: &str = "/help/authenticator-errors";
-pub const HELP_EMAIL_MISSING: &str = "/help/email-code-missing";
-pub const HELP_SMS_MISSING: &str = "/help/sms-code-missing";
+mod authenticator;
+mod verdicts;
+
+pub use self::authenticator::{check_totp, confirm_authenticator, TotpUse};
+use self::verdicts::rate_limited;
+pub use self::verdicts::{
+    verdict_error, HELP_AUTHENTICATOR, HELP_EMAIL_MISSING, HELP_SMS_MISSING, HELP_WRONG_CODE,
+};
 
 /// Seconds until another code of the same purpose and channel may be requested.
 pub fn resend_after_secs() -> i64 {
@@ -293,181 +297,6 @@ fn send_refusal(decision: SendDecision, channel: Channel) -> AppError {
         }
         SendDecision::Send => AppError::internal("send refusal without a refusal"),
     }
-}
-
-fn rate_limited(secs: i64, help: &'static str) -> AppError {
-    AppError::new(
-        ErrorKind::RateLimited,
-        "rate_limited",
-        format!(
-            "Too many codes or wrong tries in the last hour. Try again in {} minutes.",
-            (secs + 59) / 60
-        ),
-    )
-    .with("retry_after", secs)
-    .retry_after(u64::try_from(secs).unwrap_or(3600))
-    .with_help(help)
-}
-
-/// Turns a verdict other than `Accepted` into the contract's error, naming the factor.
-pub fn verdict_error(verdict: Verdict, factor: &str) -> AppError {
-    let help = if factor == "totp" {
-        HELP_AUTHENTICATOR
-    } else {
-        HELP_WRONG_CODE
-    };
-    let what = match factor {
-        "totp" => "authenticator code",
-        "sms" => "SMS code",
-        _ => "email code",
-    };
-    let bad = ErrorKind::BadRequest;
-    let err = match verdict {
-        Verdict::Wrong { .. } if factor == "totp" => AppError::new(
-            bad,
-            "invalid_code",
-            format!("The {what} is wrong. Use the code your app shows now; if it keeps failing, check that your phone sets its clock automatically."),
-        ),
-        Verdict::Wrong { attempts_left } => AppError::new(
-            bad,
-            "invalid_code",
-            format!("The {what} is wrong. Check the newest message; {attempts_left} tries left for this code."),
-        )
-        .with("attempts_left", attempts_left),
-        Verdict::NoCode if factor == "totp" => {
-            AppError::new(bad, "invalid_code", "No authenticator is bound to this account.")
-        }
-        Verdict::NoCode => AppError::new(
-            bad,
-            "invalid_code",
-            format!("There is no active {what}: it was replaced by a newer one or never sent. Press Get code."),
-        ),
-        Verdict::Expired => AppError::new(
-            bad,
-            "code_expired",
-            format!("The {what} has expired (codes work for 10 minutes). Ask for a new one."),
-        ),
-        Verdict::Used => AppError::new(bad, "code_used", format!("That {what} was already used. Each code works once; ask for a new one.")),
-        Verdict::Exhausted => AppError::new(
-            bad,
-            "code_exhausted",
-            format!("The {what} was entered wrongly too many times and no longer works. Ask for a new one."),
-        ),
-        Verdict::RateLimited { retry_after } => return rate_limited(retry_after.whole_seconds(), help).with("factor", factor),
-        Verdict::Accepted => AppError::internal("accepted verdict reported as an error"),
-    };
-    err.with_help(help).with("factor", factor)
-}
-
-/// Judges an authenticator code for `check_totp`. `setup` accepts a not yet confirmed
-/// authenticator (the first code turns it on).
-fn judge_totp(
-    open_secret: impl FnOnce(&TotpRow) -> Option<String>,
-    row: Option<&TotpRow>,
-    failures: u32,
-    oldest: Option<time::OffsetDateTime>,
-    submitted: Option<&OtpCode>,
-    setup: bool,
-    now: time::OffsetDateTime,
-) -> (Verdict, Option<i64>) {
-    if failures >= otp::MAX_FAILURES_PER_HOUR {
-        let ready = oldest.map(|t| t + otp::HOUR).unwrap_or(now + otp::HOUR);
-        let secs = (ready - now).whole_seconds().max(1);
-        return (
-            Verdict::RateLimited {
-                retry_after: time::Duration::seconds(secs),
-            },
-            None,
-        );
-    }
-    let Some(row) = row.filter(|r| r.confirmed != setup) else {
-        return (Verdict::NoCode, None);
-    };
-    let Some(code) = submitted else {
-        return (Verdict::Wrong { attempts_left: 0 }, None);
-    };
-    let Some(secret) = open_secret(row) else {
-        tracing::error!("a stored authenticator secret does not open with the secrets key");
-        return (Verdict::NoCode, None);
-    };
-    match totp::matching_step(&secret, code, now, row.last_step) {
-        Ok(Some(step)) => (Verdict::Accepted, Some(step)),
-        Ok(None) => (Verdict::Wrong { attempts_left: 0 }, None),
-        Err(err) => {
-            tracing::error!(%err, "stored authenticator secret is unreadable");
-            (Verdict::NoCode, None)
-        }
-    }
-}
-
-/// What a checked authenticator code is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TotpUse {
-    /// Accept it and record its time step, so it is never accepted again (a login).
-    Spend,
-    /// Only check it: the step is recorded later, with the action it approves (the
-    /// deletion's final transaction).
-    Check,
-    /// The first code of a pending authenticator: accepting it turns the authenticator on.
-    Confirm,
-}
-
-/// Confirms a pending authenticator with its first code and audits the binding: the one
-/// path of the API and the Security page.
-pub async fn confirm_authenticator(
-    state: &AppState,
-    account_id: AccountId,
-    code: &str,
-) -> Result<(), AppError> {
-    check_totp(
-        state,
-        account_id,
-        Purpose::FactorSetup,
-        code,
-        TotpUse::Confirm,
-    )
-    .await?;
-    audit::user(state, Some(account_id), "totp_bound", None).await;
-    Ok(())
-}
-
-/// Checks an authenticator code for `purpose`, used as `usage` says.
-pub async fn check_totp(
-    state: &AppState,
-    account_id: AccountId,
-    purpose: Purpose,
-    code: &str,
-    usage: TotpUse,
-) -> Result<Option<i64>, AppError> {
-    let consume = usage != TotpUse::Check;
-    let setup = usage == TotpUse::Confirm;
-    let submitted = OtpCode::parse(code);
-    let now = state.now();
-    let owner = account_id.to_string();
-    let open = |row: &TotpRow| totp::open_secret(&state.config.keys.secrets, &owner, &row.secret);
-    let (verdict, step) = state
-        .store
-        .check_totp(
-            account_id,
-            purpose,
-            now,
-            consume,
-            |row, failures, oldest| {
-                judge_totp(open, row, failures, oldest, submitted.as_ref(), setup, now)
-            },
-        )
-        .await?;
-    if verdict != Verdict::Accepted {
-        audit::user(
-            state,
-            Some(account_id),
-            "code_failed",
-            Some(&format!("purpose={} factor=totp", purpose.as_str())),
-        )
-        .await;
-        return Err(verdict_error(verdict, "totp"));
-    }
-    Ok(step)
 }
 
 /// Checks an email or SMS code; with `consume` it is used up.
