@@ -1,4 +1,4 @@
-//! The JSON API of assets.
+//! Balances, withdrawals and the statement over the JSON API.
 
 use crate::error::ApiError;
 use crate::error::ErrorKind;

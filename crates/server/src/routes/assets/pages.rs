@@ -1,4 +1,4 @@
-//! The web pages of assets.
+//! The assets page: balances, pending items, holds and the withdrawal form.
 
 use super::api::*;
 use crate::error::AppError;

@@ -1,3 +1,6 @@
+//! One account: its summary and audit log, unlocking the identity step and recording a
+//! changed document.
+
 use super::models::*;
 use crate::error::AppError;
 use crate::error::HttpStatus;

@@ -1,3 +1,5 @@
+//! What one agent did, from the audit log.
+
 use super::models::*;
 use crate::error::HttpStatus;
 use crate::http::agent::PageAgent;

@@ -1,3 +1,5 @@
+//! Console login and logout: password and authenticator, one answer for every failure.
+
 use super::models::*;
 use crate::error::HttpStatus;
 use crate::http::agent::MaybePageAgent;

@@ -1,3 +1,5 @@
+//! What the console's pages show: page models and the small helpers the sections share.
+
 use crate::error::AppError;
 use crate::http::agent::AgentAuth;
 use crate::views::Layout;

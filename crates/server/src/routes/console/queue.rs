@@ -1,3 +1,5 @@
+//! The recovery queue: open requests, approve or reject with a reason.
+
 use super::account::ReasonForm;
 use super::models::*;
 use crate::error::AppError;

@@ -1,3 +1,5 @@
+//! Finding accounts by email, phone, id or document number (blind index only).
+
 use super::models::*;
 use crate::error::ApiError;
 use crate::error::AppError;

@@ -1,4 +1,4 @@
-//! The JSON API of deletion.
+//! The deletion journey over the JSON API (API.md "Deletion flow").
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::json::ApiJson;

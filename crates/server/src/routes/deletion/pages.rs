@@ -1,4 +1,4 @@
-//! The web pages of deletion.
+//! The deletion journey as web pages (Security → Delete), one page per step.
 
 use crate::error::AppError;
 use crate::http::cookies;

@@ -1,4 +1,4 @@
-//! The JSON API of recovery.
+//! Password reset and the recovery request over the JSON API (202 whether or not the account exists).
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::json::ApiJson;

@@ -1,4 +1,4 @@
-//! The web pages of recovery.
+//! The password-reset and recovery pages.
 
 use crate::error::HttpStatus;
 use crate::http::csrf::{CsrfForm, CsrfToken};
