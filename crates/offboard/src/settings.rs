@@ -269,6 +269,26 @@ impl Settings {
             .listen
             .parse()
             .with_context(|| format!("setting `listen` (OFFBOARD_LISTEN): {:?} is not an address:port such as 127.0.0.1:8080", self.listen))?;
+        self.check_ranges()?;
+        self.check_secrets()?;
+        let (clock, email_delivery) = self.mode_choices()?;
+        let delivery = self.delivery(email_delivery)?;
+        self.check_dust()?;
+        let asset_source = self.asset_source()?;
+        let assets = self.asset_registry()?;
+        Ok(Validated {
+            listen,
+            clock,
+            email_delivery,
+            delivery,
+            asset_source,
+            assets,
+            settings: self,
+        })
+    }
+
+    /// Every number within the range it makes sense in, and the database URL readable.
+    fn check_ranges(&self) -> Result<()> {
         offboard_store::Backend::of_url(&self.database_url)
             .map_err(|e| anyhow::anyhow!("setting `database_url` (OFFBOARD_DATABASE_URL): {e}"))?;
         if self.reregister_days == 0 || self.reregister_days > 3650 {
@@ -320,6 +340,11 @@ impl Settings {
         if self.session_absolute_hours == 0 || self.session_absolute_hours > 24 * 30 {
             bail!("setting `session_absolute_hours` must be between 1 and 720");
         }
+        Ok(())
+    }
+
+    /// Secrets that are set must be usable.
+    fn check_secrets(&self) -> Result<()> {
         if let Some(token) = &self.admin_token {
             if token.expose_secret().len() < 32 {
                 bail!(
@@ -335,7 +360,12 @@ impl Settings {
         if self.password_workers == Some(0) {
             bail!("setting `password_workers` must be at least 1");
         }
-        let (clock, email_delivery) = match self.mode {
+        Ok(())
+    }
+
+    /// The clock and the email delivery, with production refusing dev conveniences.
+    fn mode_choices(&self) -> Result<(ClockSetting, EmailDelivery)> {
+        let choices = match self.mode {
             Mode::Dev => (
                 self.clock.unwrap_or(ClockSetting::Dev),
                 self.email_delivery.unwrap_or(EmailDelivery::Outbox),
@@ -364,20 +394,32 @@ impl Settings {
                 (ClockSetting::System, delivery)
             }
         };
-        let delivery = match email_delivery {
+        Ok(choices)
+    }
+
+    fn delivery(&self, email_delivery: EmailDelivery) -> Result<Delivery> {
+        Ok(match email_delivery {
             EmailDelivery::Outbox => Delivery::DevOutbox,
             EmailDelivery::Smtp => Delivery::Live {
                 smtp: self.smtp_config()?,
                 sms: self.sms_config()?,
             },
-        };
+        })
+    }
+
+    /// Dust thresholds are decimals at or above 0.
+    fn check_dust(&self) -> Result<()> {
         for (asset, threshold) in &self.dust {
             match threshold.parse::<rust_decimal::Decimal>() {
                 Ok(d) if !d.is_sign_negative() => {}
                 _ => bail!("setting `dust.{asset}`: {threshold:?} must be a decimal at or above 0, as a string (\"0.0001\")"),
             }
         }
-        let asset_source = match &self.asset_source_url {
+        Ok(())
+    }
+
+    fn asset_source(&self) -> Result<AssetSourceConfig> {
+        Ok(match &self.asset_source_url {
             None => AssetSourceConfig::Embedded,
             Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
                 if self.asset_source_timeout_secs == 0 || self.asset_source_timeout_secs > 60 {
@@ -392,7 +434,11 @@ impl Settings {
             Some(_) => bail!(
                 "setting `asset_source_url` (OFFBOARD_ASSET_SOURCE_URL) must be an http(s) URL"
             ),
-        };
+        })
+    }
+
+    /// The assets the embedded ledger keeps: codes of 2-10 letters or digits, 0-18 places.
+    fn asset_registry(&self) -> Result<offboard_core::money::AssetRegistry> {
         let mut assets = BTreeMap::new();
         for (code, decimals) in &self.assets {
             let upper = code.to_uppercase();
@@ -408,15 +454,7 @@ impl Settings {
         if assets.is_empty() {
             bail!("setting `assets` lists no asset");
         }
-        Ok(Validated {
-            listen,
-            clock,
-            email_delivery,
-            delivery,
-            asset_source,
-            assets: offboard_core::money::AssetRegistry::new(assets),
-            settings: self,
-        })
+        Ok(offboard_core::money::AssetRegistry::new(assets))
     }
 
     fn smtp_config(&self) -> Result<SmtpConfig> {
@@ -491,135 +529,4 @@ impl Settings {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_dev_on_sqlite() {
-        let v = Settings::default().validate().unwrap();
-        assert_eq!(v.settings.mode, Mode::Dev);
-        assert_eq!(v.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(v.settings.database_url, "sqlite://offboard.db");
-        assert_eq!(v.clock, ClockSetting::Dev);
-        assert_eq!(v.email_delivery, EmailDelivery::Outbox);
-    }
-
-    #[test]
-    fn errors_name_the_setting() {
-        let bad = Settings {
-            listen: "nowhere".into(),
-            ..Settings::default()
-        };
-        assert!(bad.validate().unwrap_err().to_string().contains("`listen`"));
-        let bad = Settings {
-            database_url: "mysql://x".into(),
-            ..Settings::default()
-        };
-        assert!(bad
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("`database_url`"));
-        let bad = Settings {
-            reregister_days: 0,
-            ..Settings::default()
-        };
-        assert!(bad
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("`reregister_days`"));
-    }
-
-    #[test]
-    fn production_refuses_dev_conveniences() {
-        let prod = |s: Settings| Settings {
-            mode: Mode::Production,
-            ..s
-        };
-        let err = prod(Settings {
-            clock: Some(ClockSetting::Dev),
-            ..Settings::default()
-        })
-        .validate()
-        .unwrap_err();
-        assert!(err.to_string().contains("dev clock"), "{err}");
-        let err = prod(Settings {
-            email_delivery: Some(EmailDelivery::Outbox),
-            ..Settings::default()
-        })
-        .validate()
-        .unwrap_err();
-        assert!(err.to_string().contains("dev outbox"), "{err}");
-        let err = prod(Settings {
-            email_delivery: Some(EmailDelivery::Outbox),
-            ..Settings::default()
-        });
-        let _ = err;
-        let err = prod(Settings::default()).validate().unwrap_err();
-        assert!(
-            err.to_string().contains("refuses generated defaults"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn production_needs_smtp_and_gets_it() {
-        let keyed = Settings {
-            mode: Mode::Production,
-            keys_file: Some(PathBuf::from("/etc/offboard/keys.json")),
-            ..Settings::default()
-        };
-        let err = keyed.clone().validate().unwrap_err();
-        assert!(
-            err.to_string().contains("`smtp_host`"),
-            "production needs SMTP: {err}"
-        );
-        let ok = Settings {
-            smtp_host: Some("smtp.example.com".into()),
-            smtp_from: Some("no-reply@example.com".into()),
-            ..keyed
-        }
-        .validate()
-        .unwrap();
-        assert!(matches!(ok.delivery, Delivery::Live { sms: None, .. }));
-    }
-
-    #[test]
-    fn sms_providers_need_their_settings() {
-        let smtp = |s: Settings| Settings {
-            email_delivery: Some(EmailDelivery::Smtp),
-            smtp_host: Some("smtp.example.com".into()),
-            smtp_from: Some("no-reply@example.com".into()),
-            ..s
-        };
-        let err = smtp(Settings {
-            sms_provider: SmsProvider::Webhook,
-            ..Settings::default()
-        })
-        .validate()
-        .unwrap_err();
-        assert!(err.to_string().contains("`sms_url`"), "{err}");
-        let err = smtp(Settings {
-            sms_provider: SmsProvider::Twilio,
-            ..Settings::default()
-        })
-        .validate()
-        .unwrap_err();
-        assert!(err.to_string().contains("`twilio_account_sid`"), "{err}");
-        let ok = smtp(Settings {
-            sms_provider: SmsProvider::Webhook,
-            sms_url: Some("https://sms.example/send".into()),
-            ..Settings::default()
-        })
-        .validate()
-        .unwrap();
-        assert!(matches!(
-            ok.delivery,
-            Delivery::Live {
-                sms: Some(SmsConfig::Webhook { .. }),
-                ..
-            }
-        ));
-    }
-}
+mod tests;

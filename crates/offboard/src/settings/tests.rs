@@ -1,0 +1,130 @@
+use super::*;
+
+#[test]
+fn defaults_are_dev_on_sqlite() {
+    let v = Settings::default().validate().unwrap();
+    assert_eq!(v.settings.mode, Mode::Dev);
+    assert_eq!(v.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(v.settings.database_url, "sqlite://offboard.db");
+    assert_eq!(v.clock, ClockSetting::Dev);
+    assert_eq!(v.email_delivery, EmailDelivery::Outbox);
+}
+
+#[test]
+fn errors_name_the_setting() {
+    let bad = Settings {
+        listen: "nowhere".into(),
+        ..Settings::default()
+    };
+    assert!(bad.validate().unwrap_err().to_string().contains("`listen`"));
+    let bad = Settings {
+        database_url: "mysql://x".into(),
+        ..Settings::default()
+    };
+    assert!(bad
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("`database_url`"));
+    let bad = Settings {
+        reregister_days: 0,
+        ..Settings::default()
+    };
+    assert!(bad
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("`reregister_days`"));
+}
+
+#[test]
+fn production_refuses_dev_conveniences() {
+    let prod = |s: Settings| Settings {
+        mode: Mode::Production,
+        ..s
+    };
+    let err = prod(Settings {
+        clock: Some(ClockSetting::Dev),
+        ..Settings::default()
+    })
+    .validate()
+    .unwrap_err();
+    assert!(err.to_string().contains("dev clock"), "{err}");
+    let err = prod(Settings {
+        email_delivery: Some(EmailDelivery::Outbox),
+        ..Settings::default()
+    })
+    .validate()
+    .unwrap_err();
+    assert!(err.to_string().contains("dev outbox"), "{err}");
+    let err = prod(Settings {
+        email_delivery: Some(EmailDelivery::Outbox),
+        ..Settings::default()
+    });
+    let _ = err;
+    let err = prod(Settings::default()).validate().unwrap_err();
+    assert!(
+        err.to_string().contains("refuses generated defaults"),
+        "{err}"
+    );
+}
+
+#[test]
+fn production_needs_smtp_and_gets_it() {
+    let keyed = Settings {
+        mode: Mode::Production,
+        keys_file: Some(PathBuf::from("/etc/offboard/keys.json")),
+        ..Settings::default()
+    };
+    let err = keyed.clone().validate().unwrap_err();
+    assert!(
+        err.to_string().contains("`smtp_host`"),
+        "production needs SMTP: {err}"
+    );
+    let ok = Settings {
+        smtp_host: Some("smtp.example.com".into()),
+        smtp_from: Some("no-reply@example.com".into()),
+        ..keyed
+    }
+    .validate()
+    .unwrap();
+    assert!(matches!(ok.delivery, Delivery::Live { sms: None, .. }));
+}
+
+#[test]
+fn sms_providers_need_their_settings() {
+    let smtp = |s: Settings| Settings {
+        email_delivery: Some(EmailDelivery::Smtp),
+        smtp_host: Some("smtp.example.com".into()),
+        smtp_from: Some("no-reply@example.com".into()),
+        ..s
+    };
+    let err = smtp(Settings {
+        sms_provider: SmsProvider::Webhook,
+        ..Settings::default()
+    })
+    .validate()
+    .unwrap_err();
+    assert!(err.to_string().contains("`sms_url`"), "{err}");
+    let err = smtp(Settings {
+        sms_provider: SmsProvider::Twilio,
+        ..Settings::default()
+    })
+    .validate()
+    .unwrap_err();
+    assert!(err.to_string().contains("`twilio_account_sid`"), "{err}");
+    let ok = smtp(Settings {
+        sms_provider: SmsProvider::Webhook,
+        sms_url: Some("https://sms.example/send".into()),
+        ..Settings::default()
+    })
+    .validate()
+    .unwrap();
+    assert!(matches!(
+        ok.delivery,
+        Delivery::Live {
+            sms: Some(SmsConfig::Webhook { .. }),
+            ..
+        }
+    ));
+}
