@@ -17,43 +17,11 @@ pub const DEMO_ID_NUMBER: &str = "P-4821 7730";
 
 pub async fn run(store: &Store, config: ServerConfig, validated: &Validated) -> Result<()> {
     let email = EmailAddress::parse(DEMO_EMAIL).context("demo email")?;
-    let token = offboard_core::crypto::random_token();
-    let password: String = token
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .take(20)
-        .collect();
-    let password = format!(
-        "{}-{}-{}-{}",
-        &password[0..5],
-        &password[5..10],
-        &password[10..15],
-        &password[15..20]
-    );
+    let password = demo_password();
     let state = offboard_server::startup::app_state(store.clone(), config, None)?;
     let hash = state.hashing.hash(&password).await?;
     let now = SystemClock.now();
-    let account_id = match store
-        .create_account(AccountId::new(), &email, &hash, now)
-        .await
-    {
-        Ok(()) => {
-            store
-                .find_account_by_email(&email)
-                .await?
-                .context("demo account")?
-                .id
-        }
-        Err(StoreError::Conflict) => {
-            let existing = store
-                .find_account_by_email(&email)
-                .await?
-                .context("demo account vanished")?;
-            store.set_password(existing.id, &hash, now).await?;
-            existing.id
-        }
-        Err(other) => return Err(other.into()),
-    };
+    let account_id = demo_account(store, &email, &hash, now).await?;
 
     // Balances, credited once however often the demo runs.
     for (asset, amount) in [("BTC", "0.25"), ("USDT", "1500")] {
@@ -84,18 +52,7 @@ pub async fn run(store: &Store, config: ServerConfig, validated: &Validated) -> 
     .await
     .map_err(|e| anyhow::anyhow!(e.message))?;
 
-    // A bound authenticator: replace any previous one, confirm at the previous step so
-    // the code the app shows now works at login.
-    store.remove_totp(account_id, now).await?;
-    let secret = totp::generate_secret();
-    let sealed = totp::seal_secret(&state.config.keys.secrets, &account_id.to_string(), &secret);
-    store.begin_totp(account_id, &sealed, now).await?;
-    let step = totp::step_of(now) - 1;
-    store
-        .check_totp(account_id, Purpose::FactorSetup, now, true, |_, _, _| {
-            (Verdict::Accepted, Some(step))
-        })
-        .await?;
+    let secret = bind_authenticator(&state, account_id, now).await?;
 
     let url = format!("http://{}", validated.listen);
     println!(
@@ -115,4 +72,74 @@ pub async fn run(store: &Store, config: ServerConfig, validated: &Validated) -> 
         "Start the server with `offboard serve`, open {url}/login, sign in with the email and password above and the code from an authenticator app holding totp_secret."
     );
     Ok(())
+}
+
+/// A fresh password for the demo account, in four groups of five letters or digits.
+fn demo_password() -> String {
+    let token = offboard_core::crypto::random_token();
+    let password: String = token
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(20)
+        .collect();
+    format!(
+        "{}-{}-{}-{}",
+        &password[0..5],
+        &password[5..10],
+        &password[10..15],
+        &password[15..20]
+    )
+}
+
+/// The demo account, created, or given the new password if it exists.
+async fn demo_account(
+    store: &Store,
+    email: &EmailAddress,
+    hash: &str,
+    now: time::OffsetDateTime,
+) -> Result<AccountId> {
+    let account_id = match store
+        .create_account(AccountId::new(), email, hash, now)
+        .await
+    {
+        Ok(()) => {
+            store
+                .find_account_by_email(email)
+                .await?
+                .context("demo account")?
+                .id
+        }
+        Err(StoreError::Conflict) => {
+            let existing = store
+                .find_account_by_email(email)
+                .await?
+                .context("demo account vanished")?;
+            store.set_password(existing.id, hash, now).await?;
+            existing.id
+        }
+        Err(other) => return Err(other.into()),
+    };
+    Ok(account_id)
+}
+
+/// A bound authenticator; returns its secret for the person to add to their app.
+async fn bind_authenticator(
+    state: &offboard_app::AppState,
+    account_id: AccountId,
+    now: time::OffsetDateTime,
+) -> Result<String> {
+    let store = &state.store;
+    // A bound authenticator: replace any previous one, confirm at the previous step so
+    // the code the app shows now works at login.
+    store.remove_totp(account_id, now).await?;
+    let secret = totp::generate_secret();
+    let sealed = totp::seal_secret(&state.config.keys.secrets, &account_id.to_string(), &secret);
+    store.begin_totp(account_id, &sealed, now).await?;
+    let step = totp::step_of(now) - 1;
+    store
+        .check_totp(account_id, Purpose::FactorSetup, now, true, |_, _, _| {
+            (Verdict::Accepted, Some(step))
+        })
+        .await?;
+    Ok(secret)
 }
