@@ -144,41 +144,7 @@ pub(crate) async fn deliver(
     if d.status == "delivered" {
         return Ok(Outcome::Done);
     }
-    let secret = state
-        .config
-        .keys
-        .webhook
-        .open(d.endpoint_id.as_bytes(), &d.secret_sealed)
-        .ok_or_else(|| {
-            Failure("the endpoint secret cannot be opened with the current webhook key".into())
-        })?;
-    let secret = String::from_utf8_lossy(&secret).into_owned();
-    let signer = standardwebhooks::Webhook::new(&secret)
-        .map_err(|e| Failure(format!("endpoint secret unusable: {e}")))?;
-    let body = body(
-        &d.event_type,
-        &offboard_core::clock::rfc3339(d.event_at),
-        &d.payload,
-    );
-    // The receiver checks this against its own clock, so it is the real time even when
-    // the dev clock is moved.
-    let timestamp = offboard_core::SystemClock.now().unix_timestamp();
-    let signature = signer
-        .sign(&d.event_id, timestamp, body.as_bytes())
-        .map_err(|e| Failure(format!("signing failed: {e}")))?;
-    let Ok(address) = url::Url::parse(&d.url) else {
-        return Err(Failure("the endpoint address is not a URL".into()));
-    };
-    let mut request = outbound::Request::new(Method::Post, address, cfg.webhook_timeout);
-    request.headers = vec![
-        (standardwebhooks::HEADER_WEBHOOK_ID, d.event_id.clone()),
-        (
-            standardwebhooks::HEADER_WEBHOOK_TIMESTAMP,
-            timestamp.to_string(),
-        ),
-        (standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature),
-    ];
-    request.body = Some(Body::Json(body.into_bytes()));
+    let request = signed_request(state, &d, cfg)?;
     let sent = state.http.send(request).await;
     let last = job.attempts >= cfg.max_attempts;
     let (attempt, result) = match sent {
@@ -219,4 +185,48 @@ pub(crate) async fn deliver(
         .record_delivery_attempt(&job.id, &attempt, state.now())
         .await?;
     result
+}
+
+/// The signed POST of one delivery (Standard Webhooks headers).
+fn signed_request(
+    state: &AppState,
+    d: &offboard_store::PendingDelivery,
+    cfg: &JobsConfig,
+) -> Result<outbound::Request, Failure> {
+    let secret = state
+        .config
+        .keys
+        .webhook
+        .open(d.endpoint_id.as_bytes(), &d.secret_sealed)
+        .ok_or_else(|| {
+            Failure("the endpoint secret cannot be opened with the current webhook key".into())
+        })?;
+    let secret = String::from_utf8_lossy(&secret).into_owned();
+    let signer = standardwebhooks::Webhook::new(&secret)
+        .map_err(|e| Failure(format!("endpoint secret unusable: {e}")))?;
+    let body = body(
+        &d.event_type,
+        &offboard_core::clock::rfc3339(d.event_at),
+        &d.payload,
+    );
+    // The receiver checks this against its own clock, so it is the real time even when
+    // the dev clock is moved.
+    let timestamp = offboard_core::SystemClock.now().unix_timestamp();
+    let signature = signer
+        .sign(&d.event_id, timestamp, body.as_bytes())
+        .map_err(|e| Failure(format!("signing failed: {e}")))?;
+    let Ok(address) = url::Url::parse(&d.url) else {
+        return Err(Failure("the endpoint address is not a URL".into()));
+    };
+    let mut request = outbound::Request::new(Method::Post, address, cfg.webhook_timeout);
+    request.headers = vec![
+        (standardwebhooks::HEADER_WEBHOOK_ID, d.event_id.clone()),
+        (
+            standardwebhooks::HEADER_WEBHOOK_TIMESTAMP,
+            timestamp.to_string(),
+        ),
+        (standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature),
+    ];
+    request.body = Some(Body::Json(body.into_bytes()));
+    Ok(request)
 }
