@@ -169,41 +169,92 @@ fn schemes_of(op: &Value) -> Vec<String> {
 }
 
 fn finish_operation(path: &str, method: &str, op: &mut Value) {
-    let api = path.starts_with("/api/");
     if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
         for param in params {
             not_null(&mut param["schema"]);
         }
     }
-    let body_types: Vec<String> = op["requestBody"]["content"]
-        .as_object()
-        .map(|c| c.keys().cloned().collect())
-        .unwrap_or_default();
-    let json_body = body_types.iter().any(|t| t == "application/json");
-    let form_body = body_types
-        .iter()
-        .any(|t| t == "application/x-www-form-urlencoded");
-    let schemes = schemes_of(op);
-    let has = |name: &str| schemes.iter().any(|s| s == name);
-    let bearer = has("user_token") || has("admin_token") || has("agent_token");
-    let error_content = if api { error_body() } else { html() };
-    // Required: every alternative names a scheme (`{}` would make it optional).
-    let required = op["security"].as_array().is_some_and(|alts| {
-        !alts.is_empty()
-            && alts
-                .iter()
-                .all(|a| a.as_object().is_some_and(|o| !o.is_empty()))
-    });
-
-    let query = op["parameters"]
-        .as_array()
-        .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
-    let path_params = op["parameters"]
-        .as_array()
-        .is_some_and(|ps| ps.iter().any(|p| p["in"] == "path"));
+    let shape = Shape::of(path, op);
     let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
         return;
     };
+    add_input_refusals(responses, &shape);
+    add_access_refusals(responses, method, &shape);
+    if shape.api {
+        add(
+            responses,
+            "500",
+            "`internal_error`: something failed on our side; nothing was changed",
+            error_body(),
+        );
+    }
+    finish_responses(responses, &shape.error_content);
+}
+
+/// What an operation takes and who may call it: which answers the edge adds to it.
+struct Shape {
+    api: bool,
+    json_body: bool,
+    form_body: bool,
+    query: bool,
+    path_params: bool,
+    schemes: Vec<String>,
+    /// A bearer token (user, admin or agent) is one of its schemes.
+    bearer: bool,
+    /// Every alternative names a scheme (`{}` would make it optional).
+    required: bool,
+    error_content: Value,
+}
+
+impl Shape {
+    fn of(path: &str, op: &Value) -> Self {
+        let api = path.starts_with("/api/");
+        let body_types: Vec<String> = op["requestBody"]["content"]
+            .as_object()
+            .map(|c| c.keys().cloned().collect())
+            .unwrap_or_default();
+        let schemes = schemes_of(op);
+        let has = |name: &str| schemes.iter().any(|s| s == name);
+        let bearer = has("user_token") || has("admin_token") || has("agent_token");
+        let param_in = |place: &str| {
+            op["parameters"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|p| p["in"] == place))
+        };
+        Shape {
+            api,
+            json_body: body_types.iter().any(|t| t == "application/json"),
+            form_body: body_types
+                .iter()
+                .any(|t| t == "application/x-www-form-urlencoded"),
+            query: param_in("query"),
+            path_params: param_in("path"),
+            bearer,
+            required: op["security"].as_array().is_some_and(|alts| {
+                !alts.is_empty()
+                    && alts
+                        .iter()
+                        .all(|a| a.as_object().is_some_and(|o| !o.is_empty()))
+            }),
+            schemes,
+            error_content: if api { error_body() } else { html() },
+        }
+    }
+
+    fn has(&self, scheme: &str) -> bool {
+        self.schemes.iter().any(|s| s == scheme)
+    }
+}
+
+/// The answers to unreadable input: query, path segments, bodies.
+fn add_input_refusals(responses: &mut Map<String, Value>, shape: &Shape) {
+    let (query, path_params, json_body, form_body) = (
+        shape.query,
+        shape.path_params,
+        shape.json_body,
+        shape.form_body,
+    );
+    let error_content = &shape.error_content;
     if query {
         // axum's `Query` rejection, answered before the handler runs.
         add(
@@ -264,6 +315,12 @@ fn finish_operation(path: &str, method: &str, op: &mut Value) {
             html(),
         );
     }
+}
+
+/// The answers to a caller without the right: another site, no token, no session.
+fn add_access_refusals(responses: &mut Map<String, Value>, method: &str, shape: &Shape) {
+    let (bearer, required, error_content) = (shape.bearer, shape.required, &shape.error_content);
+    let has = |scheme: &str| shape.has(scheme);
     if !matches!(method, "get" | "head" | "options") {
         add(
             responses,
@@ -299,14 +356,11 @@ fn finish_operation(path: &str, method: &str, op: &mut Value) {
             Value::Null,
         );
     }
-    if api {
-        add(
-            responses,
-            "500",
-            "`internal_error`: something failed on our side; nothing was changed",
-            error_body(),
-        );
-    }
+}
+
+/// Error answers without content get the error body (JSON or page); 303 and 429 name
+/// their headers.
+fn finish_responses(responses: &mut Map<String, Value>, error_content: &Value) {
     for (status, response) in responses.iter_mut() {
         let error = status.starts_with('4') || status.starts_with('5');
         if error && response.get("content").is_none() {
