@@ -136,9 +136,19 @@ impl<'a> Write<'a> {
     }
 }
 
-/// Every write of the erasure once the flow is claimed, in order. The scrub job comes
-/// after these: on PostgreSQL it carries the transaction's id, read inside it.
+/// Every write of the erasure once the flow is claimed, in the order it runs (the
+/// fault-injection tests name statements by position): what is kept, what is erased,
+/// what is announced. The scrub job comes after these: on PostgreSQL it carries the
+/// transaction's id, read inside it.
 fn erasure_writes<'a>(e: &'a Erasure, account: &'a str, now: i64) -> Vec<Write<'a>> {
+    let mut writes = kept_writes(e, account, now);
+    writes.extend(erasing_writes(e, account, now));
+    writes.extend(announcing_writes(e, account, now));
+    writes
+}
+
+/// R12's notice, R10's sealed records and R9's tombstones.
+fn kept_writes<'a>(e: &'a Erasure, account: &'a str, now: i64) -> Vec<Write<'a>> {
     // R12: the notice, queued with a sealed recipient.
     let mut writes = vec![
         Write::new(
@@ -176,6 +186,12 @@ fn erasure_writes<'a>(e: &'a Erasure, account: &'a str, now: i64) -> Vec<Write<'
             ],
         ));
     }
+    writes
+}
+
+/// The revocations and the erasure of the person.
+fn erasing_writes<'a>(e: &'a Erasure, account: &'a str, now: i64) -> Vec<Write<'a>> {
+    let mut writes = Vec::new();
     // Revoke everything.
     for table in REVOKED_TABLES {
         writes.push(Write::new(
@@ -203,6 +219,12 @@ fn erasure_writes<'a>(e: &'a Erasure, account: &'a str, now: i64) -> Vec<Write<'
          cooloff_until = NULL WHERE id = $2 AND status = 'active'",
         vec![Arg::Int(now), text(account)],
     ));
+    writes
+}
+
+/// R13's event for downstream services and R14's audit line.
+fn announcing_writes<'a>(e: &'a Erasure, account: &'a str, now: i64) -> Vec<Write<'a>> {
+    let mut writes = Vec::new();
     // R13: the event for downstream services.
     let event_id = uuid::Uuid::now_v7().to_string();
     writes.push(Write::new(
