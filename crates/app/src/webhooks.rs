@@ -9,15 +9,9 @@ use crate::outbound::{self, Body, Method};
 use crate::state::AppState;
 use base64::Engine;
 use offboard_core::crypto::SecretKey;
+use offboard_core::events::EventType;
 use offboard_core::Clock;
 use offboard_store::{ClaimedJob, DeliveryAttempt, StoreError, WebhookEndpoint};
-
-/// The events an endpoint may subscribe to.
-pub const EVENT_TYPES: [&str; 3] = [
-    "account.deleted",
-    "account.deletion_started",
-    "account.recovered",
-];
 
 /// Why an endpoint was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -34,13 +28,18 @@ pub fn validate(url: &str, events: &[String]) -> Result<(String, Vec<String>), E
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(EndpointError::Url);
     }
-    if events.is_empty() || events.iter().any(|e| !EVENT_TYPES.contains(&e.as_str())) {
-        return Err(EndpointError::Events);
-    }
-    let events = EVENT_TYPES
+    let Some(wanted) = events
         .iter()
-        .filter(|t| events.iter().any(|e| e == *t))
-        .map(|t| (*t).to_owned())
+        .map(|e| EventType::parse(e))
+        .collect::<Option<Vec<_>>>()
+        .filter(|w| !w.is_empty())
+    else {
+        return Err(EndpointError::Events);
+    };
+    let events = EventType::ALL
+        .into_iter()
+        .filter(|t| wanted.contains(t))
+        .map(|t| t.as_str().to_owned())
         .collect();
     Ok((parsed.to_string(), events))
 }

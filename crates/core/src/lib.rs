@@ -8,6 +8,7 @@ pub mod clock;
 pub mod crypto;
 pub mod deletion;
 pub mod email;
+pub mod events;
 pub mod identity;
 pub mod ids;
 pub mod money;

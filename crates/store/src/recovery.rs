@@ -59,8 +59,9 @@ impl Store {
                     .await?;
                 sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(&account).execute(&mut *tx).await?;
                 let event_id = uuid::Uuid::now_v7().to_string();
-                sqlx::query("INSERT INTO events (id, type, payload, created_at) VALUES ($1, 'account.recovered', $2, $3)")
+                sqlx::query("INSERT INTO events (id, type, payload, created_at) VALUES ($1, $2, $3, $4)")
                     .bind(&event_id)
+                    .bind(offboard_core::events::EventType::AccountRecovered.as_str())
                     .bind(a.event_payload)
                     .bind(now)
                     .execute(&mut *tx)

@@ -5,6 +5,7 @@
 
 use crate::jobs::MAIL_JOB_SQL;
 use crate::{locked_tx, to_unix, Store, StoreError};
+use offboard_core::events::EventType;
 use offboard_core::money;
 use offboard_core::AccountId;
 use rust_decimal::Decimal;
@@ -228,9 +229,10 @@ fn announcing_writes<'a>(e: &'a Erasure, account: &'a str, now: i64) -> Vec<Writ
     // R13: the event for downstream services.
     let event_id = uuid::Uuid::now_v7().to_string();
     writes.push(Write::new(
-        "INSERT INTO events (id, type, payload, created_at) VALUES ($1, 'account.deleted', $2, $3)",
+        "INSERT INTO events (id, type, payload, created_at) VALUES ($1, $2, $3, $4)",
         vec![
             Arg::Text(Cow::Owned(event_id.clone())),
+            Arg::Text(Cow::Borrowed(EventType::AccountDeleted.as_str())),
             text(&e.event_payload),
             Arg::Int(now),
         ],

@@ -127,8 +127,9 @@ impl Store {
                     let event_id = uuid::Uuid::now_v7().to_string();
                     let started_at = now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
                     let payload = serde_json::json!({"account_id": &account, "flow_id": &flow.id, "started_at": started_at}).to_string();
-                    sqlx::query("INSERT INTO events (id, type, payload, created_at) VALUES ($1, 'account.deletion_started', $2, $3)")
+                    sqlx::query("INSERT INTO events (id, type, payload, created_at) VALUES ($1, $2, $3, $4)")
                         .bind(&event_id)
+                        .bind(offboard_core::events::EventType::AccountDeletionStarted.as_str())
                         .bind(&payload)
                         .bind(to_unix(now))
                         .execute(&mut *tx)
