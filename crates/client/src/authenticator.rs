@@ -27,12 +27,13 @@ impl fmt::Debug for Authenticator {
 }
 
 impl Authenticator {
-    /// On the system clock (a server on the system clock, or a dev clock not moved).
+    /// On the real time, as a phone's app: the server judges codes by it whatever its
+    /// dev clock says.
     pub fn new(secret: impl Into<String>) -> Self {
         Self::with_clock(secret, Arc::new(SystemClock))
     }
 
-    /// On the server's clock (tests: the app's dev clock).
+    /// On another clock (unit tests of the step bookkeeping).
     pub fn with_clock(secret: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
         Self {
             secret: secret.into(),

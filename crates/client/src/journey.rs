@@ -20,10 +20,8 @@ use crate::factors::FactorCodes;
 use crate::identity::Document;
 use crate::kinds::{Channel, CodePurpose, Factor, IdentityMethod, ReviewStatus, Step};
 use crate::ledger::WithdrawalRequest;
-use offboard_core::{Clock, SystemClock};
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// The observer's name for the client-side captcha work of [`Deletion::confirm_notes`].
@@ -61,8 +59,6 @@ pub struct User {
     pub document_number: Option<String>,
     /// After [`User::bind_authenticator`].
     pub authenticator: Option<Authenticator>,
-    /// The server's clock, for authenticator codes (tests: the app's dev clock).
-    pub clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for User {
@@ -88,7 +84,6 @@ pub async fn sign_up(api: &Client, email: &str, password: &str) -> Result<User, 
         phone: None,
         document_number: None,
         authenticator: None,
-        clock: Arc::new(SystemClock),
     })
 }
 
@@ -184,7 +179,7 @@ impl User {
     /// Binds an authenticator (`totp_setup`, `totp_confirm`) and keeps it.
     pub async fn bind_authenticator(&mut self) -> Result<(), ClientError> {
         let setup = self.api.totp_begin().await?;
-        let mut authenticator = Authenticator::with_clock(setup.secret, Arc::clone(&self.clock));
+        let mut authenticator = Authenticator::new(setup.secret);
         let api = &self.api;
         with_fresh_code(&mut authenticator, |code| async move {
             api.totp_confirm(&code).await

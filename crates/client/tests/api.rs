@@ -245,7 +245,7 @@ async fn support_agents_find_accounts_and_read_the_audit() {
         .await
         .unwrap();
     api.dev_advance_clock(30).await.unwrap();
-    let authenticator = Authenticator::with_clock(secret, Arc::clone(&app.state.clock));
+    let authenticator = Authenticator::new(secret);
     let code = authenticator.code_at_offset(0).unwrap();
     let token = api.support_login(email, password, &code).await.unwrap();
     let agent = api.with_session(&token.token);

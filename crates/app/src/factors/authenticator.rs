@@ -9,6 +9,15 @@ use offboard_core::otp::{self, Verdict};
 use offboard_core::{totp, AccountId, OtpCode, Purpose};
 use offboard_store::TotpRow;
 
+/// The two times a code is judged at: the app's (rate limits, which follow the dev clock
+/// like every other expiry) and the real one (the code itself: see
+/// [`AppState::authenticator_now`]).
+#[derive(Clone, Copy)]
+struct Instants {
+    app: time::OffsetDateTime,
+    authenticator: time::OffsetDateTime,
+}
+
 /// Judges an authenticator code for `check_totp`. `setup` accepts a not yet confirmed
 /// authenticator (the first code turns it on).
 fn judge_totp(
@@ -18,8 +27,9 @@ fn judge_totp(
     oldest: Option<time::OffsetDateTime>,
     submitted: Option<&OtpCode>,
     setup: bool,
-    now: time::OffsetDateTime,
+    at: Instants,
 ) -> (Verdict, Option<i64>) {
+    let now = at.app;
     if failures >= otp::MAX_FAILURES_PER_HOUR {
         let ready = oldest.map(|t| t + otp::HOUR).unwrap_or(now + otp::HOUR);
         let secs = (ready - now).whole_seconds().max(1);
@@ -40,7 +50,7 @@ fn judge_totp(
         tracing::error!("a stored authenticator secret does not open with the secrets key");
         return (Verdict::NoCode, None);
     };
-    match totp::matching_step(&secret, code, now, row.last_step) {
+    match totp::matching_step(&secret, code, at.authenticator, row.last_step) {
         Ok(Some(step)) => (Verdict::Accepted, Some(step)),
         Ok(None) => (Verdict::Wrong { attempts_left: 0 }, None),
         Err(err) => {
@@ -93,6 +103,10 @@ pub async fn check_totp(
     let setup = usage == TotpUse::Confirm;
     let submitted = OtpCode::parse(code);
     let now = state.now();
+    let at = Instants {
+        app: now,
+        authenticator: state.authenticator_now(),
+    };
     let owner = account_id.to_string();
     let open = |row: &TotpRow| totp::open_secret(&state.config.keys.secrets, &owner, &row.secret);
     let (verdict, step) = state
@@ -103,7 +117,7 @@ pub async fn check_totp(
             now,
             consume,
             |row, failures, oldest| {
-                judge_totp(open, row, failures, oldest, submitted.as_ref(), setup, now)
+                judge_totp(open, row, failures, oldest, submitted.as_ref(), setup, at)
             },
         )
         .await?;

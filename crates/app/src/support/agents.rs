@@ -119,8 +119,13 @@ pub async fn login(
                 .ok_or_else(|| {
                     AppError::internal("an agent's authenticator secret does not open")
                 })?;
-            totp::matching_step(&secret, &code, now, agent.totp_last_step)
-                .map_err(AppError::internal)?
+            totp::matching_step(
+                &secret,
+                &code,
+                state.authenticator_now(),
+                agent.totp_last_step,
+            )
+            .map_err(AppError::internal)?
         }
         _ => None,
     };

@@ -71,7 +71,7 @@ fn agent_token(res: &reqwest::Response) -> String {
 async fn console_browser(app: &TestApp, agent: &Agent) -> (reqwest::Client, String) {
     app.advance(30).await;
     let browser = client(true);
-    let code = app.totp_now(&agent.secret, 0);
+    let code = app.next_totp(&agent.secret).await;
     let res = console_login_raw(app, &browser, &agent.email, &agent.password, &code).await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/support");
@@ -166,7 +166,7 @@ async fn console_login_fails_alike_r11(backend: Backend) {
     );
 
     app.advance(30).await;
-    let code = app.totp_now(&agent.secret, 0);
+    let code = app.next_totp(&agent.secret).await;
     let wrong_code = app.totp_now(&agent.secret, 5);
     let mut messages = Vec::new();
     for (email, password, totp) in [
@@ -231,7 +231,7 @@ async fn console_login_fails_alike_r11(backend: Backend) {
     let (status, _) = get(&browser, &app, "/support").await;
     assert_eq!(status, 303);
     app.advance(30).await;
-    let code = app.totp_now(&agent.secret, 0);
+    let code = app.next_totp(&agent.secret).await;
     let res = console_login_raw(&app, &other, &agent.email, &agent.password, &code).await;
     assert_eq!(res.status(), 401);
     messages.push(alert_text(&res.text().await.unwrap()).unwrap());
@@ -605,7 +605,7 @@ async fn console_recovery_approve_reject_and_lead_rule_r11(backend: Backend) {
     let open: Vec<Value> = {
         let agent = add_agent(&app, "api@support.test", AgentRole::Agent).await;
         app.advance(30).await;
-        let code = app.totp_now(&agent.secret, 0);
+        let code = app.next_totp(&agent.secret).await;
         let res = app
             .post_json(
                 "/api/v1/support/login",
@@ -835,7 +835,7 @@ async fn console_cookie_is_host_prefixed_and_strict_in_production_r11(backend: B
     let res = app.api.get(app.url("/support/login")).send().await.unwrap();
     let csrf_cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
     let csrf = extract_csrf(&res.text().await.unwrap()).unwrap();
-    let code = app.totp_now(&agent.secret, 0);
+    let code = app.next_totp(&agent.secret).await;
     let res = app
         .api
         .post(app.url("/support/login"))

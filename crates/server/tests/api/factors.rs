@@ -16,6 +16,7 @@ both_backends!(
     parallel_wrong_guesses_evaluate_at_most_five,
     authenticator_binding_login_and_replay,
     authenticator_accepts_one_step_of_skew,
+    moving_the_dev_clock_keeps_real_authenticator_codes,
     unbinding_needs_every_bound_factor,
     code_requests_are_validated,
     audit_records_sends_and_failures_without_codes,
@@ -219,13 +220,13 @@ async fn a_new_code_retires_the_previous_one(backend: Backend) {
     let new = app.latest_code("uma@example.com").await;
     assert_ne!(old, new);
     let (status, err) =
-        code_error(try_unbind(&app, &token, &old, &app.totp_now(&secret, 0)).await).await;
+        code_error(try_unbind(&app, &token, &old, &app.next_totp(&secret).await).await).await;
     assert_eq!(
         (status, err["code"].as_str(), err["factor"].as_str()),
         (400, Some("invalid_code"), Some("email"))
     );
     assert_eq!(
-        try_unbind(&app, &token, &new, &app.totp_now(&secret, 0))
+        try_unbind(&app, &token, &new, &app.next_totp(&secret).await)
             .await
             .status(),
         204
@@ -243,7 +244,7 @@ async fn resend_does_not_refill_the_failure_budget(backend: Backend) {
         assert_eq!(err["attempts_left"], left);
     }
     let (_, err) =
-        code_error(try_unbind(&app, &token, &first, &app.totp_now(&secret, 0)).await).await;
+        code_error(try_unbind(&app, &token, &first, &app.next_totp(&secret).await).await).await;
     assert_eq!(
         err["code"], "code_exhausted",
         "dead after five wrong tries, even with the right code"
@@ -259,7 +260,7 @@ async fn resend_does_not_refill_the_failure_budget(backend: Backend) {
     request_unbind_code(&app, &token).await;
     let third = app.latest_code("vic@example.com").await;
     let (status, err) =
-        code_error(try_unbind(&app, &token, &third, &app.totp_now(&secret, 0)).await).await;
+        code_error(try_unbind(&app, &token, &third, &app.next_totp(&secret).await).await).await;
     assert_eq!(
         (status, err["code"].as_str()),
         (429, Some("rate_limited")),
@@ -280,9 +281,16 @@ async fn codes_are_bound_to_their_purpose(backend: Backend) {
         .await;
     assert_eq!(res.status(), 202);
     let withdrawal_code = app.latest_code("wes@example.com").await;
-    let (status, err) =
-        code_error(try_unbind(&app, &token, &withdrawal_code, &app.totp_now(&secret, 0)).await)
-            .await;
+    let (status, err) = code_error(
+        try_unbind(
+            &app,
+            &token,
+            &withdrawal_code,
+            &app.next_totp(&secret).await,
+        )
+        .await,
+    )
+    .await;
     assert_eq!((status, err["code"].as_str()), (400, Some("invalid_code")));
     let me: Value = app.get_as(&token, "/api/v1/me").await.json().await.unwrap();
     assert_eq!(
@@ -362,7 +370,7 @@ async fn authenticator_binding_login_and_replay(backend: Backend) {
             Some("/help/authenticator-errors")
         )
     );
-    let first = app.totp_now(&secret, 0);
+    let first = app.next_totp(&secret).await;
     assert_eq!(
         app.post_json_as(&token, "/api/v1/me/totp/confirm", json!({"code": first}))
             .await
@@ -391,32 +399,73 @@ async fn authenticator_binding_login_and_replay(backend: Backend) {
     // The step used to confirm is never accepted again (replay).
     let (status, err) = code_error(login(Some(first.clone())).await).await;
     assert_eq!((status, err["code"].as_str()), (400, Some("invalid_code")));
-    app.advance(30).await;
-    let next = app.totp_now(&secret, 0);
+    let next = app.next_totp(&secret).await;
     assert_eq!(login(Some(next.clone())).await.status(), 200);
     let (status, _) = code_error(login(Some(next)).await).await;
     assert_eq!(status, 400, "the same step twice is a replay");
 }
 
-// Rules R5 (PRODUCT.md).
+// Rules R5 (PRODUCT.md): one 30-second step of skew either way, judged by the real time.
 async fn authenticator_accepts_one_step_of_skew(backend: Backend) {
     let app = spawn_app(backend).await;
-    let (_, secret) = app.user_with_totp("zed@example.com").await;
+    let token = user(&app, "zed@example.com").await;
+    let setup: Value = app
+        .post_json_as(&token, "/api/v1/me/totp", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = setup["secret"].as_str().unwrap().to_owned();
+    // Steer clear of a step boundary between computing a code and the server judging it.
+    let into_step = app.state.authenticator_now().unix_timestamp() % 30;
+    if into_step > 27 {
+        tokio::time::sleep(std::time::Duration::from_secs((31 - into_step) as u64)).await;
+    }
+    let confirm =
+        |code: String| app.post_json_as(&token, "/api/v1/me/totp/confirm", json!({ "code": code }));
+    let (status, _) = code_error(confirm(app.totp_now(&secret, -2)).await).await;
+    assert_eq!(status, 400, "two steps behind is too old");
+    assert_eq!(
+        confirm(app.totp_now(&secret, -1)).await.status(),
+        204,
+        "one step behind is fine"
+    );
     let login = |code: String| {
         app.post_json("/api/v1/login", json!({"email": "zed@example.com", "password": crate::helpers::PASSWORD, "totp_code": code}))
     };
-    app.advance(90).await;
-    let (status, _) = code_error(login(app.totp_now(&secret, -2)).await).await;
-    assert_eq!(status, 400, "two steps behind is too old");
-    assert_eq!(
-        login(app.totp_now(&secret, -1)).await.status(),
-        200,
-        "one step behind is fine"
-    );
+    let (status, _) = code_error(login(app.totp_now(&secret, 2)).await).await;
+    assert_eq!(status, 400, "two steps ahead is too far");
     assert_eq!(
         login(app.totp_now(&secret, 1)).await.status(),
         200,
         "one step ahead is fine"
+    );
+}
+
+// Rules R5 (PRODUCT.md), issue 15: the dev clock moves expiries, never the time an
+// authenticator app's codes are judged by (the phone does not know the dev clock).
+async fn moving_the_dev_clock_keeps_real_authenticator_codes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, secret) = app.user_with_totp("ora@example.com").await;
+    app.advance(1000).await;
+    let real_step =
+        offboard_core::totp::step_of(offboard_core::Clock::now(&offboard_core::SystemClock));
+    let phone_code = offboard_core::totp::code_at_step(&secret, real_step + 1).unwrap();
+    let moved_code =
+        offboard_core::totp::code_at_step(&secret, offboard_core::totp::step_of(app.state.now()))
+            .unwrap();
+    let login = |code: String| {
+        app.post_json("/api/v1/login", json!({"email": "ora@example.com", "password": crate::helpers::PASSWORD, "totp_code": code}))
+    };
+    let (status, _) = code_error(login(moved_code).await).await;
+    assert_eq!(
+        status, 400,
+        "a code of the moved clock's time is not the phone's"
+    );
+    assert_eq!(
+        login(phone_code).await.status(),
+        200,
+        "the phone's code still works"
     );
 }
 
@@ -439,7 +488,7 @@ async fn unbinding_needs_every_bound_factor(backend: Backend) {
     let email = app.latest_code("amy@example.com").await;
     // Missing SMS code: refused, naming the field.
     let (status, err) =
-        code_error(try_unbind(&app, &token, &email, &app.totp_now(&secret, 0)).await).await;
+        code_error(try_unbind(&app, &token, &email, &app.next_totp(&secret).await).await).await;
     assert_eq!(
         (status, err["code"].as_str(), err["field"].as_str()),
         (422, Some("validation_error"), Some("sms_code"))
@@ -455,7 +504,8 @@ async fn unbinding_needs_every_bound_factor(backend: Backend) {
     let body = json!({"email_code": email, "sms_code": sms, "totp_code": "000000"});
     let (status, err) = code_error(app.delete_json_as(&token, "/api/v1/me/totp", body).await).await;
     assert_eq!((status, err["factor"].as_str()), (400, Some("totp")));
-    let body = json!({"email_code": email, "sms_code": sms, "totp_code": app.totp_now(&secret, 0)});
+    let body =
+        json!({"email_code": email, "sms_code": sms, "totp_code": app.next_totp(&secret).await});
     assert_eq!(
         app.delete_json_as(&token, "/api/v1/me/totp", body)
             .await

@@ -27,6 +27,8 @@ pub struct TestApp {
     pub state: AppState,
     /// The test database's URL, for tests that inspect the tables directly.
     pub db_url: String,
+    /// The newest authenticator step handed out per secret (see [`TestApp::next_totp`]).
+    totp_steps: std::sync::Mutex<std::collections::HashMap<String, i64>>,
     _db: TestDatabase,
 }
 
@@ -59,6 +61,7 @@ pub async fn spawn_app_with(
         api: client(false),
         state,
         db_url: db.url.clone(),
+        totp_steps: Default::default(),
         _db: db,
     }
 }
@@ -205,9 +208,10 @@ impl TestApp {
             .to_owned()
     }
 
-    /// The authenticator code for the app's current time (optionally some steps away).
+    /// The authenticator code for the real current time (optionally some steps away): the
+    /// server judges codes by the real time, whatever its dev clock says.
     pub fn totp_now(&self, secret: &str, step_offset: i64) -> String {
-        let step = offboard_core::totp::step_of(self.state.now()) + step_offset;
+        let step = offboard_core::totp::step_of(self.state.authenticator_now()) + step_offset;
         offboard_core::totp::code_at_step(secret, step).unwrap()
     }
 
@@ -219,6 +223,37 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// A code of a real-time step this test has not handed out for `secret` yet: the
+    /// current one, else the next (the server accepts one step of skew; never a step in
+    /// the past, which a step boundary between here and the server could push out of the
+    /// window). Waits for the next 30-second step when both are used (the server never accepts a step
+    /// twice, and it judges codes by the real time, not the dev clock).
+    pub async fn next_totp(&self, secret: &str) -> String {
+        use offboard_core::totp::{code_at_step, step_of, SKEW_STEPS, STEP_SECONDS};
+        loop {
+            let now = self.state.authenticator_now();
+            let current = step_of(now);
+            let step = {
+                let mut steps = self.totp_steps.lock().unwrap();
+                let candidate = steps
+                    .get(secret)
+                    .map_or(current, |last| (last + 1).max(current));
+                (candidate <= current + SKEW_STEPS).then(|| {
+                    steps.insert(secret.to_owned(), candidate);
+                    candidate
+                })
+            };
+            if let Some(step) = step {
+                return code_at_step(secret, step).unwrap();
+            }
+            let wait = (current + 1) * STEP_SECONDS - now.unix_timestamp();
+            tokio::time::sleep(std::time::Duration::from_millis(
+                wait.max(0) as u64 * 1000 + 50,
+            ))
+            .await;
+        }
     }
 
     /// Signs up, logs in, binds an authenticator; returns (token, secret).
@@ -236,7 +271,7 @@ impl TestApp {
             .post_json_as(
                 &token,
                 "/api/v1/me/totp/confirm",
-                json!({"code": self.totp_now(&secret, 0)}),
+                json!({"code": self.next_totp(&secret).await}),
             )
             .await;
         assert_eq!(res.status(), 204);

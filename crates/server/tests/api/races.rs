@@ -226,7 +226,7 @@ async fn r5_one_authenticator_code_logs_in_once(backend: Backend) {
     let email = "totpburst@example.com";
     let (_, secret) = app.user_with_totp(email).await;
     app.advance(30).await;
-    let code = app.totp_now(&secret, 0);
+    let code = app.next_totp(&secret).await;
     let logins = (0..10).map(|_| {
         app.post_json(
             "/api/v1/login",

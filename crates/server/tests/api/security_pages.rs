@@ -82,7 +82,7 @@ async fn bind_and_remove_an_authenticator_by_form(backend: Backend) {
         .await
         .unwrap()
         .contains("/help/authenticator-errors"));
-    let code = app.totp_now(&secret, 0);
+    let code = app.next_totp(&secret).await;
     let res = browser
         .post(app.url("/security/totp/confirm"))
         .form(&[("csrf_token", csrf.as_str()), ("code", code.as_str())])
@@ -118,7 +118,7 @@ async fn bind_and_remove_an_authenticator_by_form(backend: Backend) {
     );
     let email_code = app.latest_code("dee@example.com").await;
     app.advance(30).await;
-    let totp = app.totp_now(&secret, 0);
+    let totp = app.next_totp(&secret).await;
     let res = browser
         .post(app.url("/security/totp/remove"))
         .form(&[
@@ -213,7 +213,7 @@ async fn web_login_asks_for_the_authenticator_code(backend: Backend) {
     let html = res.text().await.unwrap();
     assert!(html.contains("authenticator app"), "{html}");
     app.advance(30).await;
-    let code = app.totp_now(&secret, 0);
+    let code = app.next_totp(&secret).await;
     let res = browser
         .post(app.url("/login"))
         .form(&[

@@ -66,7 +66,7 @@ async fn a_full_life(app: &TestApp, mail: &SmtpSink, sms: &SmsSink) -> Person {
         "asset": "ETH", "amount": "2", "address": ADDRESS,
         "email_code": mail.code(EMAIL, 1).await,
         "sms_code": sms.latest_code(PHONE),
-        "totp_code": app.totp_now(&totp_secret, 0),
+        "totp_code": app.next_totp(&totp_secret).await,
     });
     let paid = post(app, &token, "/api/v1/me/withdrawals", withdrawal).await;
     let complete = format!(
@@ -110,7 +110,7 @@ async fn delete(app: &TestApp, mail: &SmtpSink, sms: &SmsSink, person: &Person) 
     let codes = json!({
         "email_code": mail.code(EMAIL, 2).await,
         "sms_code": sms.latest_code(PHONE),
-        "totp_code": app.totp_now(&person.totp_secret, 0),
+        "totp_code": app.next_totp(&person.totp_secret).await,
     });
     post(app, token, &step("verify"), codes).await;
     let done = post(

@@ -80,7 +80,7 @@ async fn agent_login_raw(
 /// Logs in with a fresh authenticator step (the clock moves one step first).
 pub(crate) async fn agent_login(app: &TestApp, agent: &Agent) -> String {
     app.advance(30).await;
-    let code = app.totp_now(&agent.secret, 0);
+    let code = app.next_totp(&agent.secret).await;
     let res = agent_login_raw(app, agent, &agent.password, &code).await;
     assert_eq!(res.status(), 200);
     res.json::<Value>().await.unwrap()["token"]
@@ -126,7 +126,7 @@ async fn support_login_fails_alike_and_tokens_stay_apart(backend: Backend) {
         secret: agent.secret.clone(),
     };
     app.advance(30).await;
-    let code = app.totp_now(&agent.secret, 0);
+    let code = app.next_totp(&agent.secret).await;
     let wrong_password = agent_login_raw(&app, &agent, "not the password at all", &code).await;
     let missing_code = agent_login_raw(&app, &agent, &agent.password, "").await;
     let unknown = agent_login_raw(&app, &ghost, &ghost.password, &code).await;
@@ -184,7 +184,7 @@ async fn support_login_fails_alike_and_tokens_stay_apart(backend: Backend) {
         401
     );
     app.advance(30).await;
-    let code = app.totp_now(&agent.secret, 0);
+    let code = app.next_totp(&agent.secret).await;
     let res = agent_login_raw(&app, &agent, &agent.password, &code).await;
     assert_eq!(res.status(), 401);
     assert_eq!(res.text().await.unwrap(), bodies[0]);
@@ -651,7 +651,7 @@ async fn support_login_is_throttled_like_user_login(backend: Backend) {
         assert_eq!(res.status(), 401);
         assert!(res.headers().get("retry-after").is_none());
     }
-    let code = app.totp_now(&agent.secret, 0);
+    let code = app.next_totp(&agent.secret).await;
     let res = agent_login_raw(&app, &agent, &agent.password, &code).await;
     assert_eq!(
         res.status(),
