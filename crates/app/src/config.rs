@@ -95,6 +95,9 @@ pub struct ServerConfig {
     pub asset_source: AssetSourceConfig,
     /// The assets the embedded ledger keeps, with their decimal places.
     pub assets: offboard_core::money::AssetRegistry,
+    /// Dev mode: the embedded ledger completes a pending withdrawal this long after it
+    /// was requested, as a live host would (`None`: it waits for the admin API).
+    pub dev_settle_withdrawals: Option<time::Duration>,
     /// The deletion journey's policies and periods.
     pub deletion: DeletionConfig,
     pub jobs: JobsConfig,
@@ -254,6 +257,8 @@ impl ServerConfig {
             dust: std::collections::BTreeMap::new(),
             asset_source: AssetSourceConfig::Embedded,
             assets: offboard_core::money::AssetRegistry::default(),
+            // Tests settle withdrawals themselves; `offboard serve` in dev mode turns this on.
+            dev_settle_withdrawals: None,
             deletion: DeletionConfig::default(),
             jobs: JobsConfig::default(),
             webhooks: Vec::new(),

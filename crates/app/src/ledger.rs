@@ -8,8 +8,10 @@ use crate::error::AppError;
 use crate::error::ErrorKind;
 use crate::outbound::{self, Auth, Method};
 use crate::state::AppState;
+use offboard_core::actor::Actor;
 use offboard_core::money::{self, Blocker, Holdings};
 use offboard_core::AccountId;
+use offboard_store::{SettledBy, Settlement};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -41,7 +43,10 @@ impl From<SourceError> for AppError {
 /// What an account holds, from the configured source.
 pub async fn holdings(state: &AppState, account_id: AccountId) -> Result<Holdings, SourceError> {
     match &state.config.asset_source {
-        AssetSourceConfig::Embedded => Ok(state.store.holdings(account_id).await?),
+        AssetSourceConfig::Embedded => {
+            settle_due_dev_withdrawals(state, account_id).await?;
+            Ok(state.store.holdings(account_id).await?)
+        }
         AssetSourceConfig::Http {
             url,
             token,
@@ -70,6 +75,44 @@ pub async fn holdings(state: &AppState, account_id: AccountId) -> Result<Holding
             })
         }
     }
+}
+
+/// Dev mode's embedded ledger behaves like a live host: a withdrawal still pending
+/// `dev_settle_withdrawals` after it was requested is completed (funds leave), audited
+/// as the system's. It runs when the account's holdings or withdrawals are read, so it
+/// follows the dev clock and needs no background task. Off in production (start-up
+/// refuses the setting) and in tests unless they switch it on.
+pub async fn settle_due_dev_withdrawals(
+    state: &AppState,
+    account_id: AccountId,
+) -> Result<(), offboard_store::StoreError> {
+    let Some(after) = state
+        .config
+        .dev_settle_withdrawals
+        .filter(|_| state.config.is_dev())
+    else {
+        return Ok(());
+    };
+    if !matches!(state.config.asset_source, AssetSourceConfig::Embedded) {
+        return Ok(());
+    }
+    let due = state.now() - after;
+    let system = Actor::System.to_string();
+    for withdrawal in state.store.withdrawals_of(account_id).await? {
+        if withdrawal.status != "pending" || withdrawal.created_at > due {
+            continue;
+        }
+        // Settled meanwhile by the admin API or a parallel read: that one wrote the audit.
+        let by = SettledBy {
+            actor: &system,
+            note: " (dev ledger)",
+        };
+        state
+            .store
+            .settle_withdrawal(&withdrawal.id, Settlement::Complete, state.now(), &by)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Dust thresholds from settings; invalid entries were refused at start-up.

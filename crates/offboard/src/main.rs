@@ -232,6 +232,9 @@ pub fn server_config(validated: &Validated) -> Result<ServerConfig> {
         dust: settings.dust.clone(),
         asset_source: validated.asset_source.clone(),
         assets: validated.assets.clone(),
+        dev_settle_withdrawals: validated
+            .dev_settle_withdrawals
+            .map(|d| time::Duration::seconds(d.as_secs() as i64)),
         deletion: offboard_app::config::DeletionConfig {
             captcha: match settings.captcha {
                 CaptchaSetting::Always => CaptchaPolicy::Always,

@@ -72,6 +72,10 @@ pub struct Settings {
     /// (`VACUUM FULL`, a short exclusive lock per table) so the erased values leave the
     /// table files; `false` runs a plain `VACUUM` (docs/security.md says what remains).
     pub erasure_rewrite_tables: bool,
+    /// Dev mode: the embedded ledger behaves like a live host and completes a pending
+    /// withdrawal this many seconds after it was requested (default 15; 0 leaves them
+    /// pending until the admin API settles them). Production refuses it.
+    pub dev_settle_withdrawals_secs: Option<u32>,
     pub session_idle_minutes: u32,
     pub session_absolute_hours: u32,
     /// Seconds a client may take to send a request's headers (and an idle keep-alive
@@ -191,6 +195,7 @@ impl Default for Settings {
             webhooks: Vec::new(),
             captcha_max_number: 100_000,
             erasure_rewrite_tables: true,
+            dev_settle_withdrawals_secs: None,
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             header_timeout_secs: 10,
@@ -246,6 +251,8 @@ pub struct Validated {
     pub delivery: Delivery,
     pub asset_source: AssetSourceConfig,
     pub assets: offboard_core::money::AssetRegistry,
+    /// Dev mode's self-settling withdrawals (see `dev_settle_withdrawals_secs`).
+    pub dev_settle_withdrawals: Option<Duration>,
 }
 
 impl Settings {
@@ -276,7 +283,9 @@ impl Settings {
         self.check_dust()?;
         let asset_source = self.asset_source()?;
         let assets = self.asset_registry()?;
+        let dev_settle_withdrawals = self.dev_settle_withdrawals()?;
         Ok(Validated {
+            dev_settle_withdrawals,
             listen,
             clock,
             email_delivery,
@@ -435,6 +444,22 @@ impl Settings {
                 "setting `asset_source_url` (OFFBOARD_ASSET_SOURCE_URL) must be an http(s) URL"
             ),
         })
+    }
+
+    /// Dev mode's self-settling withdrawals: 15 s unless set; production refuses them.
+    fn dev_settle_withdrawals(&self) -> Result<Option<Duration>> {
+        match (self.mode, self.dev_settle_withdrawals_secs) {
+            (Mode::Production, Some(n)) if n > 0 => bail!(
+                "setting `dev_settle_withdrawals_secs`: production mode refuses self-settling withdrawals; the host settles them through the admin API"
+            ),
+            (Mode::Production, _) => Ok(None),
+            (Mode::Dev, None) => Ok(Some(Duration::from_secs(15))),
+            (Mode::Dev, Some(0)) => Ok(None),
+            (Mode::Dev, Some(n)) if n > 86_400 => {
+                bail!("setting `dev_settle_withdrawals_secs` must be between 0 and 86400")
+            }
+            (Mode::Dev, Some(n)) => Ok(Some(Duration::from_secs(u64::from(n)))),
+        }
     }
 
     /// The assets the embedded ledger keeps: codes of 2-10 letters or digits, 0-18 places.

@@ -49,6 +49,14 @@ pub enum Settlement {
     Fail,
 }
 
+/// Who settles a withdrawal, for its audit line: the actor (`admin`, `system`) and a
+/// note appended to `withdrawal=<id>` (e.g. `" (dev ledger)"`, or empty).
+#[derive(Debug, Clone, Copy)]
+pub struct SettledBy<'a> {
+    pub actor: &'a str,
+    pub note: &'a str,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SettleOutcome {
     Done,
@@ -318,11 +326,14 @@ impl Store {
     }
 
     /// Completes (funds leave) or fails (funds return) a pending withdrawal, once.
+    /// Completes or fails a pending withdrawal, with its audit line in the same
+    /// transaction.
     pub async fn settle_withdrawal(
         &self,
         withdrawal_id: &str,
         how: Settlement,
         now: OffsetDateTime,
+        settled_by: &SettledBy<'_>,
     ) -> Result<SettleOutcome, StoreError> {
         let owner: Option<String> = on_db!(self, pool => sqlx::query("SELECT account_id FROM withdrawals WHERE id = $1")
             .bind(withdrawal_id)
@@ -365,6 +376,16 @@ impl Store {
                         set_available_in_tx!(tx, &account, &asset, balance + amount);
                     }
                 }
+                // The settlement and its audit line commit together (R14).
+                let detail = format!("withdrawal={withdrawal_id}{}", settled_by.note);
+                let account_id = AccountId::from_str(&account).ok();
+                crate::audit::insert_audit!(tx, &crate::AuditEntry {
+                    at: now,
+                    account_id,
+                    actor: settled_by.actor,
+                    action: kind,
+                    detail: Some(&detail),
+                });
                 SettleOutcome::Done
             }
         });

@@ -19,8 +19,8 @@ mod jobs;
 pub use jobs::{ClaimedJob, CleanupPolicy, CleanupReport, JobCounts, JobKind, JobRow};
 mod ledger;
 pub use ledger::{
-    DepositOutcome, DepositRow, LedgerAudit, SettleOutcome, Settlement, WithdrawalOutcome,
-    WithdrawalRow,
+    DepositOutcome, DepositRow, LedgerAudit, SettleOutcome, SettledBy, Settlement,
+    WithdrawalOutcome, WithdrawalRow,
 };
 mod outbox;
 mod recovery;

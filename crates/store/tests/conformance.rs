@@ -13,7 +13,12 @@ use offboard_store::{
     AuditEntry, Backend, NewSession, OutboxMessage, SessionKind, Store, StoreError,
 };
 use offboard_store::{CleanupPolicy, DeliveryAttempt, JobKind, WebhookEndpoint};
-use offboard_store::{CodeSlot, NewCode};
+use offboard_store::{CodeSlot, NewCode, SettledBy};
+
+const BY_ADMIN: SettledBy<'static> = SettledBy {
+    actor: "admin",
+    note: "",
+};
 use offboard_store::{IdentityRow, NewIdentity};
 use std::future::Future;
 use time::macros::datetime;
@@ -933,7 +938,10 @@ async fn concurrent_deposits_and_withdrawals_keep_the_books_balanced(store: Stor
             } else {
                 Settlement::Complete
             };
-            store.settle_withdrawal(&w, how, T0).await.unwrap()
+            store
+                .settle_withdrawal(&w, how, T0, &BY_ADMIN)
+                .await
+                .unwrap()
         }));
     }
     for s in settles {
@@ -1022,14 +1030,14 @@ async fn withdrawals_settle_once(store: Store) {
     };
     assert_eq!(
         store
-            .settle_withdrawal(&a, Settlement::Complete, T0)
+            .settle_withdrawal(&a, Settlement::Complete, T0, &BY_ADMIN)
             .await
             .unwrap(),
         SettleOutcome::Done
     );
     assert_eq!(
         store
-            .settle_withdrawal(&a, Settlement::Fail, T0)
+            .settle_withdrawal(&a, Settlement::Fail, T0, &BY_ADMIN)
             .await
             .unwrap(),
         SettleOutcome::AlreadySettled {
@@ -1039,14 +1047,14 @@ async fn withdrawals_settle_once(store: Store) {
     );
     assert_eq!(
         store
-            .settle_withdrawal(&b, Settlement::Fail, T0)
+            .settle_withdrawal(&b, Settlement::Fail, T0, &BY_ADMIN)
             .await
             .unwrap(),
         SettleOutcome::Done
     );
     assert_eq!(
         store
-            .settle_withdrawal(&b, Settlement::Complete, T0)
+            .settle_withdrawal(&b, Settlement::Complete, T0, &BY_ADMIN)
             .await
             .unwrap(),
         SettleOutcome::AlreadySettled {
@@ -1056,10 +1064,26 @@ async fn withdrawals_settle_once(store: Store) {
     );
     assert_eq!(
         store
-            .settle_withdrawal("nope", Settlement::Complete, T0)
+            .settle_withdrawal("nope", Settlement::Complete, T0, &BY_ADMIN)
             .await
             .unwrap(),
         SettleOutcome::NotFound
+    );
+    // Each settlement wrote its audit line in its own transaction; the refused ones none (R14).
+    let settled: Vec<String> = store
+        .audit_of_account(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action.starts_with("withdrawal_"))
+        .map(|e| format!("{} {} {}", e.actor, e.action, e.detail.unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        settled,
+        [
+            format!("admin withdrawal_completed withdrawal={a}"),
+            format!("admin withdrawal_failed withdrawal={b}"),
+        ]
     );
     assert_eq!(
         store.holdings(id).await.unwrap().balances[0].amount,

@@ -8,6 +8,11 @@ fn defaults_are_dev_on_sqlite() {
     assert_eq!(v.settings.database_url, "sqlite://offboard.db");
     assert_eq!(v.clock, ClockSetting::Dev);
     assert_eq!(v.email_delivery, EmailDelivery::Outbox);
+    assert_eq!(
+        v.dev_settle_withdrawals,
+        Some(Duration::from_secs(15)),
+        "dev mode's ledger settles a withdrawal by itself (issue 15)"
+    );
 }
 
 #[test]
@@ -57,11 +62,28 @@ fn production_refuses_dev_conveniences() {
     .validate()
     .unwrap_err();
     assert!(err.to_string().contains("dev outbox"), "{err}");
-    let err = prod(Settings {
-        email_delivery: Some(EmailDelivery::Outbox),
+    let live_prod = |s: Settings| Settings {
+        mode: Mode::Production,
+        keys_file: Some(PathBuf::from("/etc/offboard/keys.json")),
+        smtp_host: Some("smtp.example.com".into()),
+        smtp_from: Some("no-reply@example.com".into()),
+        ..s
+    };
+    let err = live_prod(Settings {
+        dev_settle_withdrawals_secs: Some(15),
         ..Settings::default()
-    });
-    let _ = err;
+    })
+    .validate()
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("self-settling withdrawals"),
+        "{err}"
+    );
+    let ok = live_prod(Settings::default()).validate().unwrap();
+    assert_eq!(
+        ok.dev_settle_withdrawals, None,
+        "production never self-settles"
+    );
     let err = prod(Settings::default()).validate().unwrap_err();
     assert!(
         err.to_string().contains("refuses generated defaults"),

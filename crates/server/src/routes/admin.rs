@@ -15,7 +15,7 @@ use offboard_app::audit;
 use offboard_app::AppState;
 use offboard_core::actor::Actor;
 use offboard_core::AccountId;
-use offboard_store::{DepositOutcome, SettleOutcome, Settlement};
+use offboard_store::{DepositOutcome, SettleOutcome, SettledBy, Settlement};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -141,23 +141,17 @@ pub async fn deposit(
 }
 
 async fn settle(state: &AppState, id: &str, how: Settlement) -> ApiResult<StatusCode> {
-    match state.store.settle_withdrawal(id, how, state.now()).await? {
-        SettleOutcome::Done => {
-            let action = if how == Settlement::Complete {
-                "withdrawal_completed"
-            } else {
-                "withdrawal_failed"
-            };
-            audit::by(
-                state,
-                &Actor::Admin,
-                None,
-                action,
-                Some(&format!("withdrawal={id}")),
-            )
-            .await;
-            Ok(StatusCode::NO_CONTENT)
-        }
+    let admin = Actor::Admin.to_string();
+    let by = SettledBy {
+        actor: &admin,
+        note: "",
+    };
+    match state
+        .store
+        .settle_withdrawal(id, how, state.now(), &by)
+        .await?
+    {
+        SettleOutcome::Done => Ok(StatusCode::NO_CONTENT),
         SettleOutcome::NotFound => Err(ApiError::new(
             ErrorKind::NotFound,
             "not_found",

@@ -17,6 +17,7 @@ both_backends!(
     statement_exports_as_json_and_csv,
     assets_page_withdraws_with_codes,
     http_asset_source_is_read,
+    dev_ledger_settles_a_pending_withdrawal_by_itself,
 );
 
 pub const ADMIN: &str = "admin-token-0123456789abcdefghijklmnopqrstuv";
@@ -639,5 +640,63 @@ async fn http_asset_source_is_read(backend: Backend) {
     assert_eq!(
         (status, err["error"]["code"].as_str()),
         (503, Some("asset_source_unavailable"))
+    );
+}
+
+// Issue 15 (R4): in dev mode the embedded ledger completes a pending withdrawal after the
+// settable delay, so the tour's deletion is not blocked for ever; before the delay it
+// still blocks, and the completion is audited as the system's.
+async fn dev_ledger_settles_a_pending_withdrawal_by_itself(backend: Backend) {
+    let app = spawn_app_with(backend, |c| {
+        c.admin_token = Some(secrecy::SecretString::from(ADMIN));
+        c.dev_settle_withdrawals = Some(time::Duration::seconds(15));
+    })
+    .await;
+    let (id, token) = user(&app, "settle@example.com").await;
+    deposit(&app, &id, "BTC", "0.5").await;
+    let w = withdraw_all(
+        &app,
+        &token,
+        "settle@example.com",
+        "BTC",
+        "0.5",
+        "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+    )
+    .await;
+    app.advance(10).await;
+    let pending = assets(&app, &token).await["pending"].clone();
+    assert_eq!(pending.as_array().unwrap().len(), 1, "{pending}");
+    app.advance(6).await;
+    let after = assets(&app, &token).await;
+    assert_eq!(
+        (after["balances"].clone(), after["pending"].clone()),
+        (json!([]), json!([]))
+    );
+    // Settled once: the admin API now finds it completed.
+    let (status, err) = error_code(
+        admin_post(
+            &app,
+            &format!("/api/v1/admin/withdrawals/{w}/complete"),
+            json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (409, Some("conflict"))
+    );
+    assert!(err.to_string().contains("completed"), "{err}");
+    let audit = app
+        .state
+        .store
+        .audit_of_account(id.parse().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "withdrawal_completed" && e.actor == "system"),
+        "{audit:?}"
     );
 }
