@@ -15,6 +15,16 @@ pub struct Layout {
     pub initial: String,
     pub csrf: String,
     pub dev_mode: bool,
+    /// The deletion this session has under way (the "Continue account deletion"
+    /// banner); the deletion's own pages leave it out.
+    pub deletion_underway: Option<UnderwayView>,
+}
+
+/// Where a deletion under way stands, for the banner.
+#[derive(Debug, Clone, Default)]
+pub struct UnderwayView {
+    pub href: String,
+    pub step: String,
 }
 
 impl Layout {
@@ -32,6 +42,7 @@ impl Layout {
             initial,
             csrf: csrf.to_owned(),
             dev_mode,
+            deletion_underway: None,
         }
     }
 }
@@ -129,13 +140,6 @@ pub struct PhoneConfirmPage {
     pub error_help: Option<String>,
 }
 
-#[derive(Template)]
-#[template(path = "delete_overview.html")]
-pub struct DeleteOverviewPage {
-    pub layout: Layout,
-    pub steps: Vec<String>,
-}
-
 #[derive(Debug, Clone)]
 pub struct MessageView {
     pub channel: String,
@@ -190,6 +194,23 @@ pub fn error_page(err: &AppError, layout: Option<Layout>) -> Response {
 
 /// Formats a time for pages: `2026-03-01 09:00 UTC`.
 pub use offboard_core::clock::{human_time, rfc3339};
+
+/// A time as a page shows it: the UTC text inside `<time datetime="{iso}" data-local>`,
+/// beside which `page.js` adds the reader's local time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct When {
+    pub iso: String,
+    pub utc: String,
+}
+
+impl When {
+    pub fn at(t: time::OffsetDateTime) -> Self {
+        Self {
+            iso: rfc3339(t),
+            utc: human_time(t),
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "help_index.html")]

@@ -45,6 +45,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    a_started_flow_and_its_audit_commit_together,
     accounts_round_trip,
     duplicate_email_is_a_conflict,
     password_change_revokes_sessions,
@@ -1423,6 +1424,47 @@ async fn events_fan_out_once_to_subscribed_endpoints(store: Store) {
     assert_eq!(store.oldest_pending_delivery().await.unwrap(), None);
 }
 
+fn started(id: AccountId) -> offboard_store::AuditEntry<'static> {
+    offboard_store::AuditEntry {
+        at: T0,
+        account_id: Some(id),
+        actor: "user",
+        action: "deletion_started",
+        detail: None,
+    }
+}
+
+// R1, R14: a new flow writes its audit line in its own transaction; resuming the
+// session's live flow writes none; another session's start replaces it and writes one.
+async fn a_started_flow_and_its_audit_commit_together(store: Store) {
+    let id = account(&store, "started@example.com").await;
+    let (first, created) = store
+        .start_flow(id, "s1", false, T0, &started(id))
+        .await
+        .unwrap();
+    assert!(created);
+    let (again, created) = store
+        .start_flow(id, "s1", false, T0, &started(id))
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again.id, first.id, "the same session resumes its flow");
+    let (other, created) = store
+        .start_flow(id, "s2", false, T0, &started(id))
+        .await
+        .unwrap();
+    assert!(created);
+    assert_ne!(other.id, first.id);
+    let starts = store
+        .audit_of_account(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "deletion_started")
+        .count();
+    assert_eq!(starts, 2, "one line per new flow, none for a resume");
+}
+
 // R2: an idle deletion flow expires; expired sessions go.
 async fn cleanup_removes_expired_sessions_and_idle_flows(store: Store) {
     let id = account(&store, "cleanup@example.com").await;
@@ -1436,7 +1478,10 @@ async fn cleanup_removes_expired_sessions_and_idle_flows(store: Store) {
         })
         .await
         .unwrap();
-    let (flow, _) = store.start_flow(id, "old", false, T0).await.unwrap();
+    let (flow, _) = store
+        .start_flow(id, "old", false, T0, &started(id))
+        .await
+        .unwrap();
     let policy = CleanupPolicy {
         session_idle: Duration::minutes(30),
         session_absolute: Duration::hours(12),

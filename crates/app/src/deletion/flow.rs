@@ -71,6 +71,20 @@ pub struct LiveFlow {
     pub step: Step,
 }
 
+/// R12's 24-hour pause after a password reset, a 2FA reset or an account recovery.
+pub fn cool_off(until: OffsetDateTime) -> AppError {
+    AppError::new(
+        ErrorKind::Forbidden,
+        "deletion_cool_off",
+        format!(
+            "For your safety, deletion is possible 24 hours after a password reset, a 2FA reset or an account recovery: from {}.",
+            human_time(until)
+        ),
+    )
+    .with("allowed_from", rfc3339(until))
+    .with_help(HELP_COOL_OFF)
+}
+
 fn not_found() -> AppError {
     AppError::new(
         ErrorKind::NotFound,
@@ -147,6 +161,49 @@ pub async fn load(
     }
 }
 
+/// The deletion this session has under way: what every page's "Continue account
+/// deletion" banner links to. Read only: it neither touches nor expires the flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Underway {
+    pub flow_id: String,
+    pub step: Step,
+}
+
+pub async fn underway(
+    state: &AppState,
+    user: &Authenticated,
+) -> Result<Option<Underway>, AppError> {
+    let Some(flow) = state.store.live_flow(user.account.id).await? else {
+        return Ok(None);
+    };
+    let mine = constant_time_eq(flow.session_hash.as_bytes(), user.token_hash.as_bytes());
+    let idle = deletion::is_expired(
+        flow.updated_at,
+        state.now(),
+        state.config.deletion.flow_idle,
+    );
+    Ok(
+        (mine && !idle && flow.step != Step::Deleted).then_some(Underway {
+            flow_id: flow.id,
+            step: flow.step,
+        }),
+    )
+}
+
+/// The end of a running 24-hour cool-off (after a password reset, a factor reset or a
+/// recovery), if one runs now.
+pub async fn cooloff_until(
+    state: &AppState,
+    account_id: offboard_core::AccountId,
+) -> Result<Option<OffsetDateTime>, AppError> {
+    let now = state.now();
+    Ok(state
+        .store
+        .cooloff_until(account_id)
+        .await?
+        .filter(|t| *t > now))
+}
+
 /// R3 `risk`: a captcha when this session's device is new to the account, when the
 /// account is younger than a week, or after failed codes or ID attempts in the last day.
 pub async fn captcha_needed(state: &AppState, user: &Authenticated) -> Result<bool, AppError> {
@@ -178,14 +235,18 @@ pub async fn captcha_needed(state: &AppState, user: &Authenticated) -> Result<bo
 /// Starts or resumes the account's flow (one live flow per account, R2).
 pub async fn start(state: &AppState, user: &Authenticated) -> Result<(FlowRow, bool), AppError> {
     let captcha = captcha_needed(state, user).await?;
-    let (flow, created) = state
+    let now = state.now();
+    let started = offboard_store::AuditEntry {
+        at: now,
+        account_id: Some(user.account.id),
+        actor: "user",
+        action: "deletion_started",
+        detail: None,
+    };
+    Ok(state
         .store
-        .start_flow(user.account.id, &user.token_hash, captcha, state.now())
-        .await?;
-    if created {
-        audit::user(state, Some(user.account.id), "deletion_started", None).await;
-    }
-    Ok((flow, created))
+        .start_flow(user.account.id, &user.token_hash, captcha, now, &started)
+        .await?)
 }
 
 /// The flow object as API.md shows it.
@@ -215,11 +276,7 @@ pub async fn view(
             now,
         )
     });
-    let cooloff = state
-        .store
-        .cooloff_until(user.account.id)
-        .await?
-        .filter(|t| *t > now);
+    let cooloff = cooloff_until(state, user.account.id).await?;
     Ok(Flow {
         id: flow.id.clone(),
         step,
@@ -258,22 +315,8 @@ pub async fn confirm(
         )
         .with_help(HELP_DELETE));
     }
-    if let Some(until) = state
-        .store
-        .cooloff_until(user.account.id)
-        .await?
-        .filter(|t| *t > now)
-    {
-        return Err(AppError::new(
-            ErrorKind::Forbidden,
-            "deletion_cool_off",
-            format!(
-                "For your safety, deletion is possible 24 hours after a password reset, a 2FA reset or an account recovery: from {}.",
-                human_time(until)
-            ),
-        )
-        .with("allowed_from", rfc3339(until))
-        .with_help(HELP_COOL_OFF));
+    if let Some(until) = cooloff_until(state, user.account.id).await? {
+        return Err(cool_off(until));
     }
     if live.flow.captcha_required {
         let Some(answer) = captcha_answer.filter(|a| !a.trim().is_empty()) else {

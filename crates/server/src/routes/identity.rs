@@ -300,7 +300,7 @@ async fn render_identity(
     notice: Option<&str>,
     form: FormState<'_>,
 ) -> Response {
-    let page_layout = layout(state, Some(user), csrf);
+    let page_layout = layout(state, Some(user), csrf).await;
     let overview = match identity::status(state, user.account.id).await {
         Ok(overview) => overview,
         Err(err) => return views::error_page(&err, Some(page_layout)),

@@ -7,9 +7,9 @@ use crate::help;
 use crate::http::client::ClientAddr;
 use crate::http::cookies;
 use crate::http::csrf::{CsrfForm, CsrfToken, EmptyForm};
-use crate::http::session::{MaybePageUser, PageUser};
-use crate::layout::layout;
-use crate::views::{self, DeleteOverviewPage, HomePage, LoginPage, SignupPage};
+use crate::http::session::MaybePageUser;
+use crate::layout::{layout, signed_out_layout};
+use crate::views::{self, HomePage, LoginPage, SignupPage};
 use crate::views::{HelpIndexPage, HelpTopicPage};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -28,13 +28,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(signup_page, signup_submit))
         .routes(routes!(login_page, login_submit))
         .routes(routes!(logout_submit))
-        .routes(routes!(delete_overview))
         .routes(routes!(help_index))
         .routes(routes!(help_topic))
         .routes(routes!(stylesheet))
         .routes(routes!(captcha_js))
         .routes(routes!(captcha_worker_js))
         .routes(routes!(countdown_js))
+        .routes(routes!(page_js))
 }
 
 /// Sets the session cookie and sends the browser on (303 See Other after a POST).
@@ -61,7 +61,7 @@ pub async fn home(
     csrf: CsrfToken,
 ) -> Response {
     views::render(&HomePage {
-        layout: layout(&state, user.as_ref(), &csrf),
+        layout: layout(&state, user.as_ref(), &csrf).await,
     })
 }
 
@@ -69,7 +69,7 @@ pub async fn home(
     responses((status = 200, description = "sign-up form", content_type = "text/html")))]
 pub async fn signup_page(State(state): State<AppState>, csrf: CsrfToken) -> Response {
     views::render(&SignupPage {
-        layout: layout(&state, None, &csrf),
+        layout: signed_out_layout(&state, &csrf),
         email: String::new(),
         email_error: None,
         password_error: None,
@@ -121,7 +121,7 @@ pub async fn signup_submit(
                 .unwrap_or("");
             let message = Some(err.message.clone());
             let page = SignupPage {
-                layout: layout(&state, None, &csrf),
+                layout: signed_out_layout(&state, &csrf),
                 email: form.email.trim().to_owned(),
                 email_error: (field == "email").then(|| message.clone()).flatten(),
                 password_error: (field == "password").then(|| message.clone()).flatten(),
@@ -131,7 +131,7 @@ pub async fn signup_submit(
             };
             views::render_with_status(err.status(), &page)
         }
-        Err(err) => views::error_page(&err, Some(layout(&state, None, &csrf))),
+        Err(err) => views::error_page(&err, Some(signed_out_layout(&state, &csrf))),
     }
 }
 
@@ -139,7 +139,7 @@ pub async fn signup_submit(
     responses((status = 200, description = "login form", content_type = "text/html")))]
 pub async fn login_page(State(state): State<AppState>, csrf: CsrfToken) -> Response {
     views::render(&LoginPage {
-        layout: layout(&state, None, &csrf),
+        layout: signed_out_layout(&state, &csrf),
         email: String::new(),
         error: None,
         needs_totp: false,
@@ -197,7 +197,7 @@ pub async fn login_submit(
                 message.push_str(" Type your password again together with the code.");
             }
             let page = LoginPage {
-                layout: layout(&state, None, &csrf),
+                layout: signed_out_layout(&state, &csrf),
                 email: form.email.trim().to_owned(),
                 error: Some(message),
                 needs_totp,
@@ -210,7 +210,7 @@ pub async fn login_submit(
             }
             response
         }
-        Err(err) => views::error_page(&err, Some(layout(&state, None, &csrf))),
+        Err(err) => views::error_page(&err, Some(signed_out_layout(&state, &csrf))),
     }
 }
 
@@ -237,28 +237,6 @@ pub async fn logout_submit(
     response
 }
 
-/// The steps of account deletion (PRODUCT.md "The deletion journey").
-pub const DELETION_STEPS: [&str; 5] = [
-    "Read the notes and risk warnings",
-    "Withdraw every remaining asset",
-    "Confirm with a code from every two-factor method",
-    "Enter the ID number from your identity verification",
-    "Account deleted",
-];
-
-#[utoipa::path(get, path = "/security/delete", tag = "pages", operation_id = "page_delete_overview", security(("session_cookie" = [])),
-    responses((status = 200, description = "what deleting the account involves", content_type = "text/html")))]
-pub async fn delete_overview(
-    State(state): State<AppState>,
-    PageUser(user): PageUser,
-    csrf: CsrfToken,
-) -> Response {
-    views::render(&DeleteOverviewPage {
-        layout: layout(&state, Some(&user), &csrf),
-        steps: DELETION_STEPS.iter().map(|s| (*s).to_owned()).collect(),
-    })
-}
-
 #[utoipa::path(get, path = "/help", tag = "pages", operation_id = "page_help", security((), ("session_cookie" = [])),
     responses((status = 200, description = "the help centre", content_type = "text/html")))]
 pub async fn help_index(
@@ -267,7 +245,7 @@ pub async fn help_index(
     csrf: CsrfToken,
 ) -> Response {
     views::render(&HelpIndexPage {
-        layout: layout(&state, user.as_ref(), &csrf),
+        layout: layout(&state, user.as_ref(), &csrf).await,
         topics: help::TOPICS,
     })
 }
@@ -281,7 +259,7 @@ pub async fn help_topic(
     csrf: CsrfToken,
     Path(slug): Path<String>,
 ) -> Response {
-    let layout = layout(&state, user.as_ref(), &csrf);
+    let layout = layout(&state, user.as_ref(), &csrf).await;
     let Some(index) = help::TOPICS.iter().position(|t| t.slug == slug) else {
         return views::error_page(&ApiError::not_found().with_help("/help"), Some(layout));
     };
@@ -317,6 +295,7 @@ pub async fn stylesheet() -> Response {
 const CAPTCHA_JS: &str = include_str!("../../static/captcha.js");
 const CAPTCHA_WORKER_JS: &str = include_str!("../../static/captcha-worker.js");
 const COUNTDOWN_JS: &str = include_str!("../../static/countdown.js");
+const PAGE_JS: &str = include_str!("../../static/page.js");
 
 fn script(body: &'static str) -> Response {
     (
@@ -348,4 +327,12 @@ pub async fn captcha_worker_js() -> Response {
     responses((status = 200, description = "script", content_type = "text/javascript")))]
 pub async fn countdown_js() -> Response {
     script(COUNTDOWN_JS)
+}
+
+/// What every page enhances in the browser: local times beside UTC, the deletion's idle
+/// warning, the withdraw form's "Max". Pages work without it.
+#[utoipa::path(get, path = "/static/page.js", tag = "pages", operation_id = "static_page_js",
+    responses((status = 200, description = "script", content_type = "text/javascript")))]
+pub async fn page_js() -> Response {
+    script(PAGE_JS)
 }

@@ -61,7 +61,7 @@ async fn render_security(
     .await;
     let (sessions, bound) = match page {
         Ok(v) => v,
-        Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf))),
+        Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf).await)),
     };
     let phone = user
         .account
@@ -99,7 +99,7 @@ async fn render_security(
         .collect();
     let (message, help, status) = views::error_parts(error);
     let page = SecurityPage {
-        layout: layout(state, Some(user), csrf),
+        layout: layout(state, Some(user), csrf).await,
         email: user.account.email.clone(),
         factors: factor_views,
         identity_status: offboard_app::identity::status_line(state, user.account.id).await,
@@ -168,7 +168,7 @@ async fn render_totp_setup(
     let secret = match pending_secret(state, user).await {
         Ok(Some(secret)) => secret,
         Ok(None) => return Redirect::to("/security").into_response(),
-        Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf))),
+        Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf).await)),
     };
     let uri = totp::otpauth_uri(&secret, &user.account.email).unwrap_or_default();
     let grouped = secret
@@ -179,7 +179,7 @@ async fn render_totp_setup(
         .join(" ");
     let (message, help, status) = views::error_parts(error);
     let page = TotpSetupPage {
-        layout: layout(state, Some(user), csrf),
+        layout: layout(state, Some(user), csrf).await,
         secret_grouped: grouped,
         otpauth_uri: uri,
         error: message,
@@ -341,11 +341,11 @@ async fn render_phone_confirm(
     let phone = match pending_phone(state, user).await {
         Ok(Some(phone)) => phone,
         Ok(None) => return Redirect::to("/security").into_response(),
-        Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf))),
+        Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf).await)),
     };
     let (message, help, status) = views::error_parts(error);
     let page = PhoneConfirmPage {
-        layout: layout(state, Some(user), csrf),
+        layout: layout(state, Some(user), csrf).await,
         phone,
         error: message,
         error_help: help,

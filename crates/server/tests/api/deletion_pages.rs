@@ -11,7 +11,7 @@ both_backends!(
     notes_page_explains_the_captcha_without_javascript
 );
 
-async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
+pub(crate) async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
     app.signup(email).await;
     let token = app.login(email).await;
     let body = json!({"document_type": "id_card", "document_number": "L01X00T47", "country": "DE", "expires_on": "2031-08-01"});
@@ -37,7 +37,7 @@ async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
     browser
 }
 
-async fn page(app: &TestApp, browser: &reqwest::Client, path: &str) -> String {
+pub(crate) async fn page(app: &TestApp, browser: &reqwest::Client, path: &str) -> String {
     browser
         .get(app.url(path))
         .send()

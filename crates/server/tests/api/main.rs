@@ -7,6 +7,7 @@ mod accounts;
 mod console;
 mod deletion;
 mod deletion_pages;
+mod detour_pages;
 mod edge;
 mod events;
 mod factors;

@@ -180,6 +180,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/static/captcha.js"),
     ("get", "/static/captcha-worker.js"),
     ("get", "/static/countdown.js"),
+    ("get", "/static/page.js"),
     ("get", "/help"),
     ("get", "/help/{slug}"),
     ("get", "/healthz"),

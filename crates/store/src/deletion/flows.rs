@@ -73,13 +73,15 @@ impl Store {
     }
 
     /// Starts a flow unless one is live; a live flow of another session is replaced (a
-    /// flow belongs to one session, R1). Returns the live flow and whether it is new.
+    /// flow belongs to one session, R1). Returns the live flow and whether it is new;
+    /// `started` is written to the audit log only when it is new.
     pub async fn start_flow(
         &self,
         account_id: AccountId,
         session_hash: &str,
         captcha_required: bool,
         now: OffsetDateTime,
+        started: &crate::AuditEntry<'_>,
     ) -> Result<(FlowRow, bool), StoreError> {
         let account = account_id.to_string();
         let key = format!("flow:{account}");
@@ -135,6 +137,8 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                     sqlx::query(crate::webhooks::EVENT_JOB_SQL).bind(&event_id).bind(to_unix(now)).execute(&mut *tx).await?;
+                    // The start and its audit line commit together (R14).
+                    crate::audit::insert_audit!(tx, started);
                     (flow, true)
                 }
             }

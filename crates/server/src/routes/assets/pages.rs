@@ -100,11 +100,11 @@ async fn render_assets(
     .await;
     let (holdings, bound) = match loaded {
         Ok(v) => v,
-        Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf))),
+        Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf).await)),
     };
     let (message, help, status) = views::error_parts(error);
     let page = AssetsPage {
-        layout: layout(state, Some(user), csrf),
+        layout: layout(state, Some(user), csrf).await,
         balances: holdings
             .balances
             .iter()

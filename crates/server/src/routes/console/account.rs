@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::error::HttpStatus;
 use crate::http::agent::{AgentAuth, PageAgent};
 use crate::http::csrf::{CsrfForm, CsrfToken};
-use crate::layout::layout;
+use crate::layout::signed_out_layout;
 use crate::views::{self};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -28,7 +28,7 @@ pub(super) async fn render_account(
     error: Option<FormError>,
     status: StatusCode,
 ) -> Response {
-    let page_layout = layout(state, None, csrf);
+    let page_layout = signed_out_layout(state, csrf);
     let loaded = async {
         let lookup = AccountLookup::AccountId(account_id.to_owned());
         let Some(summary) = support::find_accounts(state, agent, &lookup)
@@ -101,7 +101,7 @@ pub(super) async fn after_account_action(
             )
             .await
         }
-        Err(err) => views::error_page(&err, Some(layout(state, None, csrf))),
+        Err(err) => views::error_page(&err, Some(signed_out_layout(state, csrf))),
     }
 }
 

@@ -4,7 +4,7 @@ use super::models::*;
 use crate::error::HttpStatus;
 use crate::http::agent::PageAgent;
 use crate::http::csrf::CsrfToken;
-use crate::layout::layout;
+use crate::layout::signed_out_layout;
 use crate::views::{self};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -32,7 +32,7 @@ pub async fn audit_page(
     let subject = given(q.agent)
         .map(|e| e.trim().to_lowercase())
         .unwrap_or_else(|| agent.agent.email.clone());
-    let page_layout = layout(&state, None, &csrf);
+    let page_layout = signed_out_layout(&state, &csrf);
     let (entries, error, status) =
         match support::audit_entries(&state, &AuditScope::Agent(subject.clone())).await {
             Ok(entries) => (entries, None, StatusCode::OK),

@@ -6,7 +6,7 @@ use crate::http::agent::MaybePageAgent;
 use crate::http::client::ClientAddr;
 use crate::http::cookies;
 use crate::http::csrf::{CsrfForm, CsrfToken, EmptyForm};
-use crate::layout::layout;
+use crate::layout::signed_out_layout;
 use crate::views::{self};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -30,7 +30,7 @@ pub async fn login_page(
         return see_other("/support");
     }
     views::render(&LoginPage {
-        layout: layout(&state, None, &csrf),
+        layout: signed_out_layout(&state, &csrf),
         email: String::new(),
         error: None,
         notice: q.notice.as_deref().and_then(notice_text),
@@ -84,7 +84,7 @@ pub async fn login_submit(
                 ));
             }
             let page = LoginPage {
-                layout: layout(&state, None, &csrf),
+                layout: signed_out_layout(&state, &csrf),
                 email: form.email.trim().to_owned(),
                 error: Some(message),
                 notice: None,
@@ -97,7 +97,7 @@ pub async fn login_submit(
             }
             response
         }
-        Err(err) => views::error_page(&err, Some(layout(&state, None, &csrf))),
+        Err(err) => views::error_page(&err, Some(signed_out_layout(&state, &csrf))),
     }
 }
 

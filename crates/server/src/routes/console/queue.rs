@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::error::HttpStatus;
 use crate::http::agent::{AgentAuth, PageAgent};
 use crate::http::csrf::{CsrfForm, CsrfToken};
-use crate::layout::layout;
+use crate::layout::signed_out_layout;
 use crate::views::{self};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -22,7 +22,7 @@ pub(super) async fn render_recovery(
     error: Option<FormError>,
     status: StatusCode,
 ) -> Response {
-    let page_layout = layout(state, None, csrf);
+    let page_layout = signed_out_layout(state, csrf);
     let requests = match support::open_recovery(state).await {
         Ok(requests) => requests,
         Err(err) => return views::error_page(&err, Some(page_layout)),
@@ -80,7 +80,7 @@ pub(super) async fn after_recovery_action(
             let error = FormError::new(id, action, &err);
             render_recovery(state, agent, csrf, None, Some(error), err.status()).await
         }
-        Err(err) => views::error_page(&err, Some(layout(state, None, csrf))),
+        Err(err) => views::error_page(&err, Some(signed_out_layout(state, csrf))),
     }
 }
 

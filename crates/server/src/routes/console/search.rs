@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::error::HttpStatus;
 use crate::http::agent::{AgentAuth, PageAgent};
 use crate::http::csrf::{CsrfForm, CsrfToken};
-use crate::layout::layout;
+use crate::layout::signed_out_layout;
 use crate::views::{self};
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -37,7 +37,7 @@ pub(super) fn search_page_model(
     form: SearchForm,
 ) -> SearchPage {
     SearchPage {
-        layout: layout(state, None, csrf),
+        layout: signed_out_layout(state, csrf),
         agent: AgentView::of(agent),
         section: "search",
         email: form.email,

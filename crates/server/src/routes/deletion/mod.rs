@@ -17,6 +17,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::api_codes))
         .routes(routes!(api::api_verify))
         .routes(routes!(api::api_identity))
+        .routes(routes!(pages::page_overview))
         .routes(routes!(pages::page_start))
         .routes(routes!(pages::page_flow))
         .routes(routes!(pages::page_confirm))

@@ -120,10 +120,13 @@ async fn render_step(
 ) -> Response {
     let flow = match load_view(state, user, flow_id).await {
         Ok(flow) => flow,
-        Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf))),
+        Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf).await)),
     };
+    // The flow's own pages need no banner leading back into it.
+    let mut page_layout = layout(state, Some(user), csrf).await;
+    page_layout.deletion_underway = None;
     let page = StepPage {
-        layout: layout(state, Some(user), csrf),
+        layout: page_layout,
         error,
         expires_at: views::human_time(flow.expires_at),
     };
@@ -285,10 +288,74 @@ fn identity_page(page: StepPage<'_>, flow: &deletion::Flow) -> Response {
     )
 }
 
+/// The steps of account deletion (PRODUCT.md "The deletion journey").
+pub const DELETION_STEPS: [&str; 5] = [
+    "Read the notes and risk warnings",
+    "Withdraw every remaining asset",
+    "Confirm with a code from every two-factor method",
+    "Enter the ID number from your identity verification",
+    "Account deleted",
+];
+
+#[derive(Template)]
+#[template(path = "delete_overview.html")]
+pub struct DeleteOverviewPage {
+    pub layout: Layout,
+    pub steps: &'static [&'static str],
+    /// The 24-hour pause (R12): Start stays disabled until this time.
+    pub cooloff_until: Option<views::When>,
+    /// A deletion this session already has under way: Continue instead of Start.
+    pub continue_href: Option<String>,
+    pub continue_step: Option<String>,
+    pub error: Option<String>,
+    pub error_help: Option<String>,
+}
+
+/// Security → Delete, before anything starts: what deleting involves, and whether it
+/// can start now.
+async fn overview(
+    state: &AppState,
+    user: &Authenticated,
+    csrf: &CsrfToken,
+    refusal: Option<&AppError>,
+) -> Response {
+    let cooloff = match deletion::cooloff_until(state, user.account.id).await {
+        Ok(until) => until,
+        Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf).await)),
+    };
+    let mut page_layout = layout(state, Some(user), csrf).await;
+    // The page's own button continues a deletion under way; no banner above it.
+    let underway = page_layout.deletion_underway.take();
+    let (message, help, status) = views::error_parts(refusal);
+    views::render_with_status(
+        status,
+        &DeleteOverviewPage {
+            layout: page_layout,
+            steps: &DELETION_STEPS,
+            cooloff_until: cooloff.map(views::When::at),
+            continue_href: underway.as_ref().map(|u| u.href.clone()),
+            continue_step: underway.map(|u| u.step),
+            error: message.filter(|_| refusal.is_some_and(|r| r.code != "deletion_cool_off")),
+            error_help: help.filter(|_| refusal.is_some_and(|r| r.code != "deletion_cool_off")),
+        },
+    )
+}
+
+#[utoipa::path(get, path = "/security/delete", tag = "pages", operation_id = "page_delete_overview", security(("session_cookie" = [])),
+    responses((status = 200, description = "what deleting the account involves, and whether it can start now", content_type = "text/html")))]
+pub async fn page_overview(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    csrf: CsrfToken,
+) -> Response {
+    overview(&state, &user, &csrf, None).await
+}
+
 /// Security → Delete: starts or resumes the flow and shows its current step.
 #[utoipa::path(post, path = "/security/delete", tag = "pages", operation_id = "page_deletion_start_submit", security(("session_cookie" = [])),
     request_body(content = EmptyForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "to the flow's current step"),
+        (status = 403, description = "the overview: the 24-hour cool-off runs, so no deletion was started", content_type = "text/html"),
         (status = 503, description = "the asset source did not answer", content_type = "text/html")))]
 pub async fn page_start(
     State(state): State<AppState>,
@@ -296,9 +363,18 @@ pub async fn page_start(
     csrf: CsrfToken,
     CsrfForm(_form): CsrfForm<EmptyForm>,
 ) -> Response {
+    // R12: during the 24-hour pause no flow is created; the overview says until when.
+    match deletion::cooloff_until(&state, user.account.id).await {
+        Ok(Some(until)) => {
+            let refusal = deletion::cool_off(until);
+            return overview(&state, &user, &csrf, Some(&refusal)).await;
+        }
+        Ok(None) => {}
+        Err(err) => return views::error_page(&err, Some(layout(&state, Some(&user), &csrf).await)),
+    }
     match deletion::start(&state, &user).await {
         Ok((flow, _)) => Redirect::to(&format!("/deletion/{}", flow.id)).into_response(),
-        Err(err) => views::error_page(&err, Some(layout(&state, Some(&user), &csrf))),
+        Err(err) => views::error_page(&err, Some(layout(&state, Some(&user), &csrf).await)),
     }
 }
 
@@ -338,7 +414,7 @@ async fn after(
             if err.code == "wrong_step" {
                 Redirect::to(&format!("/deletion/{id}")).into_response()
             } else {
-                views::error_page(&err, Some(layout(state, Some(user), csrf)))
+                views::error_page(&err, Some(layout(state, Some(user), csrf).await))
             }
         }
         Err(err) => render_step(state, user, csrf, id, Some(&err), None).await,

@@ -3,7 +3,7 @@
 use crate::error::HttpStatus;
 use crate::http::csrf::{CsrfForm, CsrfToken};
 use crate::http::session::MaybePageUser;
-use crate::layout::layout;
+use crate::layout::{layout, signed_out_layout};
 use crate::views::{self, Layout};
 use askama::Template;
 use axum::extract::State;
@@ -32,7 +32,7 @@ pub async fn recovery_page(
     csrf: CsrfToken,
 ) -> Response {
     let page = RecoveryPage {
-        layout: layout(&state, user.as_ref(), &csrf),
+        layout: layout(&state, user.as_ref(), &csrf).await,
         email: String::new(),
         message: String::new(),
         error: None,
@@ -83,7 +83,7 @@ pub async fn recovery_submit(
         ),
     };
     let page = RecoveryPage {
-        layout: layout(&state, user.as_ref(), &csrf),
+        layout: layout(&state, user.as_ref(), &csrf).await,
         email: form.email.trim().to_owned(),
         message: form.message.clone(),
         error,
@@ -108,7 +108,7 @@ pub struct ResetPage {
     responses((status = 200, description = "ask for a reset code", content_type = "text/html")))]
 pub async fn reset_page(State(state): State<AppState>, csrf: CsrfToken) -> Response {
     views::render(&ResetPage {
-        layout: layout(&state, None, &csrf),
+        layout: signed_out_layout(&state, &csrf),
         email: String::new(),
         stage: "request".into(),
         error: None,
@@ -142,7 +142,7 @@ pub async fn reset_submit(
         ),
     };
     let page = ResetPage {
-        layout: layout(&state, None, &csrf),
+        layout: signed_out_layout(&state, &csrf),
         email: form.email.trim().to_owned(),
         stage: stage.into(),
         error,
@@ -185,7 +185,7 @@ pub async fn reset_confirm_submit(
             ),
         };
     let page = ResetPage {
-        layout: layout(&state, None, &csrf),
+        layout: signed_out_layout(&state, &csrf),
         email: form.email.trim().to_owned(),
         stage: stage.into(),
         error,

@@ -1,0 +1,136 @@
+//! Issue 15: the journey's ways in and out as a browser sees them: the banner back into a
+//! deletion under way, the 24-hour pause on the overview, the assets detour.
+
+use crate::both_backends;
+use crate::deletion_pages::{page, signed_in};
+use crate::helpers::{extract_csrf, spawn_app_with, TestApp};
+use offboard_app::config::CaptchaPolicy;
+use offboard_store::Backend;
+
+both_backends!(
+    a_deletion_under_way_shows_the_way_back_on_every_page,
+    the_pause_shows_on_the_overview_and_starts_nothing,
+);
+
+const BANNER: &str = "Continue account deletion";
+
+async fn start_by_form(app: &TestApp, browser: &reqwest::Client) -> reqwest::Response {
+    let overview = page(app, browser, "/security/delete").await;
+    let csrf = extract_csrf(&overview).unwrap();
+    browser
+        .post(app.url("/security/delete"))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap()
+}
+
+// R1, R2: the flow belongs to its session; while it is live every other page of that
+// session links back into it, and nothing links to it once it expired.
+async fn a_deletion_under_way_shows_the_way_back_on_every_page(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.deletion.captcha = CaptchaPolicy::Never).await;
+    let email = "banner@example.com";
+    let browser = signed_in(&app, email).await;
+    assert!(!page(&app, &browser, "/assets").await.contains(BANNER));
+    let res = start_by_form(&app, &browser).await;
+    assert_eq!(res.status(), 303);
+    let flow_path = res.headers()["location"].to_str().unwrap().to_owned();
+
+    for path in ["/", "/assets", "/security", "/identity", "/help"] {
+        let html = page(&app, &browser, path).await;
+        assert!(html.contains(BANNER), "{path} shows the banner");
+        assert!(
+            html.contains(&format!("href=\"{flow_path}\"")),
+            "{path} links the flow"
+        );
+        assert!(
+            html.contains("<strong>Notes</strong>"),
+            "{path} names the step"
+        );
+    }
+    let step = page(&app, &browser, &flow_path).await;
+    assert!(
+        !step.contains(BANNER),
+        "the flow's own page needs no banner"
+    );
+    let overview = page(&app, &browser, "/security/delete").await;
+    assert!(
+        overview.contains(&format!("href=\"{flow_path}\"")) && !overview.contains("Start deletion"),
+        "the overview continues instead of starting"
+    );
+
+    // Another session of the same account has no deletion under way.
+    let other = signed_in_again(&app, email).await;
+    assert!(!page(&app, &other, "/assets").await.contains(BANNER));
+
+    // Idle past the limit: the banner goes (and reading it did not keep the flow alive).
+    let idle = app.state.config.deletion.flow_idle.whole_seconds();
+    app.advance(idle / 2).await;
+    assert!(page(&app, &browser, "/assets").await.contains(BANNER));
+    app.advance(idle / 2 + 1).await;
+    assert!(
+        !page(&app, &browser, "/assets").await.contains(BANNER),
+        "an expired flow is not under way; the banner does not touch the flow"
+    );
+}
+
+async fn signed_in_again(app: &TestApp, email: &str) -> reqwest::Client {
+    let browser = crate::helpers::client(true);
+    let csrf = app.csrf_token(&browser, "/login").await;
+    let res = browser
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email", email),
+            ("password", crate::helpers::PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    browser
+}
+
+// R12: after a reset the overview says until when deletion waits, Start is disabled, and
+// a Start sent anyway creates no flow and writes no audit line.
+async fn the_pause_shows_on_the_overview_and_starts_nothing(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.deletion.captcha = CaptchaPolicy::Never).await;
+    let email = "paused@example.com";
+    let browser = signed_in(&app, email).await;
+    let account = app
+        .state
+        .store
+        .find_account_by_email(&offboard_core::EmailAddress::parse(email).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let until = app.state.now() + time::Duration::hours(24);
+    app.state
+        .store
+        .set_cooloff_until(account, until)
+        .await
+        .unwrap();
+
+    let overview = page(&app, &browser, "/security/delete").await;
+    let shown = offboard_core::clock::human_time(until);
+    assert!(overview.contains(&shown), "the end of the pause: {shown}");
+    assert!(overview.contains(&format!(
+        "datetime=\"{}\"",
+        offboard_core::clock::rfc3339(until)
+    )));
+    assert!(overview.contains("disabled"), "Start is disabled");
+
+    let res = start_by_form(&app, &browser).await;
+    assert_eq!(res.status(), 403, "refused on the overview itself");
+    assert!(res.text().await.unwrap().contains(&shown));
+    assert!(app.state.store.live_flow(account).await.unwrap().is_none());
+    let audit = app.state.store.audit_of_account(account).await.unwrap();
+    assert!(audit.iter().all(|e| e.action != "deletion_started"));
+
+    app.advance(24 * 3600 + 1).await;
+    let browser = signed_in_again(&app, email).await;
+    let overview = page(&app, &browser, "/security/delete").await;
+    assert!(!overview.contains("disabled") && !overview.contains(&shown));
+    assert_eq!(start_by_form(&app, &browser).await.status(), 303);
+}
