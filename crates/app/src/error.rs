@@ -47,6 +47,17 @@ pub struct AppError {
     pub details: Map<String, Value>,
     /// Seconds until a retry may succeed (the edge sends `Retry-After`).
     pub retry_after: Option<u64>,
+    /// Every input field at fault, so a form marks each one, not only the first (boxed:
+    /// errors travel by value through every `Result`, so the type stays small).
+    pub fields: Box<[FieldError]>,
+}
+
+/// One input field at fault and why (its own code and message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
 }
 
 impl AppError {
@@ -58,7 +69,34 @@ impl AppError {
             help: None,
             details: Map::new(),
             retry_after: None,
+            fields: Box::default(),
         }
+    }
+
+    /// Names `field` as at fault with this error's code and message.
+    pub fn for_field(mut self, field: &str) -> Self {
+        self.fields = Box::new([FieldError {
+            field: field.to_owned(),
+            code: self.code,
+            message: self.message.clone(),
+        }]);
+        self
+    }
+
+    /// Several fields failed at once: the first error answers (its code and status), and
+    /// every failed field is listed. An internal failure among them wins outright.
+    pub fn combine(errors: Vec<AppError>) -> Option<AppError> {
+        let mut errors = errors.into_iter();
+        let mut first = errors.next()?;
+        let mut fields = std::mem::take(&mut first.fields).into_vec();
+        for err in errors {
+            if err.kind == ErrorKind::Internal || err.kind == ErrorKind::Unavailable {
+                return Some(err);
+            }
+            fields.extend(err.fields.into_vec());
+        }
+        first.fields = fields.into_boxed_slice();
+        Some(first)
     }
 
     pub fn with_help(mut self, path: &'static str) -> Self {
@@ -95,6 +133,7 @@ impl AppError {
             format!("{field}: {message}"),
         )
         .with("field", field)
+        .for_field(field)
     }
 
     pub fn unauthorized() -> Self {

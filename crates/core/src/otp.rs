@@ -128,6 +128,9 @@ impl fmt::Debug for OtpCode {
 pub struct SendContext {
     /// When the latest code of this account, purpose and channel was sent.
     pub last_sent_at: Option<OffsetDateTime>,
+    /// Whether that code can still be used (not used, retired, expired or out of tries):
+    /// the refusal to resend says so truthfully.
+    pub last_code_usable: bool,
     /// Codes sent on this channel for this account in the last hour, oldest first time.
     pub sends_last_hour: u32,
     pub oldest_send_last_hour: Option<OffsetDateTime>,
@@ -136,8 +139,13 @@ pub struct SendContext {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendDecision {
     Send,
-    ResendTooSoon { retry_after: Duration },
-    RateLimited { retry_after: Duration },
+    ResendTooSoon {
+        retry_after: Duration,
+        last_code_usable: bool,
+    },
+    RateLimited {
+        retry_after: Duration,
+    },
 }
 
 pub fn decide_send(ctx: &SendContext, now: OffsetDateTime) -> SendDecision {
@@ -146,6 +154,7 @@ pub fn decide_send(ctx: &SendContext, now: OffsetDateTime) -> SendDecision {
         if now < ready {
             return SendDecision::ResendTooSoon {
                 retry_after: round_up(ready - now),
+                last_code_usable: ctx.last_code_usable,
             };
         }
     }
@@ -324,22 +333,38 @@ mod tests {
     fn sending_respects_cooldown_then_hourly_limit() {
         let fresh = SendContext {
             last_sent_at: None,
+            last_code_usable: false,
             sends_last_hour: 0,
             oldest_send_last_hour: None,
         };
         assert_eq!(decide_send(&fresh, NOW), SendDecision::Send);
         let recent = SendContext {
             last_sent_at: Some(NOW - Duration::seconds(15)),
+            last_code_usable: true,
             ..fresh
         };
         assert_eq!(
             decide_send(&recent, NOW),
             SendDecision::ResendTooSoon {
-                retry_after: Duration::seconds(45)
+                retry_after: Duration::seconds(45),
+                last_code_usable: true,
+            }
+        );
+        // A code used moments ago still holds the 60 s gap, and the refusal says it is used.
+        let used = SendContext {
+            last_code_usable: false,
+            ..recent
+        };
+        assert_eq!(
+            decide_send(&used, NOW),
+            SendDecision::ResendTooSoon {
+                retry_after: Duration::seconds(45),
+                last_code_usable: false,
             }
         );
         let busy = SendContext {
             last_sent_at: Some(NOW - Duration::minutes(5)),
+            last_code_usable: true,
             sends_last_hour: 5,
             oldest_send_last_hour: Some(NOW - Duration::minutes(50)),
         };

@@ -74,10 +74,25 @@ impl ErrorBody {
                 code: err.code.to_owned(),
                 message: err.message.clone(),
                 help: err.help.map(str::to_owned),
-                extra: err.details.clone(),
+                extra: with_fields(err),
             },
         }
     }
+}
+
+/// The error's details, plus `fields` (every input at fault, each with its own code and
+/// message) when a form has more than one to mark.
+fn with_fields(err: &AppError) -> Map<String, Value> {
+    let mut extra = err.details.clone();
+    if err.fields.len() > 1 {
+        let fields = err
+            .fields
+            .iter()
+            .map(|f| serde_json::json!({"field": f.field, "code": f.code, "message": f.message}))
+            .collect();
+        extra.insert("fields".to_owned(), Value::Array(fields));
+    }
+    extra
 }
 
 /// The contract error code of a response, as a response extension.

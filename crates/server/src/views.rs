@@ -237,6 +237,45 @@ pub fn error_parts(error: Option<&AppError>) -> (Option<String>, Option<String>,
     )
 }
 
+/// The fields a form's error marks: each gets `aria-invalid` and its own message, tied to
+/// it with `aria-describedby` (the same pattern on every form).
+#[derive(Debug, Clone, Default)]
+pub struct FieldErrors {
+    fields: Vec<(String, String)>,
+}
+
+impl FieldErrors {
+    pub fn of(error: Option<&AppError>) -> Self {
+        Self {
+            fields: error
+                .map(|e| {
+                    e.fields
+                        .iter()
+                        .map(|f| (f.field.clone(), f.message.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The message for `field`, if it is at fault.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+
+    /// More than one field failed: the alert at the top summarises, each field explains.
+    pub fn several(&self) -> bool {
+        self.fields.len() > 1
+    }
+}
+
 /// `?notice=` after a page's form succeeded: one of the page's fixed keys, looked up in
 /// its own table, never echoed as text.
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]

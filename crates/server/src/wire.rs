@@ -96,7 +96,7 @@ impl From<&Blocker> for BlockerView {
             amount: b.amount.clone(),
             reference: b.reference.clone(),
             action: action.as_str().to_owned(),
-            action_url: url.map(str::to_owned),
+            action_url: url,
         }
     }
 }

@@ -71,15 +71,28 @@ impl Store {
         let flow = new.flow_id.unwrap_or("");
         let hour_ago = to_unix(now - otp::HOUR);
         let out = locked_tx!(self, lock_key(new.account_id), tx => {
-            let last: Option<i64> = sqlx::query(
-                "SELECT MAX(created_at) AS last FROM otp_codes WHERE account_id = $1 AND purpose = $2 AND channel = $3",
+            let latest = sqlx::query(
+                "SELECT created_at, expires_at, attempts, used_at, retired_at FROM otp_codes
+                 WHERE account_id = $1 AND purpose = $2 AND channel = $3
+                 ORDER BY created_at DESC LIMIT 1",
             )
             .bind(&account)
             .bind(new.purpose.as_str())
             .bind(new.channel.as_str())
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("last")?;
+            .fetch_optional(&mut *tx)
+            .await?;
+            let last: Option<i64> = latest.as_ref().map(|r| r.try_get("created_at")).transpose()?;
+            let last_code_usable = match &latest {
+                Some(row) => {
+                    let expires_at: i64 = row.try_get("expires_at")?;
+                    let attempts: i64 = row.try_get("attempts")?;
+                    row.try_get::<Option<i64>, _>("used_at")?.is_none()
+                        && row.try_get::<Option<i64>, _>("retired_at")?.is_none()
+                        && expires_at > to_unix(now)
+                        && attempts < i64::from(otp::MAX_TRIES_PER_CODE)
+                }
+                None => false,
+            };
             let row = sqlx::query(
                 "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM otp_codes
                  WHERE account_id = $1 AND channel = $2 AND created_at > $3",
@@ -93,6 +106,7 @@ impl Store {
             let oldest: Option<i64> = row.try_get("oldest")?;
             let ctx = SendContext {
                 last_sent_at: last.map(from_unix),
+                last_code_usable,
                 sends_last_hour: u32::try_from(sends).unwrap_or(u32::MAX),
                 oldest_send_last_hour: oldest.map(from_unix),
             };

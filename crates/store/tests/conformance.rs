@@ -415,7 +415,8 @@ async fn codes_issue_retire_and_consume(store: Store) {
     assert_eq!(
         again.unwrap_err(),
         SendDecision::ResendTooSoon {
-            retry_after: Duration::seconds(30)
+            retry_after: Duration::seconds(30),
+            last_code_usable: true,
         }
     );
     let second = store
@@ -457,6 +458,18 @@ async fn codes_issue_retire_and_consume(store: Store) {
             .await
             .unwrap(),
         "single use"
+    );
+    // Within the cooldown after the code was used: still refused, saying it is used.
+    assert_eq!(
+        store
+            .issue_code(new(), T0 + Duration::seconds(65), |_| unreachable!())
+            .await
+            .unwrap()
+            .unwrap_err(),
+        SendDecision::ResendTooSoon {
+            retry_after: Duration::seconds(56),
+            last_code_usable: false,
+        }
     );
     // A wrong verdict costs a try and a unit of the hourly budget.
     store

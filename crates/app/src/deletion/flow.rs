@@ -410,12 +410,19 @@ pub async fn check_assets(
 
 /// The action that clears a blocker and the page where the person takes it, when we
 /// have one.
-pub fn blocker_action(blocker: &Blocker) -> (BlockerAction, Option<&'static str>) {
+/// What clears a blocker, and the page that does it: a balance opens the withdraw form
+/// with its asset chosen (asset codes are letters and digits, safe in a query).
+pub fn blocker_action(blocker: &Blocker) -> (BlockerAction, Option<String>) {
     let action = blocker.kind.action();
-    let page = match action {
-        BlockerAction::Withdraw => Some("/assets#withdraw"),
-        BlockerAction::Wait => Some("/assets"),
-        BlockerAction::CloseOnExchange => None,
+    let page = match (action, blocker.asset.as_deref()) {
+        (BlockerAction::Withdraw, Some(asset))
+            if asset.chars().all(|c| c.is_ascii_alphanumeric()) =>
+        {
+            Some(format!("/assets?asset={asset}#withdraw"))
+        }
+        (BlockerAction::Withdraw, _) => Some("/assets#withdraw".to_owned()),
+        (BlockerAction::Wait, _) => Some("/assets#pending".to_owned()),
+        (BlockerAction::CloseOnExchange, _) => None,
     };
     (action, page)
 }

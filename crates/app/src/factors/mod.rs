@@ -281,16 +281,20 @@ fn send_refusal(decision: SendDecision, channel: Channel) -> AppError {
         HELP_EMAIL_MISSING
     };
     match decision {
-        SendDecision::ResendTooSoon { retry_after } => {
+        SendDecision::ResendTooSoon {
+            retry_after,
+            last_code_usable,
+        } => {
             let secs = retry_after.whole_seconds();
-            AppError::new(
-                ErrorKind::RateLimited,
-                "resend_too_soon",
-                format!("A code was sent moments ago. You can ask for a new one in {secs} seconds; the last code still works."),
-            )
-            .with("retry_after", secs)
-            .retry_after(u64::try_from(secs).unwrap_or(60))
-            .with_help(help)
+            let message = if last_code_usable {
+                format!("A code was sent moments ago and still works. You can ask for a new one in {secs} seconds.")
+            } else {
+                format!("The last code can no longer be used. You can ask for a new one in {secs} seconds.")
+            };
+            AppError::new(ErrorKind::RateLimited, "resend_too_soon", message)
+                .with("retry_after", secs)
+                .retry_after(u64::try_from(secs).unwrap_or(60))
+                .with_help(help)
         }
         SendDecision::RateLimited { retry_after } => {
             rate_limited(retry_after.whole_seconds(), help)
@@ -368,19 +372,34 @@ pub async fn verify_all(
     let check = |channel, code: String| async move {
         check_code(state, account.id, purpose, channel, flow_id, &code, false).await
     };
-    let email_check = check(Channel::Email, wanted.email).await?;
+    // Each code is judged, so the answer names every wrong one, not only the first.
+    let mut failures = Vec::new();
+    let email_check = check(Channel::Email, wanted.email)
+        .await
+        .map_err(|e| failures.push(e))
+        .ok();
     let sms_check = match wanted.sms {
-        Some(code) => Some(check(Channel::Sms, code).await?),
+        Some(code) => check(Channel::Sms, code)
+            .await
+            .map_err(|e| failures.push(e))
+            .ok(),
         None => None,
     };
     let totp_step = match &wanted.totp {
-        Some(code) => check_totp(state, account.id, purpose, code, TotpUse::Check).await?,
+        Some(code) => check_totp(state, account.id, purpose, code, TotpUse::Check)
+            .await
+            .map_err(|e| failures.push(e))
+            .ok()
+            .flatten(),
         None => None,
     };
+    if let Some(err) = AppError::combine(failures) {
+        return Err(err);
+    }
 
     let now = state.now();
     let used = |factor: &str| verdict_error(Verdict::Used, factor);
-    for (check, factor) in [(Some(email_check), "email"), (sms_check, "sms")] {
+    for (check, factor) in [(email_check, "email"), (sms_check, "sms")] {
         if let Some(id) = check.and_then(|c| c.code_id) {
             if !state.store.consume_code(&id, now).await? {
                 return Err(used(factor));
@@ -409,38 +428,42 @@ struct RequiredCodes {
     totp: Option<String>,
 }
 
-/// Every bound factor's code, or 422 naming the first one missing.
+/// Every bound factor's code, or 422 naming each one missing.
 fn required_codes(bound: BoundFactors, codes: &FactorCodes) -> Result<RequiredCodes, AppError> {
-    let required = |value: &Option<String>, field: &str, why: &str| -> Result<String, AppError> {
-        match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-            Some(v) => Ok(v.to_owned()),
-            None => Err(AppError::validation(field, format!("is required: {why}"))),
+    let mut missing = Vec::new();
+    let mut required = |value: &Option<String>, field: &str, why: &str| -> Option<String> {
+        let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty());
+        if value.is_none() {
+            missing.push(AppError::validation(field, format!("is required: {why}")));
         }
+        value.map(str::to_owned)
     };
     let email = required(
         &codes.email_code,
         "email_code",
         "every account confirms with an email code",
-    )?;
-    let sms = bound
-        .sms
-        .then(|| {
-            required(
-                &codes.sms_code,
-                "sms_code",
-                "a phone is bound to this account",
-            )
-        })
-        .transpose()?;
-    let totp = bound
-        .totp
-        .then(|| {
-            required(
-                &codes.totp_code,
-                "totp_code",
-                "an authenticator is bound to this account",
-            )
-        })
-        .transpose()?;
-    Ok(RequiredCodes { email, sms, totp })
+    );
+    let sms = bound.sms.then(|| {
+        required(
+            &codes.sms_code,
+            "sms_code",
+            "a phone is bound to this account",
+        )
+    });
+    let totp = bound.totp.then(|| {
+        required(
+            &codes.totp_code,
+            "totp_code",
+            "an authenticator is bound to this account",
+        )
+    });
+    if let Some(err) = AppError::combine(missing) {
+        return Err(err);
+    }
+    // Every wanted code is present here (a missing one was collected above).
+    Ok(RequiredCodes {
+        email: email.unwrap_or_default(),
+        sms: sms.flatten(),
+        totp: totp.flatten(),
+    })
 }

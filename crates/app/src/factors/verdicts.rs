@@ -66,8 +66,14 @@ pub fn verdict_error(verdict: Verdict, factor: &str) -> AppError {
             "code_exhausted",
             format!("The {what} was entered wrongly too many times and no longer works. Ask for a new one."),
         ),
-        Verdict::RateLimited { retry_after } => return rate_limited(retry_after.whole_seconds(), help).with("factor", factor),
+        Verdict::RateLimited { retry_after } => {
+            return rate_limited(retry_after.whole_seconds(), help)
+                .with("factor", factor)
+                .for_field(&format!("{factor}_code"))
+        }
         Verdict::Accepted => AppError::internal("accepted verdict reported as an error"),
     };
-    err.with_help(help).with("factor", factor)
+    err.with_help(help)
+        .with("factor", factor)
+        .for_field(&format!("{factor}_code"))
 }

@@ -10,6 +10,7 @@ use offboard_store::Backend;
 both_backends!(
     a_deletion_under_way_shows_the_way_back_on_every_page,
     the_pause_shows_on_the_overview_and_starts_nothing,
+    every_wrong_code_is_marked_and_good_ones_are_kept,
 );
 
 const BANNER: &str = "Continue account deletion";
@@ -133,4 +134,122 @@ async fn the_pause_shows_on_the_overview_and_starts_nothing(backend: Backend) {
     let overview = page(&app, &browser, "/security/delete").await;
     assert!(!overview.contains("disabled") && !overview.contains(&shown));
     assert_eq!(start_by_form(&app, &browser).await.status(), 303);
+}
+
+/// The browser's flow at the verification step, with an authenticator bound; returns the
+/// flow's path and the authenticator secret.
+async fn at_verification(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    email: &str,
+) -> (String, String) {
+    let token = app.login(email).await;
+    let setup: serde_json::Value = app
+        .post_json_as(&token, "/api/v1/me/totp", serde_json::json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = setup["secret"].as_str().unwrap().to_owned();
+    let code = app.next_totp(&secret).await;
+    let res = app
+        .post_json_as(
+            &token,
+            "/api/v1/me/totp/confirm",
+            serde_json::json!({"code": code}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let res = start_by_form(app, browser).await;
+    let flow_path = res.headers()["location"].to_str().unwrap().to_owned();
+    let csrf = extract_csrf(&page(app, browser, &flow_path).await).unwrap();
+    let res = browser
+        .post(app.url(&format!("{flow_path}/confirm")))
+        .form(&[("csrf_token", csrf.as_str()), ("acknowledged", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    (flow_path, secret)
+}
+
+async fn submit_codes(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    flow_path: &str,
+    email_code: &str,
+    totp_code: &str,
+) -> (u16, String) {
+    let csrf = extract_csrf(&page(app, browser, flow_path).await).unwrap();
+    let res = browser
+        .post(app.url(&format!("{flow_path}/verify")))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email_code", email_code),
+            ("totp_code", totp_code),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+fn marked(html: &str, id: &str) -> bool {
+    let Some(at) = html.find(&format!("id=\"{id}\"")) else {
+        return false;
+    };
+    let tag_end = at + html[at..].find('>').unwrap();
+    let tag = &html[html[..at].rfind('<').unwrap()..tag_end];
+    tag.contains("aria-invalid=\"true\"") && tag.contains(&format!("{id}-error"))
+}
+
+// R5 and issue 15: every wrong code is named on its own field (aria-invalid, its message
+// tied to it), and a code that was right is typed back in, since nothing was used up.
+async fn every_wrong_code_is_marked_and_good_ones_are_kept(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.deletion.captcha = CaptchaPolicy::Never).await;
+    let email = "fields@example.com";
+    let browser = signed_in(&app, email).await;
+    let (flow_path, secret) = at_verification(&app, &browser, email).await;
+    let csrf = extract_csrf(&page(&app, &browser, &flow_path).await).unwrap();
+    let res = browser
+        .post(app.url(&format!("{flow_path}/codes")))
+        .form(&[("csrf_token", csrf.as_str()), ("channel", "email")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let email_code = app.latest_code(email).await;
+    let wrong = |code: &str| if code == "000000" { "111111" } else { "000000" }.to_owned();
+
+    // Both wrong: both marked, neither kept.
+    let wrong_totp = wrong(&app.totp_now(&secret, 0));
+    let (status, html) =
+        submit_codes(&app, &browser, &flow_path, &wrong(&email_code), &wrong_totp).await;
+    assert_eq!(status, 400);
+    assert!(
+        marked(&html, "email-code") && marked(&html, "totp-code"),
+        "both fields marked"
+    );
+    assert!(html.contains("More than one code was not accepted"));
+    assert!(
+        html.contains("tries left for this code"),
+        "the email field says what to do"
+    );
+    assert!(
+        html.contains("check that your phone sets its clock"),
+        "so does the authenticator's"
+    );
+
+    // The email code right, the authenticator code wrong: only that one marked, the email
+    // code kept in its field, and it still works afterwards.
+    let (status, html) = submit_codes(&app, &browser, &flow_path, &email_code, &wrong_totp).await;
+    assert_eq!(status, 400);
+    assert!(marked(&html, "totp-code") && !marked(&html, "email-code"));
+    assert!(
+        html.contains(&format!("value=\"{email_code}\"")),
+        "the right email code is typed back in"
+    );
+    let totp = app.next_totp(&secret).await;
+    let (status, _) = submit_codes(&app, &browser, &flow_path, &email_code, &totp).await;
+    assert_eq!(status, 303, "the kept email code still confirms");
 }

@@ -86,6 +86,10 @@ pub struct DeletionVerifyPage {
     pub notice: Option<String>,
     pub error: Option<String>,
     pub error_help: Option<String>,
+    /// Each wrong or missing code, marked on its field.
+    pub field_errors: views::FieldErrors,
+    /// The codes the person typed that were not at fault, typed back in for them.
+    pub kept: FactorCodes,
 }
 
 #[derive(Template)]
@@ -117,6 +121,7 @@ async fn render_step(
     flow_id: &str,
     error: Option<&AppError>,
     notice: Option<&str>,
+    submitted: Option<&FactorCodes>,
 ) -> Response {
     let flow = match load_view(state, user, flow_id).await {
         Ok(flow) => flow,
@@ -133,7 +138,7 @@ async fn render_step(
     match flow.step {
         Step::Notes => notes_page(page, &flow),
         Step::Assets => assets_page(page, &flow),
-        Step::Verification => verify_page(state, user, page, &flow, notice).await,
+        Step::Verification => verify_page(state, user, page, &flow, notice, submitted).await,
         Step::Identity => identity_page(page, &flow),
         Step::Deleted => Redirect::to("/").into_response(),
     }
@@ -200,7 +205,7 @@ fn blocker_view(blocker: &offboard_core::money::Blocker) -> BlockerView {
             BlockerAction::CloseOnExchange => "Close it on the exchange",
         }
         .to_owned(),
-        action_href: url.unwrap_or(deletion::HELP_ASSETS).to_owned(),
+        action_href: url.unwrap_or_else(|| deletion::HELP_ASSETS.to_owned()),
     }
 }
 
@@ -226,8 +231,18 @@ async fn verify_page(
     page: StepPage<'_>,
     flow: &deletion::Flow,
     notice: Option<&str>,
+    submitted: Option<&FactorCodes>,
 ) -> Response {
     let (message, help, status) = views::error_parts(page.error);
+    let field_errors = views::FieldErrors::of(page.error);
+    // A code that was not at fault is still good (nothing was used up): keep it.
+    let keep =
+        |field: &str, value: Option<&String>| value.filter(|_| !field_errors.has(field)).cloned();
+    let kept = FactorCodes {
+        email_code: keep("email_code", submitted.and_then(|c| c.email_code.as_ref())),
+        sms_code: keep("sms_code", submitted.and_then(|c| c.sms_code.as_ref())),
+        totp_code: keep("totp_code", submitted.and_then(|c| c.totp_code.as_ref())),
+    };
     let wait = |channel| async move {
         state
             .store
@@ -263,6 +278,8 @@ async fn verify_page(
             notice: notice.map(str::to_owned),
             error: message,
             error_help: help,
+            field_errors,
+            kept,
         },
     )
 }
@@ -390,7 +407,7 @@ pub async fn page_flow(
     csrf: CsrfToken,
     Path(id): Path<String>,
 ) -> Response {
-    render_step(&state, &user, &csrf, &id, None, None).await
+    render_step(&state, &user, &csrf, &id, None, None, None).await
 }
 
 /// After a POST: on success show the flow's page (303), on a wrong step go to the
@@ -402,10 +419,11 @@ async fn after(
     id: &str,
     result: Result<(), AppError>,
     notice: Option<&str>,
+    submitted: Option<&FactorCodes>,
 ) -> Response {
     match result {
         Ok(()) if notice.is_none() => Redirect::to(&format!("/deletion/{id}")).into_response(),
-        Ok(()) => render_step(state, user, csrf, id, None, notice).await,
+        Ok(()) => render_step(state, user, csrf, id, None, notice, None).await,
         Err(err)
             if err.code == "wrong_step"
                 || err.code == "flow_expired"
@@ -417,7 +435,7 @@ async fn after(
                 views::error_page(&err, Some(layout(state, Some(user), csrf).await))
             }
         }
-        Err(err) => render_step(state, user, csrf, id, Some(&err), None).await,
+        Err(err) => render_step(state, user, csrf, id, Some(&err), None, submitted).await,
     }
 }
 
@@ -455,7 +473,7 @@ pub async fn page_confirm(
             .map(|_| ())
     }
     .await;
-    after(&state, &user, &csrf, &id, result, None).await
+    after(&state, &user, &csrf, &id, result, None, None).await
 }
 
 #[utoipa::path(post, path = "/deletion/{id}/assets", tag = "pages", operation_id = "page_deletion_assets_submit", params(("id" = String, Path, format = "uuid", description = "The flow's id")), security(("session_cookie" = [])),
@@ -479,7 +497,7 @@ pub async fn page_assets(
             .map(|_| ())
     }
     .await;
-    after(&state, &user, &csrf, &id, result, None).await
+    after(&state, &user, &csrf, &id, result, None, None).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -518,7 +536,7 @@ pub async fn page_codes(
         "We emailed you a deletion code. It works for 10 minutes."
     };
     let notice = result.is_ok().then_some(notice);
-    after(&state, &user, &csrf, &id, result, notice).await
+    after(&state, &user, &csrf, &id, result, notice, None).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -549,19 +567,19 @@ pub async fn page_verify(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<VerifyForm>,
 ) -> Response {
+    let codes = FactorCodes {
+        email_code: form.email_code,
+        sms_code: form.sms_code,
+        totp_code: form.totp_code,
+    };
     let result = async {
         let live = deletion::load(&state, &user, &id, Request::Verify).await?;
-        let codes = FactorCodes {
-            email_code: form.email_code,
-            sms_code: form.sms_code,
-            totp_code: form.totp_code,
-        };
         deletion::verify(&state, &user, &live, &codes)
             .await
             .map(|_| ())
     }
     .await;
-    after(&state, &user, &csrf, &id, result, None).await
+    after(&state, &user, &csrf, &id, result, None, Some(&codes)).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -623,6 +641,6 @@ pub async fn page_identity(
             }
             response
         }
-        Err(err) => after(&state, &user, &csrf, &id, Err(err), None).await,
+        Err(err) => after(&state, &user, &csrf, &id, Err(err), None, None).await,
     }
 }
