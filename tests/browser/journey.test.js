@@ -109,22 +109,31 @@ async function journey(page, visit) {
   assert.match(await blockers.innerText(), /Balance[\s\S]*0\.1\d*\s+BTC/);
   await visit('assets-step');
   await blockers.getByRole('link', { name: /^Withdraw/ }).click();
-  await page.waitForURL(`${BASE}/assets#withdraw`);
+  // Issue 15: the blocker's asset is chosen already.
+  await page.waitForURL(`${BASE}/assets?asset=BTC#withdraw`);
+  assert.equal(await page.locator('#withdraw-asset').inputValue(), 'BTC');
+  // The banner leads back into the deletion from every page.
+  const banner = page.locator('.underway-banner');
+  assert.equal(await banner.getByRole('link', { name: 'Continue account deletion' }).getAttribute('href'), new URL(flowUrl).pathname);
   await visit('assets');
 
   // Withdraw everything with an email code and an authenticator code.
   const before = await codeCount(email);
-  await page.getByRole('button', { name: 'Email me a code' }).click();
-  await page.waitForURL(/\/assets\?notice=code_sent_email/);
+  await page.getByRole('button', { name: /Email.*Get code/ }).click();
+  await page.waitForURL(/\/assets\?notice=code_sent_email&asset=BTC#withdraw$/);
+  // The feedback sits beside the buttons; the email button waits out its cooldown.
+  await page.locator('.code-feedback [role="status"]').waitFor();
+  assert.ok(await page.getByRole('button', { name: /Email.*Get code again in/ }).isDisabled());
   const withdrawCode = await newestCode(email, before);
-  await page.selectOption('#withdraw-asset', 'BTC');
-  await page.fill('#withdraw-amount', '0.1');
+  assert.equal(await page.locator('#withdraw-asset').inputValue(), 'BTC');
+  await page.getByRole('button', { name: 'Max', exact: true }).click();
+  assert.equal(await page.locator('#withdraw-amount').inputValue(), '0.1');
   await page.fill('#withdraw-address', BTC_ADDRESS);
   await page.fill('#withdraw-email-code', withdrawCode);
   await page.fill('#withdraw-totp-code', await authenticator.code());
   await visit('withdraw-filled');
-  await page.locator('form[action="/assets/withdraw"]').getByRole('button', { name: 'Withdraw', exact: true }).click();
-  await page.waitForURL(`${BASE}/assets?notice=withdrawal_requested`);
+  await page.locator('form[action^="/assets/withdraw"]').getByRole('button', { name: 'Withdraw', exact: true }).click();
+  await page.waitForURL(`${BASE}/assets?notice=withdrawal_requested#main`);
   await visit('withdraw-requested');
 
   // The platform sends it (host/admin API).
@@ -133,8 +142,9 @@ async function journey(page, visit) {
   assert.ok(withdrawal, `a pending withdrawal in ${JSON.stringify(holdings)}`);
   await admin('POST', `/api/v1/admin/withdrawals/${withdrawal.id}/complete`);
 
-  // Back to the deletion: nothing left, Next Step.
-  await page.goto(flowUrl);
+  // Back to the deletion through the banner: nothing left, Next Step.
+  await page.locator('.underway-banner').getByRole('link', { name: 'Continue account deletion' }).click();
+  await page.waitForURL(flowUrl);
   await page.getByRole('heading', { level: 1, name: 'Withdraw your assets first' }).waitFor();
   await visit('assets-step-clear');
   await page.getByRole('button', { name: 'Next Step' }).click();

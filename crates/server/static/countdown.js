@@ -23,7 +23,7 @@
         button.setAttribute('data-wait', '0');
         return;
       }
-      label.textContent = TEXT + ' (' + left + ' s)';
+      label.textContent = TEXT + ' again in ' + left + ' s';
       var delay = (end - Date.now()) % 1000;
       setTimeout(tick, delay > 0 ? delay : 1000);
     }

@@ -11,6 +11,7 @@ both_backends!(
     a_deletion_under_way_shows_the_way_back_on_every_page,
     the_pause_shows_on_the_overview_and_starts_nothing,
     every_wrong_code_is_marked_and_good_ones_are_kept,
+    the_assets_detour_preselects_and_answers_beside_the_buttons,
 );
 
 const BANNER: &str = "Continue account deletion";
@@ -252,4 +253,115 @@ async fn every_wrong_code_is_marked_and_good_ones_are_kept(backend: Backend) {
     let totp = app.next_totp(&secret).await;
     let (status, _) = submit_codes(&app, &browser, &flow_path, &email_code, &totp).await;
     assert_eq!(status, 303, "the kept email code still confirms");
+}
+
+// R4 and issue 15: the assets step's Withdraw opens the form with its asset chosen and a
+// Max; a code request answers beside its buttons, keeps the asset, shows its wait, and
+// after the code was used the refusal says so instead of "still works".
+async fn the_assets_detour_preselects_and_answers_beside_the_buttons(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.deletion.captcha = CaptchaPolicy::Never).await;
+    let email = "detour@example.com";
+    let browser = signed_in(&app, email).await;
+    let account = app
+        .state
+        .store
+        .find_account_by_email(&offboard_core::EmailAddress::parse(email).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let now = app.state.now();
+    app.state
+        .store
+        .deposit(
+            account,
+            "BTC",
+            "0.25".parse().unwrap(),
+            Some("detour-seed"),
+            now,
+        )
+        .await
+        .unwrap();
+    let res = start_by_form(&app, &browser).await;
+    let flow_path = res.headers()["location"].to_str().unwrap().to_owned();
+    let csrf = extract_csrf(&page(&app, &browser, &flow_path).await).unwrap();
+    let res = browser
+        .post(app.url(&format!("{flow_path}/confirm")))
+        .form(&[("csrf_token", csrf.as_str()), ("acknowledged", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let step = page(&app, &browser, &flow_path).await;
+    assert!(
+        step.contains("href=\"/assets?asset=BTC#withdraw\""),
+        "Withdraw names the asset"
+    );
+
+    let assets = page(&app, &browser, "/assets?asset=BTC").await;
+    assert!(assets.contains("<option value=\"BTC\" data-max=\"0.25\" selected>"));
+    assert!(
+        assets.contains("data-max-for=\"withdraw-amount\""),
+        "a Max button"
+    );
+    assert!(
+        assets.contains(BANNER),
+        "and the way back into the deletion"
+    );
+
+    let res = browser
+        .post(app.url("/assets/codes"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("channel", "email"),
+            ("asset", "BTC"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let to = res.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, "/assets?notice=code_sent_email&asset=BTC#withdraw");
+    let assets = page(&app, &browser, to.trim_end_matches("#withdraw")).await;
+    let form_at = assets.find("id=\"withdraw\"").unwrap();
+    let notice_at = assets.find("We emailed you a code").unwrap();
+    assert!(
+        notice_at > form_at,
+        "the notice sits beside the code buttons"
+    );
+    assert!(
+        assets.contains("Get code again in"),
+        "the wait shows on the button"
+    );
+    assert!(
+        assets.contains("data-max=\"0.25\" selected"),
+        "the asset is kept"
+    );
+
+    let code = app.latest_code(email).await;
+    let res = browser
+        .post(app.url("/assets/withdraw"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("asset", "BTC"),
+            ("amount", "0.25"),
+            ("address", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"),
+            ("email_code", code.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "withdrawn");
+    let res = browser
+        .post(app.url("/assets/codes"))
+        .form(&[("csrf_token", csrf.as_str()), ("channel", "email")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("The last code can no longer be used"),
+        "truthful after use"
+    );
+    assert!(!html.contains("still works"));
 }

@@ -560,7 +560,7 @@ async fn assets_page_withdraws_with_codes(backend: Backend) {
         .unwrap();
     assert_eq!(
         res.headers()["location"],
-        "/assets?notice=withdrawal_requested"
+        "/assets?notice=withdrawal_requested#main"
     );
     let html = browser
         .get(app.url("/assets?notice=withdrawal_requested"))

@@ -5,7 +5,6 @@ use crate::error::AppError;
 use crate::http::csrf::{CsrfForm, CsrfToken};
 use crate::http::session::{Authenticated, PageUser};
 use crate::layout::layout;
-use crate::views::NoticeQuery;
 use crate::views::{self, Layout};
 use askama::Template;
 use axum::extract::{Query, State};
@@ -19,6 +18,13 @@ use utoipa::ToSchema;
 pub struct BalanceView {
     pub asset: String,
     pub amount: String,
+}
+
+/// An asset of the withdraw form, with what "Max" fills in (its whole balance).
+#[derive(Debug, Clone)]
+pub struct AssetChoice {
+    pub code: String,
+    pub max: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,12 +48,20 @@ pub struct AssetsPage {
     pub balances: Vec<BalanceView>,
     pub pending: Vec<PendingView>,
     pub holds: Vec<HoldView>,
-    pub assets: Vec<String>,
+    pub assets: Vec<AssetChoice>,
     pub needs_sms: bool,
     pub needs_totp: bool,
+    /// After a withdrawal: at the top of the page.
     pub notice: Option<String>,
+    /// After a code was sent: beside the code buttons.
+    pub code_notice: Option<String>,
+    pub email_wait: i64,
+    pub sms_wait: i64,
     pub error: Option<String>,
     pub error_help: Option<String>,
+    /// A code request refused (too soon, not sent): beside the code buttons.
+    pub code_error: Option<String>,
+    pub field_errors: views::FieldErrors,
     pub form_asset: String,
     pub form_amount: String,
     pub form_address: String,
@@ -62,6 +76,15 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "code_sent_sms" => "We texted you a code. It works for 10 minutes.",
         _ => return None,
     })
+}
+
+/// `GET /assets`: a notice after a form succeeded, and the asset to withdraw (the
+/// deletion's assets step links here with the asset that still blocks).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct AssetsQuery {
+    pub notice: Option<String>,
+    /// Preselects the withdraw form's asset, e.g. `BTC`.
+    pub asset: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -84,20 +107,46 @@ pub struct WithdrawForm {
     pub totp_code: Option<String>,
 }
 
+/// What the page answers a refused form with, and where it shows.
+enum Refusal<'a> {
+    Withdrawal(&'a AppError),
+    CodeRequest(&'a AppError),
+}
+
 async fn render_assets(
     state: &AppState,
     user: &Authenticated,
     csrf: &CsrfToken,
     notice: Option<&str>,
-    error: Option<&AppError>,
+    refusal: Option<Refusal<'_>>,
     form: &WithdrawForm,
 ) -> Response {
+    // A code request's refusal shows beside the code buttons, not in the form.
+    let (error, code_request) = match refusal {
+        Some(Refusal::Withdrawal(e)) => (Some(e), false),
+        Some(Refusal::CodeRequest(e)) => (Some(e), true),
+        None => (None, false),
+    };
     let loaded = async {
         let holdings = ledger::holdings(state, user.account.id).await?;
         let bound = factors::bound_factors(state, &user.account).await?;
         Ok::<_, AppError>((holdings, bound))
     }
     .await;
+    let wait = |channel| async move {
+        state
+            .store
+            .code_wait(
+                user.account.id,
+                offboard_core::Purpose::Withdrawal,
+                channel,
+                state.now(),
+            )
+            .await
+            .unwrap_or(0)
+    };
+    let email_wait = wait(offboard_core::Channel::Email).await;
+    let sms_wait = wait(offboard_core::Channel::Sms).await;
     let (holdings, bound) = match loaded {
         Ok(v) => v,
         Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf).await)),
@@ -135,11 +184,34 @@ async fn render_assets(
                 reference: h.reference.clone(),
             })
             .collect(),
-        assets: state.config.assets.codes().map(str::to_owned).collect(),
+        assets: state
+            .config
+            .assets
+            .codes()
+            .map(|code| AssetChoice {
+                code: code.to_owned(),
+                max: holdings
+                    .balances
+                    .iter()
+                    .find(|b| b.asset == code && !b.amount.is_zero())
+                    .map(|b| b.amount.normalize().to_string()),
+            })
+            .collect(),
         needs_sms: bound.sms,
         needs_totp: bound.totp,
-        notice: notice.and_then(notice_text).map(str::to_owned),
-        error: message,
+        notice: notice
+            .filter(|n| !n.starts_with("code_sent"))
+            .and_then(notice_text)
+            .map(str::to_owned),
+        code_notice: notice
+            .filter(|n| n.starts_with("code_sent"))
+            .and_then(notice_text)
+            .map(str::to_owned),
+        email_wait,
+        sms_wait,
+        field_errors: views::FieldErrors::of(error),
+        code_error: message.clone().filter(|_| code_request),
+        error: message.filter(|_| !code_request),
         error_help: help,
         form_asset: form.asset.clone(),
         form_amount: form.amount.clone(),
@@ -148,24 +220,20 @@ async fn render_assets(
     views::render_with_status(status, &page)
 }
 
-#[utoipa::path(get, path = "/assets", tag = "pages", operation_id = "page_assets", params(NoticeQuery), security(("session_cookie" = [])),
+#[utoipa::path(get, path = "/assets", tag = "pages", operation_id = "page_assets", params(AssetsQuery), security(("session_cookie" = [])),
     responses((status = 200, description = "balances, pending items, holds and the withdraw form", content_type = "text/html"),
         (status = 503, description = "the asset source did not answer", content_type = "text/html")))]
 pub async fn assets_page(
     State(state): State<AppState>,
     PageUser(user): PageUser,
     csrf: CsrfToken,
-    Query(q): Query<NoticeQuery>,
+    Query(q): Query<AssetsQuery>,
 ) -> Response {
-    render_assets(
-        &state,
-        &user,
-        &csrf,
-        q.notice.as_deref(),
-        None,
-        &WithdrawForm::default(),
-    )
-    .await
+    let form = WithdrawForm {
+        asset: q.asset.unwrap_or_default(),
+        ..WithdrawForm::default()
+    };
+    render_assets(&state, &user, &csrf, q.notice.as_deref(), None, &form).await
 }
 
 #[utoipa::path(post, path = "/assets/withdraw", tag = "pages", operation_id = "page_withdraw_submit", security(("session_cookie" = [])),
@@ -191,8 +259,13 @@ pub async fn withdraw_submit(
         totp_code: form.totp_code.clone(),
     };
     match request_withdrawal(&state, &user.account, &req).await {
-        Ok(_) => Redirect::to("/assets?notice=withdrawal_requested").into_response(),
-        Err(err) => render_assets(&state, &user, &csrf, None, Some(&err), &form).await,
+        // An explicit fragment: the browser would otherwise keep the form's `#withdraw`
+        // and scroll past the notice at the top.
+        Ok(_) => Redirect::to("/assets?notice=withdrawal_requested#main").into_response(),
+        Err(err) => {
+            let refusal = Some(Refusal::Withdrawal(&err));
+            render_assets(&state, &user, &csrf, None, refusal, &form).await
+        }
     }
 }
 
@@ -201,6 +274,10 @@ pub struct CodeChannelForm {
     #[serde(default)]
     #[schema(value_type = crate::vocabulary::ChannelName)]
     pub channel: String,
+    /// The asset chosen in the withdraw form, kept across the code request.
+    #[serde(default)]
+    #[schema(nullable = false)]
+    pub asset: Option<String>,
 }
 
 #[utoipa::path(post, path = "/assets/codes", tag = "pages", operation_id = "page_assets_codes_submit", security(("session_cookie" = [])),
@@ -229,18 +306,23 @@ pub async fn codes_submit(
             } else {
                 "email"
             };
-            Redirect::to(&format!("/assets?notice=code_sent_{which}#withdraw")).into_response()
+            // The asset goes back into the query only as a known asset code.
+            let asset = form
+                .asset
+                .as_deref()
+                .filter(|a| state.config.assets.codes().any(|c| c == *a))
+                .map(|a| format!("&asset={a}"))
+                .unwrap_or_default();
+            Redirect::to(&format!("/assets?notice=code_sent_{which}{asset}#withdraw"))
+                .into_response()
         }
         Err(err) => {
-            render_assets(
-                &state,
-                &user,
-                &csrf,
-                None,
-                Some(&err),
-                &WithdrawForm::default(),
-            )
-            .await
+            let kept = WithdrawForm {
+                asset: form.asset.unwrap_or_default(),
+                ..WithdrawForm::default()
+            };
+            let refusal = Some(Refusal::CodeRequest(&err));
+            render_assets(&state, &user, &csrf, None, refusal, &kept).await
         }
     }
 }
