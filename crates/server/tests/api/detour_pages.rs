@@ -12,6 +12,7 @@ both_backends!(
     the_pause_shows_on_the_overview_and_starts_nothing,
     every_wrong_code_is_marked_and_good_ones_are_kept,
     the_assets_detour_preselects_and_answers_beside_the_buttons,
+    an_expired_deletion_says_nothing_was_deleted_and_offers_a_new_start,
 );
 
 const BANNER: &str = "Continue account deletion";
@@ -364,4 +365,59 @@ async fn the_assets_detour_preselects_and_answers_beside_the_buttons(backend: Ba
         "truthful after use"
     );
     assert!(!html.contains("still works"));
+}
+
+// R2: a step shows when the idle flow closes and carries the warning page.js reveals; once
+// it closed, the page says plainly that the account was not deleted and offers Start again.
+async fn an_expired_deletion_says_nothing_was_deleted_and_offers_a_new_start(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.deletion.captcha = CaptchaPolicy::Never).await;
+    let browser = signed_in(&app, "expired@example.com").await;
+    let res = start_by_form(&app, &browser).await;
+    let flow_path = res.headers()["location"].to_str().unwrap().to_owned();
+    let idle = app.state.config.deletion.flow_idle.whole_seconds();
+
+    let step = page(&app, &browser, &flow_path).await;
+    let seconds_left: i64 = step
+        .split("data-idle-seconds=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the step carries data-idle-seconds");
+    assert!(
+        (idle - 5..=idle).contains(&seconds_left),
+        "the warning counts the whole idle limit from a fresh touch: {seconds_left} of {idle}"
+    );
+    assert!(step.contains("data-idle-warning hidden"));
+    assert!(
+        step.contains("<time datetime=\""),
+        "the close time is a machine-readable time"
+    );
+
+    app.advance(idle + 1).await;
+    let res = browser.get(app.url(&flow_path)).send().await.unwrap();
+    assert_eq!(res.status(), 410);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Your account was not deleted."), "{html}");
+    assert!(html.contains("href=\"/security/delete\">Start again</a>"));
+    assert!(!html.contains(BANNER));
+
+    // A form posted to the closed flow answers the same page.
+    let csrf = extract_csrf(&html).unwrap();
+    let res = browser
+        .post(app.url(&format!("{flow_path}/confirm")))
+        .form(&[("csrf_token", csrf.as_str()), ("acknowledged", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 410);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Your account was not deleted."));
+
+    // Start again opens a new flow.
+    let res = start_by_form(&app, &browser).await;
+    assert_eq!(res.status(), 303);
+    assert_ne!(res.headers()["location"].to_str().unwrap(), flow_path);
 }

@@ -1,6 +1,6 @@
 //! The deletion journey as web pages (Security → Delete), one page per step.
 
-use crate::error::AppError;
+use crate::error::{AppError, HttpStatus};
 use crate::http::cookies;
 use crate::http::csrf::{CsrfForm, CsrfToken, EmptyForm};
 use crate::http::session::{Authenticated, PageUser};
@@ -38,13 +38,53 @@ fn steps(current: Step) -> Vec<StepView> {
         .collect()
 }
 
+/// When an idle flow closes (R2): shown on every step, with a warning `page.js` reveals
+/// two minutes before.
+#[derive(Debug, Clone)]
+pub struct FlowExpiry {
+    pub at: views::When,
+    pub seconds_left: i64,
+}
+
+impl FlowExpiry {
+    fn of(flow: &deletion::Flow, now: time::OffsetDateTime) -> Self {
+        Self {
+            at: views::When::at(flow.expires_at),
+            seconds_left: (flow.expires_at - now).whole_seconds().max(0),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "deletion_expired.html")]
+pub struct DeletionExpiredPage {
+    pub layout: Layout,
+    pub message: String,
+}
+
+/// An expired flow (R2): the account was not deleted, and the person may start again.
+async fn expired_page(
+    state: &AppState,
+    user: &Authenticated,
+    csrf: &CsrfToken,
+    err: &AppError,
+) -> Response {
+    let mut page_layout = layout(state, Some(user), csrf).await;
+    page_layout.deletion_underway = None;
+    let page = DeletionExpiredPage {
+        layout: page_layout,
+        message: err.message.clone(),
+    };
+    views::render_with_status(err.status(), &page)
+}
+
 #[derive(Template)]
 #[template(path = "deletion_notes.html")]
 pub struct DeletionNotesPage {
     pub layout: Layout,
     pub flow_id: String,
     pub steps: Vec<StepView>,
-    pub expires_at: String,
+    pub expiry: FlowExpiry,
     pub captcha: Option<String>,
     pub cooloff_until: Option<String>,
     pub error: Option<String>,
@@ -65,7 +105,7 @@ pub struct DeletionAssetsPage {
     pub layout: Layout,
     pub flow_id: String,
     pub steps: Vec<StepView>,
-    pub expires_at: String,
+    pub expiry: FlowExpiry,
     pub blockers: Vec<BlockerView>,
     pub error: Option<String>,
     pub error_help: Option<String>,
@@ -77,7 +117,7 @@ pub struct DeletionVerifyPage {
     pub layout: Layout,
     pub flow_id: String,
     pub steps: Vec<StepView>,
-    pub expires_at: String,
+    pub expiry: FlowExpiry,
     pub email: String,
     pub phone: Option<String>,
     pub needs_totp: bool,
@@ -98,7 +138,7 @@ pub struct DeletionIdentityPage {
     pub layout: Layout,
     pub flow_id: String,
     pub steps: Vec<StepView>,
-    pub expires_at: String,
+    pub expiry: FlowExpiry,
     pub method_password: bool,
     pub attempts_left: Option<u32>,
     pub error: Option<String>,
@@ -125,6 +165,9 @@ async fn render_step(
 ) -> Response {
     let flow = match load_view(state, user, flow_id).await {
         Ok(flow) => flow,
+        Err(err) if err.code == "flow_expired" => {
+            return expired_page(state, user, csrf, &err).await
+        }
         Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf).await)),
     };
     // The flow's own pages need no banner leading back into it.
@@ -133,7 +176,7 @@ async fn render_step(
     let page = StepPage {
         layout: page_layout,
         error,
-        expires_at: views::human_time(flow.expires_at),
+        expiry: FlowExpiry::of(&flow, state.now()),
     };
     match flow.step {
         Step::Notes => notes_page(page, &flow),
@@ -157,7 +200,7 @@ async fn load_view(
 struct StepPage<'a> {
     layout: Layout,
     error: Option<&'a AppError>,
-    expires_at: String,
+    expiry: FlowExpiry,
 }
 
 fn notes_page(page: StepPage<'_>, flow: &deletion::Flow) -> Response {
@@ -168,7 +211,7 @@ fn notes_page(page: StepPage<'_>, flow: &deletion::Flow) -> Response {
             layout: page.layout,
             flow_id: flow.id.clone(),
             steps: steps(Step::Notes),
-            expires_at: page.expires_at,
+            expiry: page.expiry,
             captcha: flow
                 .captcha
                 .as_ref()
@@ -217,7 +260,7 @@ fn assets_page(page: StepPage<'_>, flow: &deletion::Flow) -> Response {
             layout: page.layout,
             flow_id: flow.id.clone(),
             steps: steps(Step::Assets),
-            expires_at: page.expires_at,
+            expiry: page.expiry,
             blockers: flow.blocking.iter().map(blocker_view).collect(),
             error: message,
             error_help: help,
@@ -263,7 +306,7 @@ async fn verify_page(
             layout: page.layout,
             flow_id: flow.id.clone(),
             steps: steps(Step::Verification),
-            expires_at: page.expires_at,
+            expiry: page.expiry,
             email: user.account.email.clone(),
             phone: user
                 .account
@@ -296,7 +339,7 @@ fn identity_page(page: StepPage<'_>, flow: &deletion::Flow) -> Response {
             layout: page.layout,
             flow_id: flow.id.clone(),
             steps: steps(Step::Identity),
-            expires_at: page.expires_at,
+            expiry: page.expiry,
             method_password: flow.identity_method == deletion::IdentityMethod::Password,
             attempts_left,
             error: message,
@@ -431,6 +474,8 @@ async fn after(
         {
             if err.code == "wrong_step" {
                 Redirect::to(&format!("/deletion/{id}")).into_response()
+            } else if err.code == "flow_expired" {
+                expired_page(state, user, csrf, &err).await
             } else {
                 views::error_page(&err, Some(layout(state, Some(user), csrf).await))
             }
