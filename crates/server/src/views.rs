@@ -100,9 +100,24 @@ pub struct FactorView {
 #[derive(Debug, Clone)]
 pub struct SessionView {
     pub device: String,
-    pub started: String,
-    pub last_seen: String,
+    pub started: When,
+    pub last_seen: When,
     pub current: bool,
+}
+
+/// A session's device as a person reads it, "Chrome on Linux", from its user agent.
+pub fn device_label(user_agent: Option<&str>) -> String {
+    const UNKNOWN: &str = "UNKNOWN";
+    let Some(parsed) = user_agent.and_then(|ua| woothee::parser::Parser::new().parse(ua)) else {
+        return "Unknown device".to_owned();
+    };
+    let known = |s: &str| !s.is_empty() && s != UNKNOWN;
+    match (known(parsed.name), known(parsed.os)) {
+        (true, true) => format!("{} on {}", parsed.name, parsed.os),
+        (true, false) => parsed.name.to_owned(),
+        (false, true) => format!("A browser on {}", parsed.os),
+        (false, false) => "Unknown device".to_owned(),
+    }
 }
 
 #[derive(Template)]
@@ -119,6 +134,43 @@ pub struct SecurityPage {
     pub notice: Option<String>,
     pub error: Option<String>,
     pub error_help: Option<String>,
+    /// The removal form shown open (`totp` or `phone`): after its code was sent or it
+    /// was refused. Closed otherwise, behind its link.
+    pub open_removal: Option<Removal>,
+    pub field_errors: FieldErrors,
+    pub email_wait: i64,
+    pub sms_wait: i64,
+}
+
+impl SecurityPage {
+    /// Whether the removal form of `which` (`totp`, `phone`) is the open one.
+    pub fn is_open(&self, which: &str) -> bool {
+        self.open_removal.is_some_and(|r| r.as_str() == which)
+    }
+}
+
+/// The factor a removal form on the security page removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Totp,
+    Phone,
+}
+
+impl Removal {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "totp" => Some(Self::Totp),
+            "phone" => Some(Self::Phone),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Totp => "totp",
+            Self::Phone => "phone",
+        }
+    }
 }
 
 #[derive(Template)]

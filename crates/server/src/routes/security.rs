@@ -5,8 +5,9 @@ use crate::error::AppError;
 use crate::http::csrf::{CsrfForm, CsrfToken, EmptyForm};
 use crate::http::session::{Authenticated, PageUser};
 use crate::layout::layout;
-use crate::views::NoticeQuery;
-use crate::views::{self, FactorView, PhoneConfirmPage, SecurityPage, SessionView, TotpSetupPage};
+use crate::views::{
+    self, FactorView, PhoneConfirmPage, Removal, SecurityPage, SessionView, TotpSetupPage,
+};
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -45,13 +46,23 @@ fn notice_text(key: &str) -> Option<&'static str> {
     })
 }
 
-/// Renders the security page, with a notice or an error.
+/// `GET /security`: a notice after a form succeeded, and the removal form to show open.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct SecurityQuery {
+    pub notice: Option<String>,
+    /// `totp` or `phone`: opens that factor's removal form (after its code was sent).
+    pub open: Option<String>,
+}
+
+/// Renders the security page, with a notice or an error; `open` shows that removal
+/// form open, with the notice or error inside it.
 async fn render_security(
     state: &AppState,
     user: &Authenticated,
     csrf: &CsrfToken,
     notice: Option<&str>,
     error: Option<&AppError>,
+    open: Option<Removal>,
 ) -> Response {
     let page = async {
         let sessions = state.store.list_sessions(user.account.id).await?;
@@ -59,6 +70,20 @@ async fn render_security(
         Ok::<_, AppError>((sessions, bound))
     }
     .await;
+    let wait = |channel| async move {
+        state
+            .store
+            .code_wait(
+                user.account.id,
+                offboard_core::Purpose::Unbind,
+                channel,
+                state.now(),
+            )
+            .await
+            .unwrap_or(0)
+    };
+    let email_wait = wait(offboard_core::Channel::Email).await;
+    let sms_wait = wait(offboard_core::Channel::Sms).await;
     let (sessions, bound) = match page {
         Ok(v) => v,
         Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf).await)),
@@ -88,12 +113,9 @@ async fn render_security(
     let sessions = sessions
         .into_iter()
         .map(|s| SessionView {
-            device: s
-                .user_agent
-                .clone()
-                .unwrap_or_else(|| "Unknown device".to_owned()),
-            started: views::human_time(s.created_at),
-            last_seen: views::human_time(s.last_seen_at),
+            device: views::device_label(s.user_agent.as_deref()),
+            started: views::When::at(s.created_at),
+            last_seen: views::When::at(s.last_seen_at),
             current: s.token_hash == user.token_hash,
         })
         .collect();
@@ -109,19 +131,28 @@ async fn render_security(
         notice: notice.and_then(notice_text).map(str::to_owned),
         error: message,
         error_help: help,
+        // A removal form opens only for a factor that is still bound.
+        open_removal: open.filter(|r| match r {
+            Removal::Totp => bound.totp,
+            Removal::Phone => bound.sms,
+        }),
+        field_errors: views::FieldErrors::of(error),
+        email_wait,
+        sms_wait,
     };
     views::render_with_status(status, &page)
 }
 
-#[utoipa::path(get, path = "/security", tag = "pages", operation_id = "page_security", params(NoticeQuery), security(("session_cookie" = [])),
+#[utoipa::path(get, path = "/security", tag = "pages", operation_id = "page_security", params(SecurityQuery), security(("session_cookie" = [])),
     responses((status = 200, description = "security page", content_type = "text/html")))]
 pub async fn security_page(
     State(state): State<AppState>,
     PageUser(user): PageUser,
     csrf: CsrfToken,
-    Query(q): Query<NoticeQuery>,
+    Query(q): Query<SecurityQuery>,
 ) -> Response {
-    render_security(&state, &user, &csrf, q.notice.as_deref(), None).await
+    let open = q.open.as_deref().and_then(Removal::parse);
+    render_security(&state, &user, &csrf, q.notice.as_deref(), None, open).await
 }
 
 #[utoipa::path(post, path = "/security/totp/setup", tag = "pages", operation_id = "page_totp_setup_submit", security(("session_cookie" = [])),
@@ -136,7 +167,7 @@ pub async fn totp_setup_submit(
 ) -> Response {
     match bindings::begin_totp(&state, &user.account).await {
         Ok(_) => Redirect::to("/security/totp").into_response(),
-        Err(err) => render_security(&state, &user, &csrf, None, Some(&err)).await,
+        Err(err) => render_security(&state, &user, &csrf, None, Some(&err), None).await,
     }
 }
 
@@ -293,8 +324,11 @@ pub async fn totp_remove_submit(
     CsrfForm(form): CsrfForm<FactorCodesForm>,
 ) -> Response {
     match bindings::remove_totp(&state, &user.account, form.into()).await {
-        Ok(()) => Redirect::to("/security?notice=totp_removed").into_response(),
-        Err(err) => render_security(&state, &user, &csrf, None, Some(&err)).await,
+        Ok(()) => Redirect::to("/security?notice=totp_removed#main").into_response(),
+        Err(err) => {
+            let open = Some(Removal::Totp);
+            render_security(&state, &user, &csrf, None, Some(&err), open).await
+        }
     }
 }
 
@@ -320,7 +354,7 @@ pub async fn phone_submit(
 ) -> Response {
     match bindings::begin_phone(&state, &user.account, &form.phone).await {
         Ok(_) => Redirect::to("/security/phone/confirm").into_response(),
-        Err(err) => render_security(&state, &user, &csrf, None, Some(&err)).await,
+        Err(err) => render_security(&state, &user, &csrf, None, Some(&err), None).await,
     }
 }
 
@@ -397,8 +431,11 @@ pub async fn phone_remove_submit(
     CsrfForm(form): CsrfForm<FactorCodesForm>,
 ) -> Response {
     match bindings::remove_phone(&state, &user.account, form.into()).await {
-        Ok(()) => Redirect::to("/security?notice=phone_removed").into_response(),
-        Err(err) => render_security(&state, &user, &csrf, None, Some(&err)).await,
+        Ok(()) => Redirect::to("/security?notice=phone_removed#main").into_response(),
+        Err(err) => {
+            let open = Some(Removal::Phone);
+            render_security(&state, &user, &csrf, None, Some(&err), open).await
+        }
     }
 }
 
@@ -410,6 +447,10 @@ pub struct SendCodeForm {
     #[serde(default)]
     #[schema(value_type = crate::vocabulary::ActionPurpose)]
     pub purpose: String,
+    /// `totp` or `phone`: the removal form the code is for, shown open afterwards.
+    #[serde(default)]
+    #[schema(nullable = false)]
+    pub open: Option<String>,
 }
 
 #[utoipa::path(post, path = "/security/codes", tag = "pages", operation_id = "page_security_codes_submit", security(("session_cookie" = [])),
@@ -424,16 +465,20 @@ pub async fn codes_submit(
     csrf: CsrfToken,
     CsrfForm(form): CsrfForm<SendCodeForm>,
 ) -> Response {
+    let open = form.open.as_deref().and_then(Removal::parse);
     match bindings::send_action_code(&state, &user.account, &form.channel, &form.purpose).await {
-        Ok(_) => Redirect::to(&format!(
-            "/security?notice=code_sent_{}",
-            if form.channel == "sms" {
+        Ok(_) => {
+            let which = if form.channel == "sms" {
                 "sms"
             } else {
                 "email"
-            }
-        ))
-        .into_response(),
-        Err(err) => render_security(&state, &user, &csrf, None, Some(&err)).await,
+            };
+            let target = match open {
+                Some(r) => format!("&open={0}#remove-{0}", r.as_str()),
+                None => String::new(),
+            };
+            Redirect::to(&format!("/security?notice=code_sent_{which}{target}")).into_response()
+        }
+        Err(err) => render_security(&state, &user, &csrf, None, Some(&err), open).await,
     }
 }

@@ -7,7 +7,8 @@ use offboard_store::Backend;
 both_backends!(
     bind_and_remove_an_authenticator_by_form,
     bind_a_phone_by_form,
-    web_login_asks_for_the_authenticator_code
+    web_login_asks_for_the_authenticator_code,
+    sessions_read_as_devices_with_times,
 );
 
 /// A signed-in browser.
@@ -99,7 +100,9 @@ async fn bind_and_remove_an_authenticator_by_form(backend: Backend) {
         .await
         .unwrap();
     assert!(html.contains("Your authenticator is on"));
-    assert!(html.contains("action=\"/security/totp/remove\""));
+    // Issue 15: removing sits behind its link (a closed disclosure), not an open form.
+    assert!(html.contains("<details class=\"removal\" id=\"remove-totp\">"));
+    assert!(html.contains("action=\"/security/totp/remove#remove-totp\""));
 
     // Remove: get an email code with the page's button, then send both codes.
     let res = browser
@@ -108,15 +111,51 @@ async fn bind_and_remove_an_authenticator_by_form(backend: Backend) {
             ("csrf_token", csrf.as_str()),
             ("channel", "email"),
             ("purpose", "unbind"),
+            ("open", "totp"),
         ])
         .send()
         .await
         .unwrap();
+    let after_code = res.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(
-        res.headers()["location"],
-        "/security?notice=code_sent_email"
+        after_code,
+        "/security?notice=code_sent_email&open=totp#remove-totp"
     );
+    let html = browser
+        .get(app.url(&after_code))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<details class=\"removal\" id=\"remove-totp\" open>"),
+        "the form the code is for stays open"
+    );
+    assert!(html.contains("Get code again in"), "the email button waits");
     let email_code = app.latest_code("dee@example.com").await;
+
+    // A wrong authenticator code is marked on its field; the form stays open.
+    let res = browser
+        .post(app.url("/security/totp/remove"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email_code", email_code.as_str()),
+            ("totp_code", "000000"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"remove-totp\" open>"));
+    assert!(
+        html.contains("id=\"totp-remove-totp-code-error\""),
+        "{html}"
+    );
+    assert!(html.contains("aria-describedby=\"totp-remove-totp-code-hint totp-remove-totp-code-error\" aria-invalid=\"true\""));
+
     app.advance(30).await;
     let totp = app.next_totp(&secret).await;
     let res = browser
@@ -129,7 +168,10 @@ async fn bind_and_remove_an_authenticator_by_form(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.headers()["location"], "/security?notice=totp_removed");
+    assert_eq!(
+        res.headers()["location"],
+        "/security?notice=totp_removed#main"
+    );
     let html = browser
         .get(app.url("/security"))
         .send()
@@ -226,4 +268,43 @@ async fn web_login_asks_for_the_authenticator_code(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
+}
+
+// Issue 15: a session is shown as "Chrome on Linux" with machine-readable times, not as
+// its raw user-agent string.
+async fn sessions_read_as_devices_with_times(backend: Backend) {
+    const CHROME_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    let app = spawn_app(backend).await;
+    let email = "gus@example.com";
+    app.signup(email).await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .user_agent(CHROME_LINUX)
+        .build()
+        .unwrap();
+    let csrf = app.csrf_token(&browser, "/login").await;
+    let res = browser
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email", email),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let html = browser
+        .get(app.url("/security"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<strong>Chrome on Linux</strong>"), "{html}");
+    assert!(!html.contains("AppleWebKit"), "no raw user agent");
+    assert!(html.contains("<dt>Last active</dt><dd><time datetime=\""));
+    assert!(html.contains("This device"));
 }
