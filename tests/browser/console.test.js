@@ -65,7 +65,7 @@ test('an agent logs in with an authenticator, finds a customer and approves a re
     await page.fill('#agent-email', agent.email);
     await page.fill('#agent-password', agent.password);
     await page.fill('#agent-totp', await authenticator.code());
-    await page.getByRole('button', { name: 'Log in to the console' }).click();
+    await page.getByRole('button', { name: 'Sign in to the console' }).click();
     await page.waitForURL(`${BASE}/support`);
     await page.getByRole('heading', { level: 1, name: 'Find an account' }).waitFor();
 
@@ -95,7 +95,7 @@ test('an agent logs in with an authenticator, finds a customer and approves a re
     assert.match(await page.locator('main').innerText(), /Selfie with ID checked/, 'the reason is in the audit log');
     found.push(...(await axeViolations(page, 'console audit')));
 
-    await page.getByRole('button', { name: 'Log out of the console' }).click();
+    await page.getByRole('button', { name: 'Sign out of the console' }).click();
     await page.waitForURL(/\/support\/login/);
     await page.goto(`${BASE}/support`);
     await page.waitForURL(`${BASE}/support/login`);

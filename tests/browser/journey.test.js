@@ -165,16 +165,16 @@ async function journey(page, visit) {
   await page.getByRole('heading', { level: 1, name: 'Confirm your identity' }).waitFor();
   await visit('identity-step');
   await page.fill('#id-number', id.retyped);
-  await page.getByRole('button', { name: 'Submit', exact: true }).click();
+  await page.getByRole('button', { name: 'Delete my account permanently', exact: true }).click();
   await page.getByRole('heading', { level: 1, name: 'Deleted' }).waitFor();
   await visit('deleted');
 
-  // The old email and password no longer log in.
+  // The old email and password no longer sign in.
   await page.goto(`${BASE}/login`);
   await visit('login');
   await page.fill('#email', email);
   await page.fill('#password', PASSWORD);
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.locator('#login-error[role=alert]').waitFor();
   assert.match(page.url(), /\/login/);
   await visit('login-error');

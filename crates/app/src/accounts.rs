@@ -26,13 +26,11 @@ pub async fn signup(state: &AppState, email: &str, password: &str) -> Result<Acc
     let now = state.now();
     match state.store.create_account(id, &email, &hash, now).await {
         Ok(()) => {}
-        Err(StoreError::Conflict) => {
-            return Err(AppError::conflict(
-                "An account with this email already exists. Log in instead, or reset the password.",
-            )
-            .with("field", "email")
-            .with_help("/help/cannot-log-in"))
-        }
+        Err(StoreError::Conflict) => return Err(AppError::conflict(
+            "An account with this email already exists. Sign in instead, or reset the password.",
+        )
+        .with("field", "email")
+        .with_help("/help/cannot-log-in")),
         Err(other) => return Err(other.into()),
     }
     audit::user(state, Some(id), "signup", None).await;

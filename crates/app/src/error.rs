@@ -140,7 +140,7 @@ impl AppError {
         Self::new(
             ErrorKind::Unauthenticated,
             "unauthorized",
-            "Log in first: this request needs a valid session.",
+            "Sign in first: this request needs a valid session.",
         )
         .with_help("/help/cannot-log-in")
     }

@@ -117,7 +117,7 @@ impl Step {
         match self {
             Step::Notes => "Notes",
             Step::Assets => "Assets",
-            Step::Verification => "2FA codes",
+            Step::Verification => "Verification",
             Step::Identity => "Identity",
             Step::Deleted => "Deleted",
         }

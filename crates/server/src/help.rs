@@ -44,10 +44,10 @@ pub const TOPICS: &[HelpTopic] = &[
                 heading: "The steps",
                 paragraphs: &[
                     "Open the menu behind your avatar at the top right, choose Security, then choose Delete.",
-                    "Step 1, notes and warnings: read what deletion means, tick the box to show you understand, and press Confirmation. If we ask for a short browser check, let it finish. Then press Next Step.",
+                    "Step 1, notes and warnings: read what deletion means, tick the box to show you understand, let the short browser check finish if we ask for one, and press Confirmation to move on.",
                     "Step 2, assets: if anything is left in your account, we list it with a link to deal with it. If nothing is left, you move straight on.",
-                    "Step 3, two-factor verification: enter a code from every method you have set up. Press Get code to receive the email and SMS codes.",
-                    "Step 4, identity verification: type the number of the ID document you used when you verified your identity, then press Submit.",
+                    "Step 3, verification: enter a code from every 2FA method you have set up. Press Get code to receive the email and SMS codes.",
+                    "Step 4, identity verification: type the number of the ID document you used when you verified your identity, then press Delete my account permanently.",
                     "Finally, a page confirms that your account is deleted. It shows the deletion date and the date from which you can sign up again.",
                 ],
             },
@@ -425,13 +425,13 @@ pub const TOPICS: &[HelpTopic] = &[
     },
     HelpTopic {
         slug: "cannot-log-in",
-        title: "I cannot log in",
+        title: "I cannot sign in",
         summary: "How to get back into your account if you forgot your password or lost a 2FA method.",
         sections: &[
             HelpSection {
                 heading: "Forgot your password",
                 paragraphs: &[
-                    "On the log in page, choose to reset your password. We email a code to the address on your account.",
+                    "On the sign-in page, choose to reset your password. We email a code to the address on your account.",
                     "Enter the code and choose a new password.",
                 ],
             },

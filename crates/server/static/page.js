@@ -46,6 +46,8 @@
     }
     var showIn = Math.max(0, seconds - WARN_BEFORE_SECONDS) * 1000;
     setTimeout(function () {
+      // The role comes with the warning, so a screen reader announces it then.
+      warning.setAttribute('role', 'alert');
       warning.hidden = false;
     }, showIn);
   }

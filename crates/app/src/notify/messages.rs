@@ -183,10 +183,11 @@ pub fn code_message_at(
     }
 }
 
-/// The R12 notice sent right before erasure: when the account is deleted and from when
+/// The R12 notice queued inside the erasure transaction (so it goes out only if the
+/// deletion committed): when the account is deleted and from when
 /// the same person may register again. Dates come formatted by the caller.
 pub fn deletion_notice(deleted_at: &str, reregister_after: &str) -> Notice {
-    let subject = "Your offboard account is being deleted";
+    let subject = "Your offboard account was deleted";
     let fields = context! { subject, deleted_at, reregister_after };
     Notice {
         subject: subject.to_owned(),

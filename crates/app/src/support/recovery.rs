@@ -164,7 +164,7 @@ pub async fn reject_recovery(
         return Err(request_decided());
     }
     let body = format!(
-        "We could not approve your account recovery request.\n\nReason: {reason}\n\nIf you can add information that helps us check it is you (for example the ID number you verified with), send a new request from the \"Cannot log in\" help page."
+        "We could not approve your account recovery request.\n\nReason: {reason}\n\nIf you can add information that helps us check it is you (for example the ID number you verified with), send a new request from the \"I cannot sign in\" help page."
     );
     // The person learns the reason only from this email: queued, so a relay outage
     // delays it instead of losing it.

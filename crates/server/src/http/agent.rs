@@ -28,7 +28,7 @@ impl FromRequestParts<AppState> for ApiAgent {
             ApiError::new(
                 ErrorKind::Unauthenticated,
                 "unauthorized",
-                "Log in to the support console first: this request needs a valid agent session.",
+                "Sign in to the support console first: this request needs a valid agent session.",
             )
         };
         let token = bearer(&parts.headers).ok_or_else(unauthorized)?;

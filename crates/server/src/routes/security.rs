@@ -36,7 +36,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 fn notice_text(key: &str) -> Option<&'static str> {
     Some(match key {
-        "totp_bound" => "Your authenticator is on. Logins now ask for its code.",
+        "totp_bound" => "Your authenticator is on. Signing in now asks for its code.",
         "totp_removed" => "The authenticator was removed.",
         "phone_bound" => "Your phone is bound. SMS codes go to it from now on.",
         "phone_removed" => "The phone was removed.",
@@ -107,7 +107,7 @@ async fn render_security(
     if bound.totp {
         factor_views.push(FactorView {
             label: "Authenticator app".to_owned(),
-            detail: "On: logins ask for its code".to_owned(),
+            detail: "On: signing in asks for its code".to_owned(),
         });
     }
     let sessions = sessions

@@ -149,8 +149,10 @@ pub struct DeletionIdentityPage {
 #[template(path = "deletion_done.html")]
 pub struct DeletionDonePage {
     pub layout: Layout,
-    pub deleted_at: String,
-    pub reregister_after: String,
+    /// Every step done, Deleted the last: the journey is over.
+    pub steps: Vec<StepView>,
+    pub deleted_at: views::When,
+    pub reregister_after: views::When,
 }
 
 /// Renders the page of the flow's current step, with an optional error or notice.
@@ -675,8 +677,9 @@ pub async fn page_identity(
                     dev_mode: state.config.is_dev(),
                     ..Layout::default()
                 },
-                deleted_at: views::human_time(done.deleted_at),
-                reregister_after: views::human_time(done.reregister_after),
+                steps: steps(Step::Deleted),
+                deleted_at: views::When::at(done.deleted_at),
+                reregister_after: views::When::at(done.reregister_after),
             };
             let mut response = views::render(&page);
             let secure = !state.config.is_dev();
