@@ -84,6 +84,11 @@ test('an agent logs in with an authenticator, finds a customer and approves a re
     await request.waitFor();
     assert.match(await request.innerText(), /No ID number was given/, 'the automatic hint says no ID number came with it');
     found.push(...(await axeViolations(page, 'console recovery queue')));
+    // Issue 15: at the narrowest phone width the queue's cards fit (no sideways scroll).
+    await page.setViewportSize({ width: 320, height: 800 });
+    const widths = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    assert.ok(widths[0] <= widths[1], `the recovery queue scrolls sideways at 320 px: ${widths}`);
+    await page.setViewportSize({ width: 1280, height: 900 });
     await request.locator('textarea[name=reason]').first().fill('Selfie with ID checked on a video call.');
     await request.getByRole('button', { name: 'Approve' }).click();
     const notice = page.locator('[role=status]', { hasText: 'Recovery approved' });
