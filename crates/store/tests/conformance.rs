@@ -1625,8 +1625,14 @@ async fn lifting_a_tombstone_removes_only_its_hash_with_its_audit_line(store: St
     // A failure before the audit line: the tombstone stays, no line is written.
     store.inject_erasure_fault(1);
     let failed = store.lift_tombstone("demo-hash", &line).await;
-    assert!(matches!(failed, Err(StoreError::InjectedFault)), "{failed:?}");
-    assert_eq!(store.tombstone_blocks("demo-hash", T0).await.unwrap(), Some(until));
+    assert!(
+        matches!(failed, Err(StoreError::InjectedFault)),
+        "{failed:?}"
+    );
+    assert_eq!(
+        store.tombstone_blocks("demo-hash", T0).await.unwrap(),
+        Some(until)
+    );
     assert!(actions(store.clone()).await.is_empty());
 
     assert_eq!(store.lift_tombstone("demo-hash", &line).await.unwrap(), 1);
