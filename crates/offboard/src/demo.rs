@@ -34,6 +34,9 @@ enum Outcome {
 #[derive(serde::Serialize)]
 struct DemoLogin {
     status: Outcome,
+    /// The authenticator bound before this run is still the one (a phone keeps working).
+    #[serde(skip)]
+    authenticator_kept: bool,
     url: String,
     login: String,
     email: &'static str,
@@ -83,7 +86,7 @@ pub async fn run(
     .await
     .map_err(|e| anyhow::anyhow!(e.message))?;
 
-    let secret = authenticator(&state, account_id, now).await?;
+    let (secret, kept) = authenticator(&state, account_id, now).await?;
     let url = base_url(validated.listen);
     let balances = store
         .holdings(account_id)
@@ -94,6 +97,7 @@ pub async fn run(
         .collect();
     let login = DemoLogin {
         status,
+        authenticator_kept: kept,
         login: format!("{url}/login"),
         url,
         email: DEMO_EMAIL,
@@ -188,12 +192,12 @@ async fn demo_account(
 }
 
 /// The demo's authenticator secret: the bound one if it still opens (a phone that holds it
-/// keeps working), otherwise a newly bound one.
+/// keeps working; `true`), otherwise a newly bound one (`false`).
 async fn authenticator(
     state: &AppState,
     account_id: AccountId,
     now: time::OffsetDateTime,
-) -> Result<String> {
+) -> Result<(String, bool)> {
     let bound = state
         .store
         .totp_factor(account_id)
@@ -206,9 +210,9 @@ async fn authenticator(
             &f.secret,
         )
     }) {
-        return Ok(secret);
+        return Ok((secret, true));
     }
-    bind_authenticator(state, account_id, now).await
+    Ok((bind_authenticator(state, account_id, now).await?, false))
 }
 
 /// Binds a new authenticator (replacing any half-done one) and returns its secret.
@@ -280,7 +284,8 @@ fn database_location(url: &str) -> String {
 fn human(l: &DemoLogin) -> String {
     let headline = match l.status {
         Outcome::Created => "The demo account is ready.".to_owned(),
-        Outcome::Reused => "The demo account already existed, so it was reused. Its password is new; its authenticator is the same.".to_owned(),
+        Outcome::Reused if l.authenticator_kept => "The demo account already existed, so it was reused. Its password is new; its authenticator is the same.".to_owned(),
+        Outcome::Reused => "The demo account already existed, so it was reused. Its password and its authenticator are new.".to_owned(),
         Outcome::CreatedAgain => "The demo account had been deleted, so it was created again. Its ID number may verify again straight away (dev mode only; anyone else waits out the re-registration period).".to_owned(),
     };
     let balances = l
