@@ -309,9 +309,9 @@ fn human(l: &DemoLogin) -> String {
   ID number      {id}   (asked at the last step of the deletion)
   Balances       {balances}
 
-Sign-in asks for an authenticator code. Add the otpauth:// address above to an
-authenticator app (most apps take it pasted, or scan the QR code on the Security page
-later), or run `offboard demo-code` in this folder to print the current code.
+Sign-in asks for an authenticator code. Add the authenticator to an app (paste the
+otpauth:// address, or type the text after `secret=` as the key), or run
+`offboard demo-code` in this folder to print the current code.
 Email codes are in the dev outbox: {url}/dev/outbox
 
 Database: {database}
