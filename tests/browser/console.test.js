@@ -29,7 +29,7 @@ function addAgent(role) {
   const cwd = process.env.OFFBOARD_WORKDIR;
   assert.ok(bin && cwd, 'OFFBOARD_BIN and OFFBOARD_WORKDIR come from scripts/browser-tests');
   const email = uniqueEmail('agent');
-  const out = execFileSync(bin, ['support', 'add-agent', '--email', email, '--role', role], {
+  const out = execFileSync(bin, ['support', 'add-agent', '--json', '--email', email, '--role', role], {
     cwd,
     env: { ...process.env, OFFBOARD_LOG: 'warn' },
   });

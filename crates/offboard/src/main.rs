@@ -6,7 +6,7 @@ mod keys;
 mod settings;
 mod support;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use offboard_app::config::{CaptchaPolicy, JobsConfig};
 use offboard_core::session::SessionPolicy;
@@ -42,8 +42,15 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
-    /// Seed a demo account and print how to log in.
-    Demo,
+    /// Dev mode: seed the demo account (or reuse it) and print how to sign in.
+    Demo {
+        /// Print the details as JSON instead of words.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Dev mode: print the demo authenticator's current code, for people without an
+    /// authenticator app.
+    DemoCode,
     /// Purge what is due now: tombstones after the re-registration wait (R9), retained
     /// records after their period (R10), old login attempts. The job runner also does this every
     /// ten minutes.
@@ -73,7 +80,14 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    let validated = Settings::load(&cli.config)?.validate()?;
+    let settings = Settings::load(&cli.config)?;
+    if settings.mode == Mode::Production
+        && matches!(cli.command, Command::Demo { .. } | Command::DemoCode)
+    {
+        // The demo is a fixture with a known ID number and printed secrets.
+        bail!("`offboard demo` and `offboard demo-code` work only in dev mode: the demo account has a published ID number and its secrets are printed. This offboard runs in production mode (setting `mode`), so nothing was changed.");
+    }
+    let validated = settings.validate()?;
     init_logging(validated.settings.log_format);
     match cli.command {
         Command::Serve => serve(validated).await,
@@ -99,12 +113,19 @@ async fn run(cli: Cli) -> Result<()> {
             store.close().await;
             Ok(())
         }
-        Command::Demo => {
+        Command::Demo { json } => {
             let store = connect(&validated.settings).await?;
             let config = server_config(&validated)?;
-            demo::run(&store, config, &validated).await?;
+            let outcome = demo::run(&store, config, &validated, json).await;
             store.close().await;
-            Ok(())
+            outcome
+        }
+        Command::DemoCode => {
+            let store = connect(&validated.settings).await?;
+            let config = server_config(&validated)?;
+            let outcome = demo::code(&store, config).await;
+            store.close().await;
+            outcome
         }
         Command::Worker => worker(validated).await,
         Command::Events { command } => {
@@ -116,7 +137,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Support { command } => {
             let store = connect(&validated.settings).await?;
             let keys = server_config(&validated)?.keys;
-            let outcome = support::run(&store, &keys.secrets, command).await;
+            let base_url = demo::base_url(validated.listen);
+            let outcome = support::run(&store, &keys.secrets, &base_url, command).await;
             store.close().await;
             outcome
         }

@@ -1,5 +1,6 @@
 //! `offboard support`: the operator creates and disables support agents (R11). A new
-//! agent's password and authenticator secret are printed once, as JSON, and never again.
+//! agent's password and authenticator secret are printed once (in words, or as JSON with
+//! `--json` for scripts) and never again.
 
 use anyhow::{bail, Context, Result};
 use clap::{Subcommand, ValueEnum};
@@ -11,12 +12,16 @@ use rand::{Rng, RngCore};
 
 #[derive(Subcommand)]
 pub enum SupportCommand {
-    /// Create an agent; prints {"email", "password", "totp_secret"} once.
+    /// Create an agent; prints the console address, the email, the password and the
+    /// authenticator once.
     AddAgent {
         #[arg(long)]
         email: String,
         #[arg(long, value_enum)]
         role: Role,
+        /// Print only {"email", "password", "totp_secret"} as JSON (for scripts).
+        #[arg(long)]
+        json: bool,
     },
     /// Disable an agent and end its sessions.
     DisableAgent {
@@ -42,15 +47,34 @@ pub struct NewAgentCredentials {
     pub totp_secret: String,
 }
 
-pub async fn run(store: &Store, secrets: &SecretKey, command: SupportCommand) -> Result<()> {
+/// Where agents sign in (crates/server/src/routes/console/login.rs).
+const CONSOLE_LOGIN_PATH: &str = "/support/login";
+
+pub async fn run(
+    store: &Store,
+    secrets: &SecretKey,
+    base_url: &str,
+    command: SupportCommand,
+) -> Result<()> {
     match command {
-        SupportCommand::AddAgent { email, role } => {
-            let role = match role {
-                Role::Agent => AgentRole::Agent,
-                Role::Lead => AgentRole::Lead,
+        SupportCommand::AddAgent { email, role, json } => {
+            let (role, role_name) = match role {
+                Role::Agent => (AgentRole::Agent, "agent"),
+                Role::Lead => (AgentRole::Lead, "lead"),
             };
             let created = add_agent(store, secrets, &email, role).await?;
-            println!("{}", serde_json::to_string(&created)?);
+            if json {
+                println!("{}", serde_json::to_string(&created)?);
+            } else {
+                print!(
+                    "{}",
+                    human(
+                        &created,
+                        role_name,
+                        &format!("{base_url}{CONSOLE_LOGIN_PATH}")
+                    )?
+                );
+            }
             Ok(())
         }
         SupportCommand::DisableAgent { email } => {
@@ -112,4 +136,30 @@ pub async fn add_agent(
         password,
         totp_secret,
     })
+}
+
+/// The new agent's sign-in details in words. The product has no password change for
+/// agents, so the text says what to do instead of promising one.
+fn human(created: &NewAgentCredentials, role: &str, console: &str) -> Result<String> {
+    let uri = totp::otpauth_uri(&created.totp_secret, &created.email)
+        .map_err(|_| anyhow::anyhow!("the new authenticator secret is unreadable"))?;
+    Ok(format!(
+        "Support agent {email} ({role}) is ready. These details are shown only this once.
+
+  Console        {console}
+  Email          {email}
+  Password       {password}
+  Authenticator  {uri}
+  (secret        {secret}, to type into an app by hand)
+
+Give them to the agent privately. The agent adds the authenticator to an app, then
+signs in at the console with the email, the password and the app's current code.
+offboard does not ask agents to change this password, and agents cannot change it
+themselves: the agent should keep it in a password manager. If it may have leaked, run
+`offboard support disable-agent --email {email}` and create a new agent.
+",
+        email = created.email,
+        password = created.password,
+        secret = created.totp_secret,
+    ))
 }

@@ -145,3 +145,23 @@ pub async fn overwrite_balance(
         .map(|_| ()))?;
     Ok(())
 }
+
+/// Test support: writes a tombstone as an erasure would (R9), so tests of what a
+/// tombstone blocks or lifts need no whole deletion. Only the tests call it.
+pub async fn insert_tombstone(
+    store: &crate::Store,
+    kind: &str,
+    hash: &str,
+    deleted_at: time::OffsetDateTime,
+    allowed_from: time::OffsetDateTime,
+) -> Result<(), StoreError> {
+    crate::on_db!(store, pool => sqlx::query("INSERT INTO tombstones (kind, hash, deleted_at, allowed_from) VALUES ($1, $2, $3, $4)")
+        .bind(kind)
+        .bind(hash)
+        .bind(crate::to_unix(deleted_at))
+        .bind(crate::to_unix(allowed_from))
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}

@@ -77,6 +77,7 @@ conformance!(
     deposits_to_deleted_accounts_are_unclaimed,
     holds_and_pending_items_show_in_holdings,
     an_unreadable_amount_is_an_error,
+    lifting_a_tombstone_removes_only_its_hash_with_its_audit_line,
 );
 
 fn email(s: &str) -> EmailAddress {
@@ -1587,4 +1588,67 @@ async fn a_recovery_approval_is_all_or_nothing_and_once(store: Store) {
         "decided once"
     );
     assert_eq!(recovered(store.events().await.unwrap()), 1, "one event");
+}
+
+// R9, R14: the dev demo lifts its own identity's tombstone: only that hash goes, its
+// audit line commits with it, and a failure in between leaves both as they were.
+async fn lifting_a_tombstone_removes_only_its_hash_with_its_audit_line(store: Store) {
+    use offboard_store::testing::insert_tombstone;
+    let until = T0 + Duration::days(30);
+    insert_tombstone(&store, "document", "demo-hash", T0, until)
+        .await
+        .unwrap();
+    insert_tombstone(&store, "document", "other-hash", T0, until)
+        .await
+        .unwrap();
+    insert_tombstone(&store, "email", "demo-email-hash", T0, until)
+        .await
+        .unwrap();
+    let id = account(&store, "lift@example.com").await;
+    let line = AuditEntry {
+        at: T0,
+        account_id: Some(id),
+        actor: "system",
+        action: "demo_tombstone_lifted",
+        detail: Some("kind=document"),
+    };
+    let actions = |store: Store| async move {
+        store
+            .audit_of_account(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.action)
+            .collect::<Vec<_>>()
+    };
+
+    // A failure before the audit line: the tombstone stays, no line is written.
+    store.inject_erasure_fault(1);
+    let failed = store.lift_tombstone("demo-hash", &line).await;
+    assert!(
+        matches!(failed, Err(StoreError::InjectedFault)),
+        "{failed:?}"
+    );
+    assert_eq!(
+        store.tombstone_blocks("demo-hash", T0).await.unwrap(),
+        Some(until)
+    );
+    assert!(actions(store.clone()).await.is_empty());
+
+    assert_eq!(store.lift_tombstone("demo-hash", &line).await.unwrap(), 1);
+    assert_eq!(store.tombstone_blocks("demo-hash", T0).await.unwrap(), None);
+    assert_eq!(
+        store.tombstone_blocks("other-hash", T0).await.unwrap(),
+        Some(until),
+        "another identity's tombstone stays"
+    );
+    assert_eq!(
+        store.tombstone_blocks("demo-email-hash", T0).await.unwrap(),
+        Some(until)
+    );
+    assert_eq!(actions(store.clone()).await, vec!["demo_tombstone_lifted"]);
+
+    // Nothing left to lift: nothing written.
+    assert_eq!(store.lift_tombstone("demo-hash", &line).await.unwrap(), 0);
+    assert_eq!(actions(store.clone()).await.len(), 1);
 }

@@ -251,14 +251,15 @@ fn announcing_writes<'a>(e: &'a Erasure, account: &'a str, now: i64) -> Vec<Writ
 
 impl Store {
     /// Makes the final step fail at its `n`-th statement (1-based) once, to prove the
-    /// transaction is all-or-nothing. Only tests call it; production never does.
+    /// transaction is all-or-nothing (the tombstone lift's audit write is guarded the
+    /// same way). Only tests call it; production never does.
     #[cfg(feature = "testing")]
     pub fn inject_erasure_fault(&self, n: i64) {
         self.faults.store(n, std::sync::atomic::Ordering::SeqCst);
     }
 
     #[cfg(feature = "testing")]
-    fn checkpoint(&self) -> Result<(), StoreError> {
+    pub(crate) fn checkpoint(&self) -> Result<(), StoreError> {
         use std::sync::atomic::Ordering;
         let left = self.faults.load(Ordering::SeqCst);
         if left > 0 {
@@ -272,7 +273,7 @@ impl Store {
 
     /// Without the `testing` feature no fault can be injected.
     #[cfg(not(feature = "testing"))]
-    fn checkpoint(&self) -> Result<(), StoreError> {
+    pub(crate) fn checkpoint(&self) -> Result<(), StoreError> {
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 //! (R9), sealed retained records with their wrapped keys (R10), and the purge that
 //! removes both when their time is up.
 
-use crate::{from_unix, on_db, to_unix, Store, StoreError};
+use crate::{from_unix, in_tx, on_db, to_unix, AuditEntry, Store, StoreError};
 use offboard_core::AccountId;
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -22,6 +22,32 @@ impl Store {
                 .await?;
             Ok(row.try_get::<Option<i64>, _>("until")?.map(from_unix))
         })
+    }
+
+    /// Lifts every tombstone of one keyed hash before its wait is over, and writes
+    /// `audit` in the same transaction (R14), only when something was lifted. Only the
+    /// dev-mode demo calls this, for its own fixture identity, so a newcomer can walk the
+    /// deletion again; no user-facing or support path reaches it (R9). Returns how many
+    /// tombstones went.
+    pub async fn lift_tombstone(
+        &self,
+        hash: &str,
+        audit: &AuditEntry<'_>,
+    ) -> Result<u64, StoreError> {
+        let lifted = in_tx!(self, tx => {
+            let n = sqlx::query("DELETE FROM tombstones WHERE hash = $1")
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n > 0 {
+                // Tests fail here to prove the lift and its audit line commit together.
+                self.checkpoint()?;
+                crate::audit::insert_audit!(tx, audit);
+            }
+            n
+        });
+        Ok(lifted)
     }
 
     /// Sealed retained records of an account: (kind, sealed, wrapped key).
