@@ -1,6 +1,7 @@
 //! `offboard support`: the operator creates and disables support agents (R11). A new
-//! agent's password and authenticator secret are printed once (in words, or as JSON with
-//! `--json` for scripts) and never again.
+//! agent's password and authenticator secret are printed once, as the JSON API.md
+//! promises on stdout, and never again; the console address and what to do next go to
+//! stderr in words (`--json` leaves them out).
 
 use anyhow::{bail, Context, Result};
 use clap::{Subcommand, ValueEnum};
@@ -12,14 +13,14 @@ use rand::{Rng, RngCore};
 
 #[derive(Subcommand)]
 pub enum SupportCommand {
-    /// Create an agent; prints the console address, the email, the password and the
-    /// authenticator once.
+    /// Create an agent; prints {"email", "password", "totp_secret"} once, and on stderr
+    /// the console address and what to do next.
     AddAgent {
         #[arg(long)]
         email: String,
         #[arg(long, value_enum)]
         role: Role,
-        /// Print only {"email", "password", "totp_secret"} as JSON (for scripts).
+        /// Print only the JSON, without the words on stderr.
         #[arg(long)]
         json: bool,
     },
@@ -63,17 +64,12 @@ pub async fn run(
                 Role::Lead => (AgentRole::Lead, "lead"),
             };
             let created = add_agent(store, secrets, &email, role).await?;
-            if json {
-                println!("{}", serde_json::to_string(&created)?);
-            } else {
-                print!(
-                    "{}",
-                    human(
-                        &created,
-                        role_name,
-                        &format!("{base_url}{CONSOLE_LOGIN_PATH}")
-                    )?
-                );
+            // stdout stays the JSON of API.md, which scripts parse; the words are for
+            // the person at the terminal.
+            println!("{}", serde_json::to_string(&created)?);
+            if !json {
+                let console = format!("{base_url}{CONSOLE_LOGIN_PATH}");
+                eprint!("{}", human(&created, role_name, &console)?);
             }
             Ok(())
         }
@@ -144,13 +140,12 @@ fn human(created: &NewAgentCredentials, role: &str, console: &str) -> Result<Str
     let uri = totp::otpauth_uri(&created.totp_secret, &created.email)
         .map_err(|_| anyhow::anyhow!("the new authenticator secret is unreadable"))?;
     Ok(format!(
-        "Support agent {email} ({role}) is ready. These details are shown only this once.
+        "
+Support agent {email} ({role}) is ready. The password and authenticator secret above
+are shown only this once.
 
   Console        {console}
-  Email          {email}
-  Password       {password}
   Authenticator  {uri}
-  (secret        {secret}, to type into an app by hand)
 
 Give them to the agent privately. The agent adds the authenticator to an app, then
 signs in at the console with the email, the password and the app's current code.
@@ -159,7 +154,5 @@ themselves: the agent should keep it in a password manager. If it may have leake
 `offboard support disable-agent --email {email}` and create a new agent.
 ",
         email = created.email,
-        password = created.password,
-        secret = created.totp_secret,
     ))
 }

@@ -450,13 +450,19 @@ fn support_add_agent_says_in_words_where_the_agent_signs_in() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let words = String::from_utf8_lossy(&out.stdout);
+    // stdout stays API.md's JSON; the words go to stderr.
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["email"], "bo@support.test");
+    let words = String::from_utf8_lossy(&out.stderr);
     assert!(
         words.contains("http://127.0.0.1:8123/support/login"),
         "{words}"
     );
     assert!(words.contains("bo@support.test"), "{words}");
-    assert!(words.contains("Password"), "{words}");
     assert!(words.contains("otpauth://totp/"), "{words}");
     assert!(words.contains("shown only this once"), "{words}");
+    assert!(
+        !words.contains(printed["password"].as_str().unwrap()),
+        "the password is printed once, in the JSON"
+    );
 }
