@@ -68,7 +68,7 @@ fn agent_token(res: &reqwest::Response) -> String {
 }
 
 /// A browser signed in to the console (the clock moves one step first for a fresh code).
-async fn console_browser(app: &TestApp, agent: &Agent) -> (reqwest::Client, String) {
+pub(crate) async fn console_browser(app: &TestApp, agent: &Agent) -> (reqwest::Client, String) {
     app.advance(30).await;
     let browser = client(true);
     let code = app.next_totp(&agent.secret).await;
