@@ -16,6 +16,7 @@ pub mod otp;
 pub mod password;
 pub mod phone;
 pub mod session;
+pub mod support;
 pub mod throttle;
 pub mod totp;
 

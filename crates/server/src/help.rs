@@ -453,6 +453,20 @@ pub const TOPICS: &[HelpTopic] = &[
     },
 ];
 
+/// The contact form a help page that says "contact support" links to, with its topic
+/// chosen. Pages for people who cannot log in point to the recovery request instead
+/// (the contact form needs a session), so they have none.
+pub fn contact_link(slug: &str) -> Option<String> {
+    use offboard_core::support::SupportTopic;
+    let topic = match slug {
+        "document-changed" | "unique-id" => SupportTopic::DocumentChanged,
+        "identity-check-failed" => SupportTopic::IdentityLocked,
+        "assets-remaining" | "deletion-cool-off" => SupportTopic::Other,
+        _ => return None,
+    };
+    Some(format!("/support/contact?topic={}", topic.as_str()))
+}
+
 /// The topic with this slug.
 pub fn find(slug: &str) -> Option<&'static HelpTopic> {
     TOPICS.iter().find(|t| t.slug == slug)

@@ -277,6 +277,9 @@ pub struct HelpTopicPage {
     pub layout: Layout,
     pub topic: &'static crate::help::HelpTopic,
     pub related: Vec<&'static crate::help::HelpTopic>,
+    /// The contact form with this topic's subject chosen, where the page says
+    /// "contact support".
+    pub contact: Option<String>,
 }
 
 /// What a page shows of a failed action: (message, help page, status); `200` and

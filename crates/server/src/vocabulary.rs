@@ -207,4 +207,23 @@ pub fn all(
     one::<AccountStatusName>(out);
     one::<ExportFormat>(out);
     one::<CaptchaChallenge>(out);
+    one::<SupportTopicName>(out);
+    one::<SupportRequestStatusName>(out);
+}
+
+/// What a contact request is about.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum SupportTopicName {
+    DocumentChanged,
+    IdentityLocked,
+    Other,
+}
+
+/// Where a contact request stands.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum SupportRequestStatusName {
+    Open,
+    Answered,
 }

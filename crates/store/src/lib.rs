@@ -26,6 +26,7 @@ mod outbox;
 mod recovery;
 mod sessions;
 mod support;
+mod support_requests;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod throttle;
@@ -46,6 +47,7 @@ pub use outbox::{OutboxMessage, StoredMessage};
 pub use recovery::{NewRecoveryRequest, RecoveryApproval};
 pub use sessions::{NewSession, SessionKind, SessionRow};
 pub use support::{AgentRole, AgentRow, AgentSessionRow, NewAgent, RecoveryRow};
+pub use support_requests::{NewSupportRequest, QueuedMail, SupportAnswer, SupportRequestRow};
 
 use sqlx::{PgPool, SqlitePool};
 use time::OffsetDateTime;

@@ -78,6 +78,10 @@ conformance!(
     holds_and_pending_items_show_in_holdings,
     an_unreadable_amount_is_an_error,
     lifting_a_tombstone_removes_only_its_hash_with_its_audit_line,
+    support_requests_are_capped_per_account_with_their_audit,
+    a_parallel_burst_opens_at_most_three_support_requests,
+    a_support_answer_queues_its_mail_and_audit_once,
+    the_erasure_deletes_support_requests,
 );
 
 fn email(s: &str) -> EmailAddress {
@@ -1651,4 +1655,217 @@ async fn lifting_a_tombstone_removes_only_its_hash_with_its_audit_line(store: St
     // Nothing left to lift: nothing written.
     assert_eq!(store.lift_tombstone("demo-hash", &line).await.unwrap(), 0);
     assert_eq!(actions(store.clone()).await.len(), 1);
+}
+
+// ---- Issue 15: contact requests (R11, R14; R7/R20 for their erasure) ----
+
+fn opened(id: AccountId) -> AuditEntry<'static> {
+    AuditEntry {
+        at: T0,
+        account_id: Some(id),
+        actor: "user",
+        action: "support_request_opened",
+        detail: None,
+    }
+}
+
+async fn open_request(store: &Store, id: AccountId, message: &str) -> Option<String> {
+    let request = uuid::Uuid::now_v7().to_string();
+    let new = offboard_store::NewSupportRequest {
+        id: &request,
+        account_id: id,
+        topic: offboard_core::support::SupportTopic::DocumentChanged,
+        message,
+        now: T0,
+    };
+    store
+        .open_support_request(&new, &opened(id))
+        .await
+        .unwrap()
+        .then_some(request)
+}
+
+async fn agent(store: &Store, id: &str) {
+    store
+        .create_agent(offboard_store::NewAgent {
+            id,
+            email: &format!("{id}@support.example.com"),
+            password_hash: "h",
+            totp_secret: "s",
+            role: offboard_store::AgentRole::Agent,
+            now: T0,
+        })
+        .await
+        .unwrap();
+}
+
+fn opened_lines(audit: &[offboard_store::AuditRecord]) -> usize {
+    audit
+        .iter()
+        .filter(|e| e.action == "support_request_opened")
+        .count()
+}
+
+// Three open requests per account; each commits with its audit line (R14); another
+// account has its own three.
+async fn support_requests_are_capped_per_account_with_their_audit(store: Store) {
+    use offboard_core::support::SupportRequestStatus;
+    let id = account(&store, "contact@example.com").await;
+    for i in 0..3 {
+        assert!(open_request(&store, id, &format!("message {i}"))
+            .await
+            .is_some());
+    }
+    assert!(
+        open_request(&store, id, "a fourth").await.is_none(),
+        "the fourth open request is refused"
+    );
+    let mine = store.support_requests_of(id).await.unwrap();
+    assert_eq!(mine.len(), 3);
+    assert!(mine
+        .iter()
+        .all(|r| r.status == SupportRequestStatus::Open && r.account_id == id));
+    assert_eq!(opened_lines(&store.audit_of_account(id).await.unwrap()), 3);
+    let other = account(&store, "other.contact@example.com").await;
+    assert!(open_request(&store, other, "mine").await.is_some());
+    assert_eq!(store.open_support_requests().await.unwrap().len(), 4);
+    let found = store.support_request(&mine[0].id).await.unwrap().unwrap();
+    assert_eq!(found, mine[0]);
+    assert!(store.support_request("nope").await.unwrap().is_none());
+}
+
+// The limit holds under a parallel burst: 8 at once open exactly 3.
+async fn a_parallel_burst_opens_at_most_three_support_requests(store: Store) {
+    let id = account(&store, "burst@example.com").await;
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { open_request(&store, id, &format!("burst {i}")).await })
+        })
+        .collect();
+    let mut opened = 0;
+    for t in tasks {
+        opened += usize::from(t.await.unwrap().is_some());
+    }
+    assert_eq!(opened, 3);
+    assert_eq!(store.support_requests_of(id).await.unwrap().len(), 3);
+    assert_eq!(opened_lines(&store.audit_of_account(id).await.unwrap()), 3);
+}
+
+// R11, R14: an answer records who answered, queues its email with the job that sends
+// it and writes the audit line, in one transaction, once; a request answered frees a
+// place under the limit.
+async fn a_support_answer_queues_its_mail_and_audit_once(store: Store) {
+    use offboard_core::support::SupportRequestStatus;
+    let id = account(&store, "answered@example.com").await;
+    agent(&store, "agent-7").await;
+    let mut requests = Vec::new();
+    for i in 0..3 {
+        requests.push(open_request(&store, id, &format!("q{i}")).await.unwrap());
+    }
+    let answer = |mail_id: &'static str| offboard_store::SupportAnswer {
+        request_id: &requests[0],
+        agent_id: "agent-7",
+        answer: "We recorded your new number.",
+        now: T0 + Duration::hours(1),
+        mail: offboard_store::QueuedMail {
+            id: mail_id,
+            recipient_sealed: "sealed-recipient",
+            subject: "Support answered your request",
+            body_sealed: "sealed-body",
+        },
+    };
+    let line = AuditEntry {
+        at: T0,
+        account_id: Some(id),
+        actor: "agent:agent-7",
+        action: "support_request_answered",
+        detail: None,
+    };
+    assert!(store
+        .answer_support_request(&answer("mail-a"), &line)
+        .await
+        .unwrap());
+    let row = store.support_request(&requests[0]).await.unwrap().unwrap();
+    assert_eq!(row.status, SupportRequestStatus::Answered);
+    assert_eq!(row.answered_by.as_deref(), Some("agent-7"));
+    assert_eq!(row.answer.as_deref(), Some("We recorded your new number."));
+    assert_eq!(row.answered_at, Some(T0 + Duration::hours(1)));
+    let (recipient, subject, body, _) = store.queued_mail_by_id("mail-a").await.unwrap().unwrap();
+    assert_eq!(
+        (recipient.as_str(), body.as_str()),
+        ("sealed-recipient", "sealed-body")
+    );
+    assert_eq!(subject, "Support answered your request");
+    assert_eq!(store.job("mail-a").await.unwrap().unwrap().kind, "mail");
+    assert!(
+        !store
+            .answer_support_request(&answer("mail-b"), &line)
+            .await
+            .unwrap(),
+        "answered once"
+    );
+    assert!(
+        store.queued_mail_by_id("mail-b").await.unwrap().is_none(),
+        "no second mail"
+    );
+    let answered = store
+        .audit_of_account(id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "support_request_answered" && e.actor == "agent:agent-7")
+        .count();
+    assert_eq!(answered, 1);
+    assert_eq!(store.open_support_requests().await.unwrap().len(), 2);
+    assert!(
+        open_request(&store, id, "one more").await.is_some(),
+        "a place was freed"
+    );
+}
+
+// R7, R20: the final erasure deletes the account's contact requests (personal data).
+async fn the_erasure_deletes_support_requests(store: Store) {
+    use offboard_core::deletion::Step;
+    use offboard_store::Erasure;
+    let id = account(&store, "erase.contact@example.com").await;
+    let other = account(&store, "keep.contact@example.com").await;
+    open_request(&store, id, "my passport was renewed")
+        .await
+        .unwrap();
+    open_request(&store, other, "not mine to erase")
+        .await
+        .unwrap();
+    let (flow, _) = store
+        .start_flow(id, "s1", false, T0, &started(id))
+        .await
+        .unwrap();
+    for (from, to) in [
+        (Step::Notes, Step::Verification),
+        (Step::Verification, Step::Identity),
+    ] {
+        assert!(store.advance_flow(&flow.id, from, to, T0).await.unwrap());
+    }
+    let erasure = Erasure {
+        account_id: id,
+        flow_id: flow.id.clone(),
+        now: T0,
+        recheck_ledger: true,
+        dust: Default::default(),
+        tombstones: Vec::new(),
+        allowed_from: T0,
+        retained: Vec::new(),
+        purge_after: T0,
+        notice: Default::default(),
+        event_payload: "{}".into(),
+        notice_id: "notice-contact".into(),
+        login_key: "no-key".into(),
+        email: "erase.contact@example.com".into(),
+    };
+    assert_eq!(
+        store.erase_account(&erasure).await.unwrap(),
+        offboard_store::EraseOutcome::Erased
+    );
+    assert!(store.support_requests_of(id).await.unwrap().is_empty());
+    assert_eq!(store.support_requests_of(other).await.unwrap().len(), 1);
 }

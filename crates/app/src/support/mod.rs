@@ -9,10 +9,14 @@
 
 mod agents;
 mod audit_log;
+mod contact;
 mod lookup;
 mod recovery;
 
 pub use agents::*;
 pub use audit_log::{audit_entries, AuditItem, AuditScope};
+pub use contact::{
+    answer_request, my_requests, open_contact_requests, open_request, parse_topic, ContactRequest,
+};
 pub use lookup::{find_accounts, AccountLookup, AccountSummary};
 pub use recovery::{approve_recovery, open_recovery, reject_recovery, RecoveryItem};

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod console;
+pub mod contact;
 pub mod deletion;
 pub mod dev;
 pub mod factors;
@@ -109,6 +110,7 @@ pub fn openapi_router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(deletion::routes())
         .merge(recovery::routes())
         .merge(support::routes())
+        .merge(contact::routes())
         .merge(console::routes())
         .merge(webhooks::routes());
     if state.config.is_dev() {

@@ -273,6 +273,7 @@ pub async fn help_topic(
         layout,
         topic: &help::TOPICS[index],
         related,
+        contact: help::contact_link(&slug),
     })
 }
 

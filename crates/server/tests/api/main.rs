@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod console;
+mod contact;
 mod deletion;
 mod deletion_pages;
 mod detour_pages;

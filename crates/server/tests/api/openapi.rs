@@ -130,6 +130,7 @@ async fn security_schemes_and_requirements(backend: Backend) {
             &["agent_token"]
         } else if path.starts_with("/api/v1/me")
             || path.starts_with("/api/v1/deletion")
+            || path == "/api/v1/support-requests"
             || path == "/api/v1/logout"
         {
             &["user_token", "session_cookie"]
@@ -156,7 +157,14 @@ async fn security_schemes_and_requirements(backend: Backend) {
                 "{method} {path}"
             );
         }
-        if path.starts_with("/support") && path != "/support/login" {
+        // The contact form is the account holder's page under /support (issue 15).
+        if path == "/support/contact" {
+            assert_eq!(
+                op["security"],
+                json!([{"session_cookie": []}]),
+                "{method} {path}"
+            );
+        } else if path.starts_with("/support") && path != "/support/login" {
             assert!(
                 schemes_of(&op).contains("agent_cookie"),
                 "{method} {path} names the agent cookie"

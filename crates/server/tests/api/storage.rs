@@ -21,6 +21,7 @@ const PHONE: &str = "+447911123456";
 const DOCUMENT: &str = "QX-4471-9920";
 const ADDRESS: &str = "0x52908400098527886E0F7030069857D2E4169EE7";
 const RECOVERY_MESSAGE: &str = "R20 probe: my phone fell in the canal on 3 May";
+const CONTACT_MESSAGE: &str = "R20 contact probe: my passport Z-77 was renewed in Leeds";
 
 struct Person {
     account: String,
@@ -38,7 +39,8 @@ async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
 }
 
 /// A person with every kind of personal value: email, password, authenticator, phone,
-/// verified document, a paid-out withdrawal with its address, a recovery request.
+/// verified document, a paid-out withdrawal with its address, a recovery request, a
+/// contact request to support.
 async fn a_full_life(app: &TestApp, mail: &SmtpSink, sms: &SmsSink) -> Person {
     let (token, totp_secret) = app.user_with_totp(EMAIL).await;
     let me: Value = app.get_as(&token, "/api/v1/me").await.json().await.unwrap();
@@ -80,6 +82,9 @@ async fn a_full_life(app: &TestApp, mail: &SmtpSink, sms: &SmsSink) -> Person {
         app.post_json("/api/v1/recovery", recovery).await.status(),
         202
     );
+
+    let contact = json!({"topic": "document_changed", "message": CONTACT_MESSAGE});
+    post(app, &token, "/api/v1/support-requests", contact).await;
 
     let password_hash = app
         .state
@@ -134,6 +139,7 @@ fn needles(person: &Person) -> Vec<(String, Vec<u8>)> {
         ("document as typed", DOCUMENT.to_owned()),
         ("withdrawal address", ADDRESS.to_owned()),
         ("recovery message", RECOVERY_MESSAGE.to_owned()),
+        ("contact request message", CONTACT_MESSAGE.to_owned()),
         ("TOTP secret", person.totp_secret.clone()),
         ("password hash", person.password_hash.clone()),
     ]
@@ -274,7 +280,9 @@ async fn r20_no_personal_value_is_left_in_the_database_files(backend: Backend) {
         .map(|(what, _)| what.as_str())
         .collect();
     assert!(
-        seen_before.contains(&"email") && seen_before.contains(&"withdrawal address"),
+        seen_before.contains(&"email")
+            && seen_before.contains(&"withdrawal address")
+            && seen_before.contains(&"contact request message"),
         "the scan sees live values: {seen_before:?}"
     );
     assert!(

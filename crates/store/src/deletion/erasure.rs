@@ -209,6 +209,11 @@ fn erasing_writes<'a>(e: &'a Erasure, account: &'a str, now: i64) -> Vec<Write<'
         "DELETE FROM recovery_requests WHERE account_id = $1 OR email = $2",
         vec![text(account), text(&e.email)],
     ));
+    // Contact requests: the message (and the answer) is personal data.
+    writes.push(Write::new(
+        "DELETE FROM support_requests WHERE account_id = $1",
+        vec![text(account)],
+    ));
     // Withdrawal addresses are personal data; amounts stay in the books.
     writes.push(Write::new(
         "UPDATE withdrawals SET address = '' WHERE account_id = $1",

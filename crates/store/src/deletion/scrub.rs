@@ -5,7 +5,7 @@ use crate::{Store, StoreError};
 use sqlx::Row;
 
 /// Every table the final step erases rows or values of (R20: the scrub job vacuums them).
-pub const ERASED_TABLES: [&str; 14] = [
+pub const ERASED_TABLES: [&str; 15] = [
     "accounts",
     "sessions",
     "otp_codes",
@@ -17,6 +17,7 @@ pub const ERASED_TABLES: [&str; 14] = [
     "identities",
     "login_attempts",
     "recovery_requests",
+    "support_requests",
     "withdrawals",
     "mail_queue",
     "dev_outbox",

@@ -1,6 +1,6 @@
 //! The support console (R11, R15): server-rendered pages for agents. Agents log in with
 //! password + authenticator into a session cookie of their own, find accounts, work the
-//! recovery queue, unlock the identity step, record a changed document number and read
+//! recovery queue and the contact queue, unlock the identity step, record a changed document number and read
 //! the audit log. Every action calls the same function in [`offboard_app::support`] as the
 //! Support API, so both refuse, audit and answer alike; the pages only translate forms
 //! and render results. No page shows a secret, code, token or whole document number,
@@ -8,6 +8,7 @@
 
 mod account;
 mod audit;
+mod contact;
 mod login;
 mod models;
 mod queue;
@@ -28,5 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(queue::recovery_page))
         .routes(routes!(queue::approve_submit))
         .routes(routes!(queue::reject_submit))
+        .routes(routes!(contact::contact_queue_page))
+        .routes(routes!(contact::answer_submit))
         .routes(routes!(audit::audit_page))
 }
