@@ -6,6 +6,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use offboard_app::sessions::Authenticated;
+use offboard_app::AppState;
 
 /// What the shared layout (top bar, avatar menu, dev banner) needs.
 #[derive(Debug, Clone, Default)]
@@ -336,4 +337,24 @@ impl FieldErrors {
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 pub struct NoticeQuery {
     pub notice: Option<String>,
+}
+
+/// Seconds until a new email and SMS code of `purpose` may be asked for: what the "Get
+/// code" buttons count down. A failed read counts as no wait (the send still decides).
+pub async fn code_waits(
+    state: &AppState,
+    account_id: offboard_core::AccountId,
+    purpose: offboard_core::Purpose,
+) -> (i64, i64) {
+    let wait = |channel| async move {
+        state
+            .store
+            .code_wait(account_id, purpose, channel, state.now())
+            .await
+            .unwrap_or(0)
+    };
+    (
+        wait(offboard_core::Channel::Email).await,
+        wait(offboard_core::Channel::Sms).await,
+    )
 }

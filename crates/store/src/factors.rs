@@ -386,9 +386,9 @@ impl Store {
         .and_then(|r| r.try_get("last")))?;
         Ok(last
             .map(|t| {
-                (from_unix(t) + otp::RESEND_AFTER - now)
-                    .whole_seconds()
-                    .max(0)
+                // Rounded up: a countdown that ends on this number never ends early.
+                let left = from_unix(t) + otp::RESEND_AFTER - now;
+                (left.whole_seconds() + i64::from(left.subsec_nanoseconds() > 0)).max(0)
             })
             .unwrap_or(0))
     }

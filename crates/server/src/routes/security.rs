@@ -54,6 +54,27 @@ pub struct SecurityQuery {
     pub open: Option<String>,
 }
 
+/// The bound methods as the page lists them.
+fn factor_views(email: &str, masked_phone: Option<&str>, totp: bool) -> Vec<FactorView> {
+    let mut views = vec![FactorView {
+        label: "Email codes".to_owned(),
+        detail: format!("Codes go to {email}"),
+    }];
+    if let Some(masked) = masked_phone {
+        views.push(FactorView {
+            label: "SMS codes".to_owned(),
+            detail: format!("Codes go to {masked}"),
+        });
+    }
+    if totp {
+        views.push(FactorView {
+            label: "Authenticator app".to_owned(),
+            detail: "On: signing in asks for its code".to_owned(),
+        });
+    }
+    views
+}
+
 /// Renders the security page, with a notice or an error; `open` shows that removal
 /// form open, with the notice or error inside it.
 async fn render_security(
@@ -70,20 +91,8 @@ async fn render_security(
         Ok::<_, AppError>((sessions, bound))
     }
     .await;
-    let wait = |channel| async move {
-        state
-            .store
-            .code_wait(
-                user.account.id,
-                offboard_core::Purpose::Unbind,
-                channel,
-                state.now(),
-            )
-            .await
-            .unwrap_or(0)
-    };
-    let email_wait = wait(offboard_core::Channel::Email).await;
-    let sms_wait = wait(offboard_core::Channel::Sms).await;
+    let (email_wait, sms_wait) =
+        views::code_waits(state, user.account.id, offboard_core::Purpose::Unbind).await;
     let (sessions, bound) = match page {
         Ok(v) => v,
         Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf).await)),
@@ -94,22 +103,7 @@ async fn render_security(
         .as_deref()
         .and_then(|p| PhoneNumber::parse(p).ok())
         .map(|p| p.masked());
-    let mut factor_views = vec![FactorView {
-        label: "Email codes".to_owned(),
-        detail: format!("Codes go to {}", user.account.email),
-    }];
-    if let Some(masked) = &phone {
-        factor_views.push(FactorView {
-            label: "SMS codes".to_owned(),
-            detail: format!("Codes go to {masked}"),
-        });
-    }
-    if bound.totp {
-        factor_views.push(FactorView {
-            label: "Authenticator app".to_owned(),
-            detail: "On: signing in asks for its code".to_owned(),
-        });
-    }
+    let factor_views = factor_views(&user.account.email, phone.as_deref(), bound.totp);
     let sessions = sessions
         .into_iter()
         .map(|s| SessionView {

@@ -113,6 +113,51 @@ enum Refusal<'a> {
     CodeRequest(&'a AppError),
 }
 
+fn balance_views(holdings: &offboard_core::money::Holdings) -> Vec<BalanceView> {
+    holdings
+        .balances
+        .iter()
+        .map(|b| BalanceView {
+            asset: b.asset.clone(),
+            amount: b.amount.normalize().to_string(),
+        })
+        .collect()
+}
+
+fn pending_views(holdings: &offboard_core::money::Holdings) -> Vec<PendingView> {
+    holdings
+        .pending
+        .iter()
+        .map(|p| PendingView {
+            kind_label: if p.kind == "deposit" {
+                "Deposit".to_owned()
+            } else {
+                "Withdrawal".to_owned()
+            },
+            id: p.id.clone(),
+            asset: p.asset.clone(),
+            amount: p.amount.normalize().to_string(),
+        })
+        .collect()
+}
+
+/// Every configured asset, with its whole balance for "Max" when there is one.
+fn asset_choices(state: &AppState, holdings: &offboard_core::money::Holdings) -> Vec<AssetChoice> {
+    state
+        .config
+        .assets
+        .codes()
+        .map(|code| AssetChoice {
+            code: code.to_owned(),
+            max: holdings
+                .balances
+                .iter()
+                .find(|b| b.asset == code && !b.amount.is_zero())
+                .map(|b| b.amount.normalize().to_string()),
+        })
+        .collect()
+}
+
 async fn render_assets(
     state: &AppState,
     user: &Authenticated,
@@ -133,20 +178,8 @@ async fn render_assets(
         Ok::<_, AppError>((holdings, bound))
     }
     .await;
-    let wait = |channel| async move {
-        state
-            .store
-            .code_wait(
-                user.account.id,
-                offboard_core::Purpose::Withdrawal,
-                channel,
-                state.now(),
-            )
-            .await
-            .unwrap_or(0)
-    };
-    let email_wait = wait(offboard_core::Channel::Email).await;
-    let sms_wait = wait(offboard_core::Channel::Sms).await;
+    let (email_wait, sms_wait) =
+        views::code_waits(state, user.account.id, offboard_core::Purpose::Withdrawal).await;
     let (holdings, bound) = match loaded {
         Ok(v) => v,
         Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf).await)),
@@ -154,28 +187,8 @@ async fn render_assets(
     let (message, help, status) = views::error_parts(error);
     let page = AssetsPage {
         layout: layout(state, Some(user), csrf).await,
-        balances: holdings
-            .balances
-            .iter()
-            .map(|b| BalanceView {
-                asset: b.asset.clone(),
-                amount: b.amount.normalize().to_string(),
-            })
-            .collect(),
-        pending: holdings
-            .pending
-            .iter()
-            .map(|p| PendingView {
-                kind_label: if p.kind == "deposit" {
-                    "Deposit".to_owned()
-                } else {
-                    "Withdrawal".to_owned()
-                },
-                id: p.id.clone(),
-                asset: p.asset.clone(),
-                amount: p.amount.normalize().to_string(),
-            })
-            .collect(),
+        balances: balance_views(&holdings),
+        pending: pending_views(&holdings),
         holds: holdings
             .holds
             .iter()
@@ -184,19 +197,7 @@ async fn render_assets(
                 reference: h.reference.clone(),
             })
             .collect(),
-        assets: state
-            .config
-            .assets
-            .codes()
-            .map(|code| AssetChoice {
-                code: code.to_owned(),
-                max: holdings
-                    .balances
-                    .iter()
-                    .find(|b| b.asset == code && !b.amount.is_zero())
-                    .map(|b| b.amount.normalize().to_string()),
-            })
-            .collect(),
+        assets: asset_choices(state, &holdings),
         needs_sms: bound.sms,
         needs_totp: bound.totp,
         notice: notice

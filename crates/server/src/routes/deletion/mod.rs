@@ -3,6 +3,7 @@
 
 mod api;
 mod pages;
+mod templates;
 
 use offboard_app::AppState;
 use utoipa_axum::router::OpenApiRouter;
