@@ -99,7 +99,11 @@ async fn bind_and_remove_an_authenticator_by_form(backend: Backend) {
         .text()
         .await
         .unwrap();
-    assert!(html.contains("Your authenticator is on"));
+    assert_eq!(
+        html.matches("Your authenticator is on").count(),
+        1,
+        "the notice shows once"
+    );
     // Issue 15: removing sits behind its link (a closed disclosure), not an open form.
     assert!(html.contains("<details class=\"removal\" id=\"remove-totp\">"));
     assert!(html.contains("action=\"/security/totp/remove#remove-totp\""));
@@ -132,6 +136,11 @@ async fn bind_and_remove_an_authenticator_by_form(backend: Backend) {
     assert!(
         html.contains("<details class=\"removal\" id=\"remove-totp\" open>"),
         "the form the code is for stays open"
+    );
+    assert_eq!(
+        html.matches("We emailed you a code").count(),
+        1,
+        "the code notice shows once, beside the buttons it answers"
     );
     assert!(html.contains("Get code again in"), "the email button waits");
     let email_code = app.latest_code("dee@example.com").await;
