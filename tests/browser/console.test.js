@@ -9,6 +9,7 @@ const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const {
   BASE, SHOTS_DIR, launchBrowser, uniqueEmail, Authenticator, withPage, signUp, axeViolations,
+  outbox, sleep,
 } = require('./helpers');
 
 const TIMEOUT = 120_000;
@@ -105,6 +106,73 @@ test('an agent logs in with an authenticator, finds a customer and approves a re
     await page.goto(`${BASE}/support`);
     await page.waitForURL(`${BASE}/support/login`);
   });
+
+  const serious = found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(serious, [], `axe-core: ${JSON.stringify(serious, null, 2)}`);
+});
+
+// Issue 15: "contact support" leads somewhere. From a help page the person opens the
+// contact form with the topic chosen, a refused message keeps its text and marks the
+// field, the request lands in the console's queue, and the agent's answer arrives by
+// email and shows on the person's page.
+test('a help page leads to the contact form, and an agent answers by email', { timeout: TIMEOUT }, async () => {
+  const agent = addAgent('agent');
+  const authenticator = new Authenticator(agent.totp_secret);
+  const customer = uniqueEmail('contact');
+  const message = `My passport was renewed and has a new number (${customer}).`;
+  const found = [];
+
+  await withPage(browser, 'contact-customer', { bypassCSP: true }, async (page) => {
+    await signUp(page, customer);
+    await page.goto(`${BASE}/help/document-changed`);
+    await page.locator('section[aria-labelledby="contact-heading"]').getByRole('link', { name: 'Contact support' }).click();
+    await page.waitForURL(`${BASE}/support/contact?topic=document_changed`);
+    assert.equal(await page.locator('#contact-topic').inputValue(), 'document_changed');
+    found.push(...(await axeViolations(page, 'contact form')));
+
+    // Too long: refused on its field, the text kept.
+    await page.locator('#contact-message').evaluate((el, text) => {
+      el.removeAttribute('maxlength');
+      el.value = text;
+    }, 'x'.repeat(2001));
+    await page.getByRole('button', { name: 'Send to support' }).click();
+    await page.locator('#contact-message-error').waitFor();
+    assert.equal(await page.locator('#contact-message').getAttribute('aria-invalid'), 'true');
+    assert.equal((await page.locator('#contact-message').inputValue()).length, 2001);
+
+    await page.fill('#contact-message', message);
+    await page.getByRole('button', { name: 'Send to support' }).click();
+    await page.waitForURL(/\/support\/contact\?notice=sent/);
+    const mine = page.locator('#your-requests article.request');
+    assert.match(await mine.first().innerText(), /Waiting for support/);
+    found.push(...(await axeViolations(page, 'contact requests')));
+  });
+
+  await withPage(browser, 'contact-console', { bypassCSP: true }, async (page) => {
+    await page.goto(`${BASE}/support/login`);
+    await page.fill('#agent-email', agent.email);
+    await page.fill('#agent-password', agent.password);
+    await page.fill('#agent-totp', await authenticator.code());
+    await page.getByRole('button', { name: 'Sign in to the console' }).click();
+    await page.waitForURL(`${BASE}/support`);
+    await page.getByRole('link', { name: 'Contact requests' }).click();
+    const request = page.locator('article', { hasText: message });
+    await request.waitFor();
+    found.push(...(await axeViolations(page, 'console contact requests')));
+    await request.locator('textarea[name=answer]').fill('Thank you. We updated the document number on your account.');
+    await request.getByRole('button', { name: 'Send answer by email' }).click();
+    await page.locator('[role=status]').waitFor();
+    assert.equal(await page.locator('article', { hasText: message }).count(), 0, 'answered requests leave the queue');
+  });
+
+  // The answer arrives by email.
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const mails = await outbox(customer);
+    if (mails.some((m) => /We updated the document number/.test(JSON.stringify(m)))) break;
+    assert.ok(Date.now() < deadline, `no answer email for ${customer}`);
+    await sleep(200);
+  }
 
   const serious = found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   assert.deepEqual(serious, [], `axe-core: ${JSON.stringify(serious, null, 2)}`);
