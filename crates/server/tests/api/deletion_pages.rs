@@ -139,6 +139,13 @@ async fn journey_by_forms_ends_on_the_deleted_page(backend: Backend) {
         .any(|c| c.to_str().unwrap().starts_with("offboard_session=;"));
     let done = res.text().await.unwrap();
     assert!(done.contains("Deleted"), "{done}");
+    // Issue 15: the journey shows as finished: every step done, none still ahead.
+    assert_eq!(done.matches("<li class=\"done\">").count(), 5, "{done}");
+    assert!(!done.contains("aria-current=\"step\""));
+    assert!(
+        done.contains("<time datetime=\""),
+        "the deletion date is a machine-readable time"
+    );
     assert!(cleared, "the session cookie is removed");
     let res = browser.get(app.url("/security")).send().await.unwrap();
     assert_eq!(res.headers()["location"], "/login", "signed out");

@@ -19,10 +19,11 @@ pub(super) fn steps(current: Step) -> Vec<StepView> {
     order
         .iter()
         .enumerate()
+        // Deleted is the end: every step shows as finished, none as still to do.
         .map(|(i, s)| StepView {
             label: s.label().to_owned(),
-            done: i < at,
-            current: i == at,
+            done: i < at || current == Step::Deleted,
+            current: i == at && current != Step::Deleted,
         })
         .collect()
 }
