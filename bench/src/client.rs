@@ -1,13 +1,15 @@
 //! One virtual user's HTTP client: times every request into its own histograms, sends a
 //! client address of its own in `X-Forwarded-For` (the server trusts it only with
 //! `trust_forwarded_for`, which bench/run sets, as behind a reverse proxy), and reads
-//! one-time codes from the dev outbox.
+//! one-time codes from the dev outbox. Typed requests go through `offboard-client`,
+//! whose observer records their latencies under the client's request names.
 
 use crate::stats::ByName;
 use anyhow::{anyhow, bail, Context, Result};
+use offboard_client::{Client, Outcome};
 use reqwest::Method;
 use serde_json::Value;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Every bench account's password (meets the sign-up rules).
@@ -19,6 +21,8 @@ pub struct Target {
     pub http: reqwest::Client,
     pub base: Arc<str>,
     pub admin_token: Arc<str>,
+    /// The typed client with the admin token (its clones share one connection pool).
+    pub api: Client,
 }
 
 impl Target {
@@ -30,10 +34,17 @@ impl Target {
             .pool_max_idle_per_host(1024)
             .build()
             .context("building the HTTP client")?;
+        let api = Client::builder(base)
+            .admin_token(admin_token)
+            .timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(1024)
+            .build()
+            .context("building the typed client")?;
         Ok(Self {
             http,
             base: Arc::from(base.trim_end_matches('/')),
             admin_token: Arc::from(admin_token),
+            api,
         })
     }
 }
@@ -62,6 +73,10 @@ pub struct Vu {
     /// This user's client address (loopback range, sent as a header only).
     xff: String,
     pub latencies: ByName,
+    /// What the typed client's observer heard, until [`Vu::absorb_observed`].
+    observed: Arc<Mutex<ByName>>,
+    /// The typed client: admin token, this user's address, the observer.
+    pub api: Client,
     pub errors: u64,
     pub error_samples: Vec<String>,
 }
@@ -69,10 +84,25 @@ pub struct Vu {
 impl Vu {
     pub fn new(target: &Target, n: usize) -> Self {
         let n = n + 1;
+        let xff = format!("127.{}.{}.{}", (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+        let observed = Arc::new(Mutex::new(ByName::default()));
+        let sink = Arc::clone(&observed);
+        let api = target
+            .api
+            .with_forwarded_for(&xff)
+            .with_observer(move |event| {
+                // Like `call`: an answer of any status is timed, a transport failure not.
+                if event.outcome != Outcome::Transport {
+                    let mut sink = sink.lock().unwrap_or_else(PoisonError::into_inner);
+                    sink.record(event.name, event.elapsed);
+                }
+            });
         Self {
             target: target.clone(),
-            xff: format!("127.{}.{}.{}", (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff),
+            xff,
             latencies: ByName::default(),
+            observed,
+            api,
             errors: 0,
             error_samples: Vec::new(),
         }
@@ -154,6 +184,13 @@ impl Vu {
             .and_then(|list| list.iter().find_map(|m| m["code"].as_str()))
             .map(str::to_owned)
             .ok_or_else(|| anyhow!("no code in the dev outbox for {to}"))
+    }
+
+    /// Moves what the typed client's observer heard into [`Vu::latencies`].
+    pub fn absorb_observed(&mut self) {
+        let mut observed = self.observed.lock().unwrap_or_else(PoisonError::into_inner);
+        self.latencies.merge(&observed);
+        *observed = ByName::default();
     }
 
     pub fn fail(&mut self, err: anyhow::Error) {
