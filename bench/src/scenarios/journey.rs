@@ -2,7 +2,7 @@
 //! (the journey is written once, there): every request is timed by the client's
 //! observer under its request name, the captcha's solving as `captcha_solve (client)`.
 
-use super::{fold, pause_after_error, run_users, ScenarioReport};
+use super::vus::{fold, pause_after_error, run_users, ScenarioReport};
 use crate::client::{Target, PASSWORD};
 use crate::procfs::{self, CpuMeter};
 use crate::stats::{round1, Summary};

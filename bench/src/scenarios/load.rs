@@ -1,7 +1,7 @@
 //! Sign-up, login and `/me` under load, sign-ups of tombstoned emails, and the untimed
 //! top-up of accounts with sessions.
 
-use super::{fold, pause_after_error, run_users, Account, ScenarioReport};
+use super::vus::{fold, pause_after_error, run_users, Account, ScenarioReport};
 use crate::client::{field, As, Target, PASSWORD};
 use crate::procfs::{CpuMeter, CpuUse};
 use anyhow::{anyhow, Result};

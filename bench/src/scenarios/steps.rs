@@ -1,7 +1,7 @@
 //! The deletion steps after the start, paced (open model): each latency counts from the
 //! request's scheduled time.
 
-use super::{fold, run_users, Account, ScenarioReport};
+use super::vus::{fold, run_users, Account, ScenarioReport};
 use crate::client::{field, As, Target, Vu};
 use crate::procfs::CpuMeter;
 use crate::stats::{Latencies, Summary};
