@@ -1,14 +1,16 @@
 //! One virtual user's HTTP client: times every request into its own histograms, sends a
 //! client address of its own in `X-Forwarded-For` (the server trusts it only with
-//! `trust_forwarded_for`, which bench/run sets, as behind a reverse proxy), and reads
-//! one-time codes from the dev outbox. Typed requests go through `offboard-client`,
-//! whose observer records their latencies under the client's request names.
+//! `trust_forwarded_for`, which bench/run sets, as behind a reverse proxy). Typed
+//! requests (the deletion journey and steps, admin calls, the dev outbox) go through
+//! `offboard-client`, whose observer records their latencies under the client's request
+//! names; `Vu::call` sends the raw requests of the sign-up, login and `/me` loops.
 
 use crate::stats::ByName;
 use anyhow::{anyhow, bail, Context, Result};
-use offboard_client::{Client, Outcome};
+use offboard_client::{Client, ClientError, Outcome};
 use reqwest::Method;
 use serde_json::Value;
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -20,7 +22,6 @@ pub const PASSWORD: &str = "bench passphrase 4821";
 pub struct Target {
     pub http: reqwest::Client,
     pub base: Arc<str>,
-    pub admin_token: Arc<str>,
     /// The typed client with the admin token (its clones share one connection pool).
     pub api: Client,
 }
@@ -43,7 +44,6 @@ impl Target {
         Ok(Self {
             http,
             base: Arc::from(base.trim_end_matches('/')),
-            admin_token: Arc::from(admin_token),
             api,
         })
     }
@@ -54,7 +54,6 @@ impl Target {
 pub enum As<'a> {
     Nobody,
     User(&'a str),
-    Admin,
 }
 
 /// A response whose status was the expected one.
@@ -131,7 +130,6 @@ impl Vu {
         req = match who {
             As::Nobody => req,
             As::User(token) => req.bearer_auth(token),
-            As::Admin => req.bearer_auth(&*self.target.admin_token),
         };
         if let Some(body) = body {
             req = req.json(body);
@@ -170,27 +168,26 @@ impl Vu {
             .json()
     }
 
-    /// The newest one-time code in the dev outbox for this address.
-    pub async fn outbox_code(&mut self, to: &str) -> Result<String> {
-        let path = format!(
-            "/api/v1/dev/outbox?to={}",
-            to.replace('+', "%2B").replace('@', "%40")
-        );
-        let messages = self
-            .json("dev_outbox", Method::GET, &path, As::Nobody, None, 200)
-            .await?;
-        messages
-            .as_array()
-            .and_then(|list| list.iter().find_map(|m| m["code"].as_str()))
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow!("no code in the dev outbox for {to}"))
-    }
-
     /// Moves what the typed client's observer heard into [`Vu::latencies`].
     pub fn absorb_observed(&mut self) {
         let mut observed = self.observed.lock().unwrap_or_else(PoisonError::into_inner);
         self.latencies.merge(&observed);
         *observed = ByName::default();
+    }
+
+    /// A paced typed request: its latency is recorded under `name` from its scheduled
+    /// time `at` (not by the observer), unless no answer arrived.
+    pub async fn paced<T>(
+        &mut self,
+        name: &'static str,
+        at: Instant,
+        request: impl Future<Output = Result<T, ClientError>>,
+    ) -> Result<T> {
+        let result = request.await;
+        if !matches!(result, Err(ClientError::Transport { .. })) {
+            self.latencies.record(name, at.elapsed());
+        }
+        Ok(result?)
     }
 
     pub fn fail(&mut self, err: anyhow::Error) {
