@@ -1,13 +1,17 @@
 //! One virtual user's HTTP client: times every request into its own histograms, sends a
 //! client address of its own in `X-Forwarded-For` (the server trusts it only with
-//! `trust_forwarded_for`, which bench/run sets, as behind a reverse proxy), and reads
-//! one-time codes from the dev outbox.
+//! `trust_forwarded_for`, which bench/run sets, as behind a reverse proxy). Typed
+//! requests (the deletion journey and steps, admin calls, the dev outbox) go through
+//! `offboard-client`, whose observer records their latencies under the client's request
+//! names; `Vu::call` sends the raw requests of the sign-up, login and `/me` loops.
 
 use crate::stats::ByName;
 use anyhow::{anyhow, bail, Context, Result};
+use offboard_client::{Client, ClientError, Outcome};
 use reqwest::Method;
 use serde_json::Value;
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Every bench account's password (meets the sign-up rules).
@@ -18,7 +22,8 @@ pub const PASSWORD: &str = "bench passphrase 4821";
 pub struct Target {
     pub http: reqwest::Client,
     pub base: Arc<str>,
-    pub admin_token: Arc<str>,
+    /// The typed client with the admin token (its clones share one connection pool).
+    pub api: Client,
 }
 
 impl Target {
@@ -30,10 +35,16 @@ impl Target {
             .pool_max_idle_per_host(1024)
             .build()
             .context("building the HTTP client")?;
+        let api = Client::builder(base)
+            .admin_token(admin_token)
+            .timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(1024)
+            .build()
+            .context("building the typed client")?;
         Ok(Self {
             http,
             base: Arc::from(base.trim_end_matches('/')),
-            admin_token: Arc::from(admin_token),
+            api,
         })
     }
 }
@@ -43,7 +54,6 @@ impl Target {
 pub enum As<'a> {
     Nobody,
     User(&'a str),
-    Admin,
 }
 
 /// A response whose status was the expected one.
@@ -62,6 +72,10 @@ pub struct Vu {
     /// This user's client address (loopback range, sent as a header only).
     xff: String,
     pub latencies: ByName,
+    /// What the typed client's observer heard, until [`Vu::absorb_observed`].
+    observed: Arc<Mutex<ByName>>,
+    /// The typed client: admin token, this user's address, the observer.
+    pub api: Client,
     pub errors: u64,
     pub error_samples: Vec<String>,
 }
@@ -69,10 +83,25 @@ pub struct Vu {
 impl Vu {
     pub fn new(target: &Target, n: usize) -> Self {
         let n = n + 1;
+        let xff = format!("127.{}.{}.{}", (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+        let observed = Arc::new(Mutex::new(ByName::default()));
+        let sink = Arc::clone(&observed);
+        let api = target
+            .api
+            .with_forwarded_for(&xff)
+            .with_observer(move |event| {
+                // Like `call`: an answer of any status is timed, a transport failure not.
+                if event.outcome != Outcome::Transport {
+                    let mut sink = sink.lock().unwrap_or_else(PoisonError::into_inner);
+                    sink.record(event.name, event.elapsed);
+                }
+            });
         Self {
             target: target.clone(),
-            xff: format!("127.{}.{}.{}", (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff),
+            xff,
             latencies: ByName::default(),
+            observed,
+            api,
             errors: 0,
             error_samples: Vec::new(),
         }
@@ -101,7 +130,6 @@ impl Vu {
         req = match who {
             As::Nobody => req,
             As::User(token) => req.bearer_auth(token),
-            As::Admin => req.bearer_auth(&*self.target.admin_token),
         };
         if let Some(body) = body {
             req = req.json(body);
@@ -140,20 +168,26 @@ impl Vu {
             .json()
     }
 
-    /// The newest one-time code in the dev outbox for this address.
-    pub async fn outbox_code(&mut self, to: &str) -> Result<String> {
-        let path = format!(
-            "/api/v1/dev/outbox?to={}",
-            to.replace('+', "%2B").replace('@', "%40")
-        );
-        let messages = self
-            .json("dev_outbox", Method::GET, &path, As::Nobody, None, 200)
-            .await?;
-        messages
-            .as_array()
-            .and_then(|list| list.iter().find_map(|m| m["code"].as_str()))
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow!("no code in the dev outbox for {to}"))
+    /// Moves what the typed client's observer heard into [`Vu::latencies`].
+    pub fn absorb_observed(&mut self) {
+        let mut observed = self.observed.lock().unwrap_or_else(PoisonError::into_inner);
+        self.latencies.merge(&observed);
+        *observed = ByName::default();
+    }
+
+    /// A paced typed request: its latency is recorded under `name` from its scheduled
+    /// time `at` (not by the observer), unless no answer arrived.
+    pub async fn paced<T>(
+        &mut self,
+        name: &'static str,
+        at: Instant,
+        request: impl Future<Output = Result<T, ClientError>>,
+    ) -> Result<T> {
+        let result = request.await;
+        if !matches!(result, Err(ClientError::Transport { .. })) {
+            self.latencies.record(name, at.elapsed());
+        }
+        Ok(result?)
     }
 
     pub fn fail(&mut self, err: anyhow::Error) {
