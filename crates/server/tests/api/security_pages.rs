@@ -14,7 +14,11 @@ both_backends!(
 /// A signed-in browser.
 async fn browser_for(app: &TestApp, email: &str) -> reqwest::Client {
     app.signup(email).await;
-    let browser = client(true);
+    sign_in(app, client(true), email).await
+}
+
+/// Signs `browser` in through the login form.
+async fn sign_in(app: &TestApp, browser: reqwest::Client, email: &str) -> reqwest::Client {
     let csrf = app.csrf_token(&browser, "/login").await;
     let res = browser
         .post(app.url("/login"))
@@ -292,18 +296,7 @@ async fn sessions_read_as_devices_with_times(backend: Backend) {
         .user_agent(CHROME_LINUX)
         .build()
         .unwrap();
-    let csrf = app.csrf_token(&browser, "/login").await;
-    let res = browser
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("email", email),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
+    let browser = sign_in(&app, browser, email).await;
     let html = browser
         .get(app.url("/security"))
         .send()
