@@ -57,6 +57,7 @@ conformance!(
     audit_appends_in_order,
     migrations_are_idempotent,
     codes_issue_retire_and_consume,
+    the_resend_wait_rounds_up_to_whole_seconds,
     totp_setup_cannot_replace_a_bound_authenticator,
     a_phone_binds_to_one_account_only,
     identity_round_trip_and_history,
@@ -516,6 +517,50 @@ async fn codes_issue_retire_and_consume(store: Store) {
         )
         .await
         .unwrap();
+}
+
+/// R5: a new code may be asked for 60 s after the last one. The wait a page counts down is
+/// rounded up, so a countdown that reaches zero never meets "too soon".
+async fn the_resend_wait_rounds_up_to_whole_seconds(store: Store) {
+    let id = account(&store, "wait@example.com").await;
+    let wait = |now| store.code_wait(id, Purpose::Deletion, Channel::Email, now);
+    assert_eq!(wait(T0).await.unwrap(), 0, "no code yet: no wait");
+    store
+        .issue_code(
+            NewCode {
+                account_id: id,
+                purpose: Purpose::Deletion,
+                channel: Channel::Email,
+                flow_id: None,
+                destination: None,
+            },
+            T0,
+            |cid| format!("hash-{cid}"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(wait(T0).await.unwrap(), 60);
+    assert_eq!(wait(T0 + Duration::milliseconds(500)).await.unwrap(), 60);
+    assert_eq!(wait(T0 + Duration::seconds(59)).await.unwrap(), 1);
+    assert_eq!(wait(T0 + Duration::milliseconds(59_001)).await.unwrap(), 1);
+    assert_eq!(wait(T0 + Duration::seconds(60)).await.unwrap(), 0);
+    assert_eq!(wait(T0 + Duration::seconds(600)).await.unwrap(), 0);
+    // Another purpose or channel has its own clock.
+    assert_eq!(
+        store
+            .code_wait(id, Purpose::Unbind, Channel::Email, T0)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .code_wait(id, Purpose::Deletion, Channel::Sms, T0)
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 async fn totp_setup_cannot_replace_a_bound_authenticator(store: Store) {

@@ -170,20 +170,8 @@ async fn verify_page(
         sms_code: keep("sms_code", submitted.and_then(|c| c.sms_code.as_ref())),
         totp_code: keep("totp_code", submitted.and_then(|c| c.totp_code.as_ref())),
     };
-    let wait = |channel| async move {
-        state
-            .store
-            .code_wait(
-                user.account.id,
-                offboard_core::Purpose::Deletion,
-                channel,
-                state.now(),
-            )
-            .await
-            .unwrap_or(0)
-    };
-    let email_wait = wait(offboard_core::Channel::Email).await;
-    let sms_wait = wait(offboard_core::Channel::Sms).await;
+    let (email_wait, sms_wait) =
+        views::code_waits(state, user.account.id, offboard_core::Purpose::Deletion).await;
     views::render_with_status(
         status,
         &DeletionVerifyPage {
