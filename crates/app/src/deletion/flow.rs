@@ -71,7 +71,8 @@ pub struct LiveFlow {
     pub step: Step,
 }
 
-/// R12's 24-hour pause after a password reset, a 2FA reset or an account recovery.
+/// The 24-hour pause after a password reset, a 2FA reset or an account recovery (R11: who
+/// took over an account through recovery or a reset cannot delete it at once).
 pub fn cool_off(until: OffsetDateTime) -> AppError {
     AppError::new(
         ErrorKind::Forbidden,
