@@ -46,7 +46,7 @@ pub use kinds::{
     IdentityMethod, IdentityStatus, ReviewStatus, Step,
 };
 pub use ledger::{
-    Assets, Balance, DepositCreated, Hold, HoldCreated, Pending, WithdrawalCreated,
-    WithdrawalRequest,
+    Assets, Balance, DepositCreated, Hold, HoldCreated, Pending, Statement, StatementAccount,
+    StatementLine, WithdrawalCreated, WithdrawalRequest,
 };
 pub use support::{AccountLookup, AccountSummary, AgentToken, AuditItem, AuditScope, RecoveryItem};
