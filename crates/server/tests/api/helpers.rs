@@ -217,16 +217,6 @@ impl TestApp {
         offboard_core::totp::code_at_step(secret, step).unwrap()
     }
 
-    pub async fn delete_json_as(&self, token: &str, path: &str, body: Value) -> reqwest::Response {
-        self.api
-            .delete(self.url(path))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-    }
-
     /// A code of a real-time step this test has not handed out for `secret` yet: the
     /// current one, else the next (the server accepts one step of skew; never a step in
     /// the past, which a step boundary between here and the server could push out of the
