@@ -48,69 +48,13 @@ pub async fn seed_tombstones(
     allowed_from: OffsetDateTime,
 ) -> Result<SeedReport> {
     let hashing = Instant::now();
-    let key2 = key.clone();
-    let hashes = tokio::task::spawn_blocking(move || {
-        (0..n)
-            .map(|i| email_tombstone_hash(&key2, &tombstone_email(i)))
-            .collect::<Result<Vec<String>>>()
-    })
-    .await??;
+    let hashes = hash_tombstones(key, n).await?;
     let hashing_s = hashing.elapsed().as_secs_f64();
-    let (deleted, allowed) = (deleted_at.unix_timestamp(), allowed_from.unix_timestamp());
+    let times = (deleted_at.unix_timestamp(), allowed_from.unix_timestamp());
     let inserting = Instant::now();
     let method = match Backend::of_url(db_url)? {
-        Backend::Sqlite => {
-            let pool = sqlite_pool(db_url).await?;
-            // A bulk load's page cache (256 MiB, this connection only): the random keyed
-            // hashes land all over the hash index. Rows stay in random order, as deletions
-            // write them, so the purge after this is not flattered.
-            sqlx::query("PRAGMA cache_size = -262144")
-                .execute(&pool)
-                .await?;
-            let mut tx = pool.begin().await?;
-            for chunk in hashes.chunks(5_000) {
-                let mut q = QueryBuilder::<Sqlite>::new(
-                    "INSERT INTO tombstones (kind, hash, deleted_at, allowed_from) ",
-                );
-                q.push_values(chunk, |mut row, hash| {
-                    row.push_bind("email")
-                        .push_bind(hash.as_str())
-                        .push_bind(deleted)
-                        .push_bind(allowed);
-                });
-                q.build().execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            pool.close().await;
-            "multi-row INSERT (5,000 rows each) in one transaction, 256 MiB page cache"
-        }
-        Backend::Postgres => {
-            let pool = PgPoolOptions::new()
-                .max_connections(1)
-                .connect(db_url)
-                .await?;
-            let mut copy = pool
-                .copy_in_raw("COPY tombstones (kind, hash, deleted_at, allowed_from) FROM STDIN")
-                .await?;
-            for chunk in hashes.chunks(50_000) {
-                let mut buf = String::with_capacity(chunk.len() * 96);
-                for hash in chunk {
-                    buf.push_str("email\t");
-                    buf.push_str(hash);
-                    buf.push_str(&format!("\t{deleted}\t{allowed}\n"));
-                }
-                copy.send(buf.into_bytes()).await?;
-            }
-            copy.finish().await?;
-            // What autovacuum would do shortly after a load of a million rows (fresh
-            // statistics, the visibility map for index-only scans): done now, so it does not
-            // run in the middle of the measurements that follow.
-            sqlx::query("VACUUM ANALYZE tombstones")
-                .execute(&pool)
-                .await?;
-            pool.close().await;
-            "COPY FROM STDIN, then VACUUM ANALYZE"
-        }
+        Backend::Sqlite => insert_tombstones_sqlite(db_url, &hashes, times).await?,
+        Backend::Postgres => copy_tombstones_postgres(db_url, &hashes, times).await?,
     };
     let insert_s = inserting.elapsed().as_secs_f64();
     Ok(SeedReport {
@@ -120,6 +64,83 @@ pub async fn seed_tombstones(
         rows_per_s: round1(n as f64 / insert_s.max(1e-9)),
         method,
     })
+}
+
+/// The stored hashes of the first `n` tombstone emails, computed off the async threads.
+async fn hash_tombstones(key: &SecretKey, n: usize) -> Result<Vec<String>> {
+    let key = key.clone();
+    tokio::task::spawn_blocking(move || {
+        (0..n)
+            .map(|i| email_tombstone_hash(&key, &tombstone_email(i)))
+            .collect::<Result<Vec<String>>>()
+    })
+    .await?
+}
+
+/// SQLite: multi-row INSERTs of 5,000 in one transaction; `(deleted, allowed)` are unix
+/// seconds. The method, for the report.
+async fn insert_tombstones_sqlite(
+    db_url: &str,
+    hashes: &[String],
+    (deleted, allowed): (i64, i64),
+) -> Result<&'static str> {
+    let pool = sqlite_pool(db_url).await?;
+    // A bulk load's page cache (256 MiB, this connection only): the random keyed
+    // hashes land all over the hash index. Rows stay in random order, as deletions
+    // write them, so the purge after this is not flattered.
+    sqlx::query("PRAGMA cache_size = -262144")
+        .execute(&pool)
+        .await?;
+    let mut tx = pool.begin().await?;
+    for chunk in hashes.chunks(5_000) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO tombstones (kind, hash, deleted_at, allowed_from) ",
+        );
+        q.push_values(chunk, |mut row, hash| {
+            row.push_bind("email")
+                .push_bind(hash.as_str())
+                .push_bind(deleted)
+                .push_bind(allowed);
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    pool.close().await;
+    Ok("multi-row INSERT (5,000 rows each) in one transaction, 256 MiB page cache")
+}
+
+/// PostgreSQL: COPY FROM STDIN in chunks of 50,000, then VACUUM ANALYZE. The method, for
+/// the report.
+async fn copy_tombstones_postgres(
+    db_url: &str,
+    hashes: &[String],
+    (deleted, allowed): (i64, i64),
+) -> Result<&'static str> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(db_url)
+        .await?;
+    let mut copy = pool
+        .copy_in_raw("COPY tombstones (kind, hash, deleted_at, allowed_from) FROM STDIN")
+        .await?;
+    for chunk in hashes.chunks(50_000) {
+        let mut buf = String::with_capacity(chunk.len() * 96);
+        for hash in chunk {
+            buf.push_str("email\t");
+            buf.push_str(hash);
+            buf.push_str(&format!("\t{deleted}\t{allowed}\n"));
+        }
+        copy.send(buf.into_bytes()).await?;
+    }
+    copy.finish().await?;
+    // What autovacuum would do shortly after a load of a million rows (fresh
+    // statistics, the visibility map for index-only scans): done now, so it does not
+    // run in the middle of the measurements that follow.
+    sqlx::query("VACUUM ANALYZE tombstones")
+        .execute(&pool)
+        .await?;
+    pool.close().await;
+    Ok("COPY FROM STDIN, then VACUUM ANALYZE")
 }
 
 async fn sqlite_pool(db_url: &str) -> Result<sqlx::SqlitePool> {
@@ -133,6 +154,14 @@ async fn sqlite_pool(db_url: &str) -> Result<sqlx::SqlitePool> {
         .await?)
 }
 
+/// One seeded retained record: its id, account id, sealed record and wrapped data key.
+struct RetainedRow {
+    id: String,
+    account: String,
+    sealed: String,
+    wrapped: String,
+}
+
 /// Seeds `n` sealed retained records with their wrapped keys, due at `purge_after`.
 pub async fn seed_retained(
     db_url: &str,
@@ -140,6 +169,19 @@ pub async fn seed_retained(
     created_at: OffsetDateTime,
     purge_after: OffsetDateTime,
 ) -> Result<f64> {
+    let rows = seal_retained_rows(n).await?;
+    let times = (created_at.unix_timestamp(), purge_after.unix_timestamp());
+    let started = Instant::now();
+    match Backend::of_url(db_url)? {
+        Backend::Sqlite => insert_retained_sqlite(db_url, &rows, times).await?,
+        Backend::Postgres => copy_retained_postgres(db_url, &rows, times).await?,
+    }
+    Ok(round3(started.elapsed().as_secs_f64()))
+}
+
+/// `n` records sealed under fresh data keys, each key wrapped under one retention key (as
+/// the erasure writes them), computed off the async threads.
+async fn seal_retained_rows(n: usize) -> Result<Vec<RetainedRow>> {
     let retention = SecretKey::generate();
     let rows = tokio::task::spawn_blocking(move || {
         (0..n)
@@ -150,74 +192,90 @@ pub async fn seed_retained(
                 let record = format!("{{\"account_id\":\"{account}\",\"seq\":{i}}}");
                 let sealed = data_key.seal(account.as_bytes(), record.as_bytes());
                 let wrapped = retention.seal(account.as_bytes(), data_key.to_hex().as_bytes());
-                (id, account, sealed, wrapped)
+                RetainedRow {
+                    id,
+                    account,
+                    sealed,
+                    wrapped,
+                }
             })
             .collect::<Vec<_>>()
     })
     .await?;
-    let (created, due) = (created_at.unix_timestamp(), purge_after.unix_timestamp());
-    let started = Instant::now();
-    match Backend::of_url(db_url)? {
-        Backend::Sqlite => {
-            let pool = sqlite_pool(db_url).await?;
-            let mut tx = pool.begin().await?;
-            for chunk in rows.chunks(4_000) {
-                let mut q = QueryBuilder::<Sqlite>::new(
-                    "INSERT INTO retained_records (id, account_id, kind, sealed, created_at, purge_after) ",
-                );
-                q.push_values(chunk, |mut row, (id, account, sealed, _)| {
-                    row.push_bind(id.as_str())
-                        .push_bind(account.as_str())
-                        .push_bind("account")
-                        .push_bind(sealed.as_str())
-                        .push_bind(created)
-                        .push_bind(due);
-                });
-                q.build().execute(&mut *tx).await?;
-                let mut q = QueryBuilder::<Sqlite>::new(
-                    "INSERT INTO retention_keys (record_id, wrapped_key) ",
-                );
-                q.push_values(chunk, |mut row, (id, _, _, wrapped)| {
-                    row.push_bind(id.as_str()).push_bind(wrapped.as_str());
-                });
-                q.build().execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            pool.close().await;
-        }
-        Backend::Postgres => {
-            let pool = PgPoolOptions::new()
-                .max_connections(1)
-                .connect(db_url)
-                .await?;
-            let mut copy = pool
-                .copy_in_raw("COPY retained_records (id, account_id, kind, sealed, created_at, purge_after) FROM STDIN")
-                .await?;
-            let mut buf = String::new();
-            for (id, account, sealed, _) in &rows {
-                buf.push_str(&format!(
-                    "{id}\t{account}\taccount\t{sealed}\t{created}\t{due}\n"
-                ));
-            }
-            copy.send(buf.into_bytes()).await?;
-            copy.finish().await?;
-            let mut copy = pool
-                .copy_in_raw("COPY retention_keys (record_id, wrapped_key) FROM STDIN")
-                .await?;
-            let mut buf = String::new();
-            for (id, _, _, wrapped) in &rows {
-                buf.push_str(&format!("{id}\t{wrapped}\n"));
-            }
-            copy.send(buf.into_bytes()).await?;
-            copy.finish().await?;
-            sqlx::query("ANALYZE retained_records")
-                .execute(&pool)
-                .await?;
-            sqlx::query("ANALYZE retention_keys").execute(&pool).await?;
-            pool.close().await;
-        }
+    Ok(rows)
+}
+
+/// SQLite: multi-row INSERTs of 4,000 records and their keys in one transaction;
+/// `(created, due)` are unix seconds.
+async fn insert_retained_sqlite(
+    db_url: &str,
+    rows: &[RetainedRow],
+    (created, due): (i64, i64),
+) -> Result<()> {
+    let pool = sqlite_pool(db_url).await?;
+    let mut tx = pool.begin().await?;
+    for chunk in rows.chunks(4_000) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO retained_records (id, account_id, kind, sealed, created_at, purge_after) ",
+        );
+        q.push_values(chunk, |mut row, r| {
+            row.push_bind(r.id.as_str())
+                .push_bind(r.account.as_str())
+                .push_bind("account")
+                .push_bind(r.sealed.as_str())
+                .push_bind(created)
+                .push_bind(due);
+        });
+        q.build().execute(&mut *tx).await?;
+        let mut q =
+            QueryBuilder::<Sqlite>::new("INSERT INTO retention_keys (record_id, wrapped_key) ");
+        q.push_values(chunk, |mut row, r| {
+            row.push_bind(r.id.as_str()).push_bind(r.wrapped.as_str());
+        });
+        q.build().execute(&mut *tx).await?;
     }
-    Ok(round3(started.elapsed().as_secs_f64()))
+    tx.commit().await?;
+    pool.close().await;
+    Ok(())
+}
+
+/// PostgreSQL: one COPY FROM STDIN of the records, one of their keys, then ANALYZE.
+async fn copy_retained_postgres(
+    db_url: &str,
+    rows: &[RetainedRow],
+    (created, due): (i64, i64),
+) -> Result<()> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(db_url)
+        .await?;
+    let mut copy = pool
+        .copy_in_raw("COPY retained_records (id, account_id, kind, sealed, created_at, purge_after) FROM STDIN")
+        .await?;
+    let mut buf = String::new();
+    for r in rows {
+        buf.push_str(&format!(
+            "{}\t{}\taccount\t{}\t{created}\t{due}\n",
+            r.id, r.account, r.sealed
+        ));
+    }
+    copy.send(buf.into_bytes()).await?;
+    copy.finish().await?;
+    let mut copy = pool
+        .copy_in_raw("COPY retention_keys (record_id, wrapped_key) FROM STDIN")
+        .await?;
+    let mut buf = String::new();
+    for r in rows {
+        buf.push_str(&format!("{}\t{}\n", r.id, r.wrapped));
+    }
+    copy.send(buf.into_bytes()).await?;
+    copy.finish().await?;
+    sqlx::query("ANALYZE retained_records")
+        .execute(&pool)
+        .await?;
+    sqlx::query("ANALYZE retention_keys").execute(&pool).await?;
+    pool.close().await;
+    Ok(())
 }
 
 /// `Store::tombstone_blocks` probes, one at a time, alternating a seeded (blocked) email

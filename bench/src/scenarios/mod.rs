@@ -13,6 +13,7 @@ mod load;
 mod steps;
 mod vus;
 
-pub use journey::journey;
-pub use load::{login, me, refused_signups, signup, top_up};
-pub use steps::{prepare_steps, steps};
+pub use journey::{journey, JourneyReport};
+pub use load::{login, me, refused_signups, signup, top_up, MeLevel};
+pub use steps::{prepare_steps, steps, StepsReport};
+pub use vus::{Account, ScenarioReport};

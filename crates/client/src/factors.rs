@@ -4,6 +4,7 @@
 use crate::client::{Auth, Client, NoBody};
 use crate::error::ClientError;
 use crate::kinds::{Channel, CodePurpose};
+use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -90,6 +91,15 @@ impl Client {
             204,
         )
         .await
+    }
+
+    /// `totp_remove`: `DELETE /api/v1/me/totp` with a code (purpose `unbind`) for every
+    /// bound factor → 204, the authenticator is unbound.
+    pub async fn totp_remove(&self, codes: &FactorCodes) -> Result<(), ClientError> {
+        let req = self
+            .request(Method::DELETE, "/api/v1/me/totp", Auth::Session)
+            .json(codes);
+        self.send_empty("totp_remove", req, 204).await
     }
 
     /// `phone_setup`: `POST /api/v1/me/phone` (E.164) → 202, an SMS code is sent.

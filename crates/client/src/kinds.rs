@@ -122,6 +122,23 @@ pub enum IdNumberCheck {
     NotGiven,
 }
 
+/// What a request to support is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SupportTopic {
+    DocumentChanged,
+    IdentityLocked,
+    Other,
+}
+
+/// Whether support answered a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SupportRequestStatus {
+    Open,
+    Answered,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

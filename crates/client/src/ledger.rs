@@ -58,6 +58,37 @@ pub struct WithdrawalCreated {
     pub status: String,
 }
 
+/// The account a statement belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StatementAccount {
+    pub account_id: String,
+    pub email: String,
+    pub created_at: String,
+}
+
+/// A deposit or withdrawal on a statement.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StatementLine {
+    pub id: String,
+    pub asset: String,
+    pub amount: String,
+    pub status: String,
+    pub created_at: String,
+    /// Withdrawals only: the destination address.
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+/// `200` of `GET /api/v1/me/export` (the JSON form; `?format=csv` is for people).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Statement {
+    pub account: StatementAccount,
+    pub balances: Vec<Balance>,
+    pub deposits: Vec<StatementLine>,
+    pub withdrawals: Vec<StatementLine>,
+    pub generated_at: String,
+}
+
 #[derive(Serialize)]
 struct Deposit<'a> {
     asset: &'a str,
@@ -86,6 +117,12 @@ impl Client {
     /// `me_assets`: `GET /api/v1/me/assets`.
     pub async fn assets(&self) -> Result<Assets, ClientError> {
         self.get("me_assets", "/api/v1/me/assets", Auth::Session, &[])
+            .await
+    }
+
+    /// `me_export`: `GET /api/v1/me/export`, the account's statement as JSON.
+    pub async fn statement(&self) -> Result<Statement, ClientError> {
+        self.get("me_export", "/api/v1/me/export", Auth::Session, &[])
             .await
     }
 

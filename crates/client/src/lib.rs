@@ -22,6 +22,7 @@ mod accounts;
 pub mod authenticator;
 pub mod captcha;
 mod client;
+mod contact;
 mod deletion;
 mod dev;
 mod error;
@@ -31,11 +32,13 @@ pub mod journey;
 mod kinds;
 mod ledger;
 mod support;
+mod webhooks;
 
 pub use accounts::{IdentitySummary, LoggedIn, Me, SignedUp};
 pub use authenticator::Authenticator;
 pub use captcha::Challenge;
 pub use client::{Client, ClientBuilder, Event, Observer, Outcome};
+pub use contact::{ContactRequestItem, SupportRequest};
 pub use deletion::{Blocker, ConfirmNotes, Flow, IdentityProof};
 pub use dev::{ClockNow, OutboxMessage};
 pub use error::{ApiError, ClientError};
@@ -43,10 +46,11 @@ pub use factors::{CodeSent, FactorCodes, TotpSetup};
 pub use identity::{Document, IdentityRecord, IdentitySubmitted};
 pub use kinds::{
     AccountStatus, BlockerKind, Channel, CodePurpose, DocumentType, Factor, IdNumberCheck,
-    IdentityMethod, IdentityStatus, ReviewStatus, Step,
+    IdentityMethod, IdentityStatus, ReviewStatus, Step, SupportRequestStatus, SupportTopic,
 };
 pub use ledger::{
-    Assets, Balance, DepositCreated, Hold, HoldCreated, Pending, WithdrawalCreated,
-    WithdrawalRequest,
+    Assets, Balance, DepositCreated, Hold, HoldCreated, Pending, Statement, StatementAccount,
+    StatementLine, WithdrawalCreated, WithdrawalRequest,
 };
 pub use support::{AccountLookup, AccountSummary, AgentToken, AuditItem, AuditScope, RecoveryItem};
+pub use webhooks::{Delivery, WebhookCreated, WebhookSummary};

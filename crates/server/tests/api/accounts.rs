@@ -1,7 +1,10 @@
-//! API.md "Accounts": signup, login, logout, me, with every bad input.
+//! API.md "Accounts": signup, login, logout, me, with every bad input. Behaviour through
+//! the typed client; malformed and huge bodies, byte- and header-equal failures and the
+//! throttle's `Retry-After` stay on raw HTTP.
 
 use crate::both_backends;
-use crate::helpers::{comparable, error_code, spawn_app, spawn_app_with, PASSWORD};
+use crate::helpers::{comparable, error_code, refused, spawn_app, spawn_app_with, PASSWORD};
+use offboard_client::{Client, Factor, IdentityStatus};
 use offboard_store::Backend;
 use serde_json::{json, Value};
 
@@ -28,105 +31,72 @@ async fn signup_login_me_logout(backend: Backend) {
     let token = app.login("alice@example.com").await;
     assert_eq!(token.len(), 43, "256-bit token, URL-safe base64");
 
-    let me: Value = app.get_as(&token, "/api/v1/me").await.json().await.unwrap();
-    assert_eq!(me["account_id"], id.as_str());
-    assert_eq!(me["email"], "alice@example.com");
-    assert_eq!(me["phone"], Value::Null);
-    assert_eq!(me["factors"], json!(["email"]));
-    assert_eq!(me["identity"]["status"], "none");
+    let api = app.client_as(&token);
+    let me = api.me().await.unwrap();
+    assert_eq!(me.account_id, id);
+    assert_eq!(me.email, "alice@example.com");
+    assert_eq!(me.phone, None);
+    assert_eq!(me.factors, [Factor::Email]);
+    assert_eq!(me.identity.status, IdentityStatus::None);
 
-    let res = app.post_json_as(&token, "/api/v1/logout", json!({})).await;
-    assert_eq!(res.status(), 204);
-    let res = app.get_as(&token, "/api/v1/me").await;
-    let (status, body) = error_code(res).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("unauthorized"))
-    );
+    api.logout().await.unwrap();
+    refused(api.me().await, 401, "unauthorized");
     // Logging out again with the dead token is refused too.
-    assert_eq!(
-        app.post_json_as(&token, "/api/v1/logout", json!({}))
-            .await
-            .status(),
-        401
-    );
+    assert_eq!(api.logout().await.unwrap_err().status(), Some(401));
 }
 
 async fn email_is_normalised_and_unique(backend: Backend) {
     let app = spawn_app(backend).await;
     app.signup("  Bob.Smith@Example.COM ").await;
     let token = app.login("bob.smith@example.com").await;
-    let me: Value = app.get_as(&token, "/api/v1/me").await.json().await.unwrap();
-    assert_eq!(me["email"], "bob.smith@example.com");
+    let me = app.client_as(&token).me().await.unwrap();
+    assert_eq!(me.email, "bob.smith@example.com");
     app.login("BOB.SMITH@EXAMPLE.COM").await;
 
-    let res = app
-        .post_json(
-            "/api/v1/signup",
-            json!({"email": "BOB.smith@example.com", "password": PASSWORD}),
-        )
-        .await;
-    let (status, body) = error_code(res).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("conflict"))
+    let anonymous = app.client();
+    refused(
+        anonymous.signup("BOB.smith@example.com", PASSWORD).await,
+        409,
+        "conflict",
     );
-
-    let res = app
-        .post_json(
-            "/api/v1/signup",
-            json!({"email": "not-an-email", "password": PASSWORD}),
-        )
-        .await;
-    let (status, body) = error_code(res).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (422, Some("validation_error"))
+    let err = refused(
+        anonymous.signup("not-an-email", PASSWORD).await,
+        422,
+        "validation_error",
     );
-    assert_eq!(body["error"]["field"], "email");
+    assert_eq!(err.detail_str("field"), Some("email"));
 }
 
 async fn password_rules_name_the_rule(backend: Backend) {
     let app = spawn_app(backend).await;
+    let anonymous = app.client();
     let cases = [
         ("short pw", "at least 10"),
         (&*"ab".repeat(129), "at most 256"),
         ("zzzzzzzzzzzz", "one character repeated"),
     ];
     for (password, rule) in cases {
-        let res = app
-            .post_json(
-                "/api/v1/signup",
-                json!({"email": "c@example.com", "password": password}),
-            )
-            .await;
-        let (status, body) = error_code(res).await;
-        assert_eq!(status, 422);
-        assert_eq!(body["error"]["code"], "validation_error");
-        assert_eq!(body["error"]["field"], "password");
-        let message = body["error"]["message"].as_str().unwrap();
+        let res = anonymous.signup("c@example.com", password).await;
+        let err = refused(res, 422, "validation_error");
+        assert_eq!(err.detail_str("field"), Some("password"));
         assert!(
-            message.contains(rule),
-            "{message:?} should name the rule {rule:?}"
+            err.message.contains(rule),
+            "{:?} should name the rule {rule:?}",
+            err.message
         );
     }
     // Exactly 10 and exactly 256 characters are fine.
-    let res = app
-        .post_json(
-            "/api/v1/signup",
-            json!({"email": "ten@example.com", "password": "abcdefghij"}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let res = app
-        .post_json(
-            "/api/v1/signup",
-            json!({"email": "max@example.com", "password": "ab".repeat(128)}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
+    anonymous
+        .signup("ten@example.com", "abcdefghij")
+        .await
+        .unwrap();
+    anonymous
+        .signup("max@example.com", &"ab".repeat(128))
+        .await
+        .unwrap();
 }
 
+// Raw HTTP: bodies the typed client cannot send.
 async fn malformed_bodies_name_the_field(backend: Backend) {
     let app = spawn_app(backend).await;
     let cases: [(&str, &str); 4] = [
@@ -373,41 +343,37 @@ async fn owner_at_another_address_is_not_locked_out(backend: Backend) {
     );
 }
 
+/// The status `GET /api/v1/me` answers with.
+async fn me_status(api: &Client) -> u16 {
+    match api.me().await {
+        Ok(_) => 200,
+        Err(e) => e.status().unwrap_or_else(|| panic!("{e}")),
+    }
+}
+
 async fn sessions_expire_when_idle_and_absolutely(backend: Backend) {
     let app = spawn_app(backend).await;
     app.signup("kim@example.com").await;
-    let idle = app.login("kim@example.com").await;
-    let busy = app.login("kim@example.com").await;
+    let idle = app.client_as(&app.login("kim@example.com").await);
+    let busy = app.client_as(&app.login("kim@example.com").await);
     // Idle: 29 minutes is fine; 30 minutes without a request ends a session.
     app.advance(29 * 60).await;
-    assert_eq!(app.get_as(&idle, "/api/v1/me").await.status(), 200);
-    assert_eq!(app.get_as(&busy, "/api/v1/me").await.status(), 200);
+    assert_eq!(me_status(&idle).await, 200);
+    assert_eq!(me_status(&busy).await, 200);
     app.advance(20 * 60).await;
-    assert_eq!(app.get_as(&busy, "/api/v1/me").await.status(), 200);
+    assert_eq!(me_status(&busy).await, 200);
     app.advance(10 * 60).await;
-    assert_eq!(
-        app.get_as(&idle, "/api/v1/me").await.status(),
-        401,
-        "30 minutes idle"
-    );
+    assert_eq!(me_status(&idle).await, 401, "30 minutes idle");
     // Absolute: used every 20 minutes, the busy session still ends at 12 hours.
     let mut elapsed = (29 + 20 + 10) * 60;
     while elapsed + 20 * 60 < 12 * 3600 {
-        assert_eq!(
-            app.get_as(&busy, "/api/v1/me").await.status(),
-            200,
-            "at {elapsed}s"
-        );
+        assert_eq!(me_status(&busy).await, 200, "at {elapsed}s");
         app.advance(20 * 60).await;
         elapsed += 20 * 60;
     }
-    assert_eq!(
-        app.get_as(&busy, "/api/v1/me").await.status(),
-        200,
-        "at {elapsed}s"
-    );
+    assert_eq!(me_status(&busy).await, 200, "at {elapsed}s");
     app.advance(12 * 3600 - elapsed).await;
-    assert_eq!(app.get_as(&busy, "/api/v1/me").await.status(), 401);
+    assert_eq!(me_status(&busy).await, 401);
 }
 
 async fn every_login_gets_a_new_session_and_logout_revokes_only_it(backend: Backend) {
@@ -416,16 +382,13 @@ async fn every_login_gets_a_new_session_and_logout_revokes_only_it(backend: Back
     let a = app.login("lee@example.com").await;
     let b = app.login("lee@example.com").await;
     assert_ne!(a, b);
-    assert_eq!(
-        app.post_json_as(&a, "/api/v1/logout", json!({}))
-            .await
-            .status(),
-        204
-    );
-    assert_eq!(app.get_as(&a, "/api/v1/me").await.status(), 401);
-    assert_eq!(app.get_as(&b, "/api/v1/me").await.status(), 200);
+    let (a, b) = (app.client_as(&a), app.client_as(&b));
+    a.logout().await.unwrap();
+    assert_eq!(me_status(&a).await, 401);
+    assert_eq!(me_status(&b).await, 200);
 }
 
+// Raw HTTP: malformed Authorization headers.
 async fn unknown_and_malformed_tokens_are_rejected(backend: Backend) {
     let app = spawn_app(backend).await;
     for token in ["", "nope", &"x".repeat(43), &"y".repeat(5000)] {
@@ -450,8 +413,8 @@ async fn unknown_and_malformed_tokens_are_rejected(backend: Backend) {
 async fn password_change_revokes_every_session(backend: Backend) {
     let app = spawn_app(backend).await;
     let id = app.signup("max@example.com").await;
-    let a = app.login("max@example.com").await;
-    let b = app.login("max@example.com").await;
+    let a = app.client_as(&app.login("max@example.com").await);
+    let b = app.client_as(&app.login("max@example.com").await);
     let hash = app
         .state
         .hashing
@@ -465,13 +428,9 @@ async fn password_change_revokes_every_session(backend: Backend) {
         .set_password(id.parse().unwrap(), &hash, now)
         .await
         .unwrap());
-    assert_eq!(app.get_as(&a, "/api/v1/me").await.status(), 401);
-    assert_eq!(app.get_as(&b, "/api/v1/me").await.status(), 401);
-    let res = app
-        .post_json(
-            "/api/v1/login",
-            json!({"email": "max@example.com", "password": "another long password"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(me_status(&a).await, 401);
+    assert_eq!(me_status(&b).await, 401);
+    let anonymous = app.client();
+    let login = anonymous.login("max@example.com", "another long password");
+    login.await.unwrap();
 }

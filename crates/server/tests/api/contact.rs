@@ -2,15 +2,17 @@
 //! the limit of three open requests (holding under a parallel burst), the text rules
 //! (refused on the field, never a 5xx: R15), CSRF, and the console's queue that answers
 //! by email with the agent in the audit log (R11, R14). The erasure of the requests is
-//! in `storage.rs` (R7, R20).
+//! in `storage.rs` (R7, R20). The JSON API through the typed client; the pages, and the
+//! API's refusals of control characters and unknown topics, on raw HTTP.
 
 use crate::both_backends;
 use crate::console::console_browser;
 use crate::deletion_pages::{page, signed_in};
-use crate::helpers::{error_code, extract_csrf, TestApp};
+use crate::helpers::{api_error, error_code, extract_csrf, refused, TestApp};
 use crate::support::{add_agent, agent_login, app};
+use offboard_client::{Client, ClientError, SupportRequest, SupportRequestStatus, SupportTopic};
 use offboard_store::{AgentRole, Backend};
-use serde_json::{json, Value};
+use serde_json::json;
 
 both_backends!(
     r14_a_request_opens_by_page_and_by_api_with_its_audit_line,
@@ -24,8 +26,8 @@ both_backends!(
 const API: &str = "/api/v1/support-requests";
 
 async fn account_of(app: &TestApp, token: &str) -> offboard_core::AccountId {
-    let me: Value = app.get_as(token, "/api/v1/me").await.json().await.unwrap();
-    me["account_id"].as_str().unwrap().parse().unwrap()
+    let me = app.client_as(token).me().await.unwrap();
+    me.account_id.parse().unwrap()
 }
 
 /// Posts the contact form with the page's CSRF token.
@@ -49,9 +51,8 @@ async fn post_form(
         .unwrap()
 }
 
-async fn open_by_api(app: &TestApp, token: &str, message: &str) -> reqwest::Response {
-    app.post_json_as(token, API, json!({"topic": "other", "message": message}))
-        .await
+async fn open_by_api(api: &Client, message: &str) -> Result<SupportRequest, ClientError> {
+    api.open_support_request(SupportTopic::Other, message).await
 }
 
 async fn opened_lines(app: &TestApp, account: offboard_core::AccountId) -> Vec<Option<String>> {
@@ -97,18 +98,19 @@ async fn r14_a_request_opens_by_page_and_by_api_with_its_audit_line(backend: Bac
     assert!(html.contains("Waiting for support"));
 
     let token = app.login(email).await;
-    let res = open_by_api(&app, &token, "  Something else\twith a tab  ").await;
-    assert_eq!(res.status(), 201);
-    let created: Value = res.json().await.unwrap();
-    assert_eq!(created["topic"], "other");
-    assert_eq!(created["status"], "open");
-    assert_eq!(created["message"], "Something else\twith a tab");
-    let mine: Vec<Value> = app.get_as(&token, API).await.json().await.unwrap();
+    let api = app.client_as(&token);
+    let created = open_by_api(&api, "  Something else\twith a tab  ")
+        .await
+        .unwrap();
+    assert_eq!(created.topic, SupportTopic::Other);
+    assert_eq!(created.status, SupportRequestStatus::Open);
+    assert_eq!(created.message, "Something else\twith a tab");
+    let mine = api.support_requests().await.unwrap();
     assert_eq!(mine.len(), 2);
-    assert_eq!(mine[0]["id"], created["id"], "newest first");
-    assert_eq!(mine[1]["topic"], "document_changed");
-    let anonymous = app.api.get(app.url(API)).send().await.unwrap();
-    assert_eq!(anonymous.status(), 401, "signed in only");
+    assert_eq!(mine[0].id, created.id, "newest first");
+    assert_eq!(mine[1].topic, SupportTopic::DocumentChanged);
+    let anonymous = app.client().support_requests().await;
+    assert_eq!(anonymous.unwrap_err().status(), Some(401), "signed in only");
 
     let lines = opened_lines(&app, account_of(&app, &token).await).await;
     assert_eq!(lines.len(), 2);
@@ -137,16 +139,16 @@ async fn r14_a_fourth_open_request_is_refused_clearly(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 403, "CSRF: the form needs its token");
+    let api = app.client_as(&token);
     for i in 0..3 {
-        assert_eq!(
-            open_by_api(&app, &token, &format!("n{i}")).await.status(),
-            201
-        );
+        open_by_api(&api, &format!("n{i}")).await.unwrap();
     }
-    let (status, body) = error_code(open_by_api(&app, &token, "a fourth").await).await;
-    assert_eq!(status, 409);
-    assert_eq!(body["error"]["code"], "too_many_open_requests");
-    assert_eq!(body["error"]["limit"], 3);
+    let err = refused(
+        open_by_api(&api, "a fourth").await,
+        409,
+        "too_many_open_requests",
+    );
+    assert_eq!(err.detail_u64("limit"), Some(3));
     let res = post_form(&app, &browser, "other", "a fourth by the page").await;
     assert_eq!(res.status(), 409);
     let html = res.text().await.unwrap();
@@ -159,7 +161,7 @@ async fn r14_a_fourth_open_request_is_refused_clearly(backend: Backend) {
         "the typed text is kept"
     );
     assert!(html.contains("the most that can wait at once"));
-    let mine: Vec<Value> = app.get_as(&token, API).await.json().await.unwrap();
+    let mine = api.support_requests().await.unwrap();
     assert_eq!(mine.len(), 3, "nothing else was stored");
 }
 
@@ -169,13 +171,14 @@ async fn r14_a_parallel_burst_of_eight_opens_exactly_three(backend: Backend) {
     let email = "contact.burst@example.com";
     app.signup(email).await;
     let token = app.login(email).await;
+    let api = app.client_as(&token);
     let burst = (0..8).map(|i| {
-        let (app, token) = (&app, &token);
+        let api = &api;
         async move {
-            open_by_api(app, token, &format!("burst {i}"))
-                .await
-                .status()
-                .as_u16()
+            match open_by_api(api, &format!("burst {i}")).await {
+                Ok(_) => 201,
+                Err(e) => e.status().unwrap_or_else(|| panic!("{e}")),
+            }
         }
     });
     let mut statuses = futures::future::join_all(burst).await;
@@ -250,7 +253,7 @@ async fn r15_refused_text_marks_the_field_and_keeps_the_rest(backend: Backend) {
             "{body}: the field is named"
         );
     }
-    let mine: Vec<Value> = app.get_as(&token, API).await.json().await.unwrap();
+    let mine = app.client_as(&token).support_requests().await.unwrap();
     assert!(mine.is_empty(), "nothing refused was stored");
 }
 
@@ -263,18 +266,10 @@ async fn r11_the_console_shows_requests_and_answers_by_email(backend: Backend) {
     app.signup(email).await;
     let token = app.login(email).await;
     let account = account_of(&app, &token).await;
-    let res = app
-        .post_json_as(
-            &token,
-            API,
-            json!({"topic": "identity_locked", "message": "<script>alert(1)</script> locked"}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let id = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let api = app.client_as(&token);
+    let message = "<script>alert(1)</script> locked";
+    let opened = api.open_support_request(SupportTopic::IdentityLocked, message);
+    let id = opened.await.unwrap().id;
     let agent = add_agent(&app, "contact.agent@support.example.com", AgentRole::Agent).await;
     let (browser, _) = console_browser(&app, &agent).await;
     let html = page(&app, &browser, "/support/contact-requests").await;
@@ -320,23 +315,12 @@ async fn r11_the_console_shows_requests_and_answers_by_email(backend: Backend) {
     assert!(html.contains("Answer sent."));
     assert!(html.contains("No open requests."));
 
-    let outbox: Vec<Value> = app
-        .api
-        .get(app.url(&format!(
-            "/api/v1/dev/outbox?to={}",
-            crate::helpers::urlencode(email)
-        )))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let outbox = app.client().dev_outbox(Some(email)).await.unwrap();
     let mail = outbox
         .iter()
-        .find(|m| m["subject"] == "Support answered your request")
+        .find(|m| m.subject == "Support answered your request")
         .unwrap_or_else(|| panic!("the answer was emailed: {outbox:?}"));
-    let body = mail["body"].as_str().unwrap();
+    let body = mail.body.as_str();
     assert!(body.contains("We unlocked your identity step."), "{body}");
     assert!(
         !body.contains("<script>"),
@@ -354,54 +338,34 @@ async fn r11_the_console_shows_requests_and_answers_by_email(backend: Backend) {
         .collect();
     assert_eq!(answered.len(), 1);
     assert_eq!(answered[0].actor, format!("agent:agent-{}", agent.email));
-    let mine: Vec<Value> = app.get_as(&token, API).await.json().await.unwrap();
-    assert_eq!(mine[0]["status"], "answered");
-    assert_eq!(mine[0]["answer"], "We unlocked your identity step.");
+    let mine = api.support_requests().await.unwrap();
+    assert_eq!(mine[0].status, SupportRequestStatus::Answered);
+    assert_eq!(
+        mine[0].answer.as_deref(),
+        Some("We unlocked your identity step.")
+    );
 
     // The Support API: the same queue, and an answer only once.
-    let agent_token = agent_login(&app, &agent).await;
-    let queue: Vec<Value> = app
-        .get_as(&agent_token, "/api/v1/support/contact-requests")
+    let as_agent = app.client_as(&agent_login(&app, &agent).await);
+    assert!(as_agent
+        .support_contact_requests()
         .await
-        .json()
-        .await
-        .unwrap();
-    assert!(queue.is_empty());
-    let again = format!("/api/v1/support/contact-requests/{id}/answer");
-    let (status, _) = error_code(
-        app.post_json_as(&agent_token, &again, json!({"answer": "again"}))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 409);
-    let (status, _) = error_code(
-        app.post_json_as(
-            &agent_token,
-            "/api/v1/support/contact-requests/nope/answer",
-            json!({"answer": "x"}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 404);
+        .unwrap()
+        .is_empty());
+    let again = as_agent.support_answer_contact_request(&id, "again").await;
+    assert_eq!(api_error(again).status, 409);
+    let unknown = as_agent.support_answer_contact_request("nope", "x").await;
+    assert_eq!(api_error(unknown).status, 404);
     assert_eq!(
-        app.get_as(&token, "/api/v1/support/contact-requests")
-            .await
-            .status(),
-        401,
+        api.support_contact_requests().await.unwrap_err().status(),
+        Some(401),
         "a user token is not an agent token"
     );
-    let res = open_by_api(&app, &token, "a second question").await;
-    assert_eq!(res.status(), 201);
-    let queue: Vec<Value> = app
-        .get_as(&agent_token, "/api/v1/support/contact-requests")
-        .await
-        .json()
-        .await
-        .unwrap();
+    open_by_api(&api, "a second question").await.unwrap();
+    let queue = as_agent.support_contact_requests().await.unwrap();
     assert_eq!(queue.len(), 1);
-    assert_eq!(queue[0]["account_id"], account.to_string());
-    assert_eq!(queue[0]["message"], "a second question");
+    assert_eq!(queue[0].account_id, account.to_string());
+    assert_eq!(queue[0].message, "a second question");
 }
 
 // R15: the help pages that send people to support link the form with the topic chosen.

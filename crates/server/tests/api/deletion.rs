@@ -1,12 +1,19 @@
-//! The deletion journey over HTTP (PRODUCT.md R1-R10, R12-R14), on both databases.
+//! The deletion journey over HTTP (PRODUCT.md R1-R10, R12-R14), on both databases,
+//! driven through the typed client (offboard-client); the final step's byte-for-byte
+//! comparison of old and unknown credentials stays on raw HTTP.
 
 use crate::both_backends;
-use crate::helpers::{error_code, spawn_app_with, TestApp, PASSWORD};
+use crate::helpers::{api_error, refused, spawn_app_with, TestApp, PASSWORD};
 use crate::identity::Db;
-use crate::ledger::{admin_post, deposit, ADMIN};
+use crate::ledger::ADMIN;
 use offboard_app::config::CaptchaPolicy;
+use offboard_client::journey::{self, Funds, User};
+use offboard_client::{
+    captcha, BlockerKind, Channel, Client, CodePurpose, ConfirmNotes, Document, DocumentType,
+    Factor, FactorCodes, IdentityMethod, IdentityProof, Step, WithdrawalRequest,
+};
 use offboard_store::Backend;
-use serde_json::{json, Value};
+use serde_json::json;
 
 both_backends!(
     the_whole_journey_with_every_obstacle,
@@ -31,6 +38,28 @@ pub(crate) async fn app(backend: Backend, captcha: CaptchaPolicy) -> TestApp {
     .await
 }
 
+/// A passport with `number` that expired in 2020 (R6: the deletion still accepts it).
+fn expired_passport(number: &str) -> Document {
+    Document {
+        document_type: DocumentType::Passport,
+        document_number: number.to_owned(),
+        country: "DE".to_owned(),
+        expires_on: "2020-01-31".to_owned(),
+    }
+}
+
+/// A signed-in user who submitted a passport numbered `document` (dev mode approves at
+/// once; R19: one document number per live account).
+pub(crate) async fn verified(app: &TestApp, email: &str, document: &str) -> User {
+    let mut user = app.user(email).await;
+    user.api
+        .submit_identity(&expired_passport(document))
+        .await
+        .unwrap();
+    user.document_number = Some(document.to_owned());
+    user
+}
+
 /// A user with an approved identity (dev mode approves at once); returns (id, token).
 pub(crate) async fn user(app: &TestApp, email: &str) -> (String, String) {
     user_with_document(app, email, ID).await
@@ -42,46 +71,43 @@ pub(crate) async fn user_with_document(
     email: &str,
     document: &str,
 ) -> (String, String) {
-    let id = app.signup(email).await;
-    let token = app.login(email).await;
-    let body = json!({"document_type": "passport", "document_number": document, "country": "DE", "expires_on": "2020-01-31"});
-    assert_eq!(
-        app.post_json_as(&token, "/api/v1/me/identity", body)
-            .await
-            .status(),
-        202
-    );
-    (id, token)
+    let user = verified(app, email, document).await;
+    let token = user.api.session().unwrap().to_owned();
+    (user.account_id, token)
 }
 
-async fn start(app: &TestApp, token: &str) -> Value {
-    let res = app.post_json_as(token, "/api/v1/deletion", json!({})).await;
-    assert!(res.status() == 201 || res.status() == 200);
-    res.json().await.unwrap()
+/// The captcha's answer, solved like the browser solves it.
+async fn solve(challenge: &offboard_client::Challenge) -> String {
+    captcha::solve(challenge).await.unwrap()
 }
 
-fn solve(flow: &Value) -> String {
-    let challenge: offboard_core::captcha::Challenge =
-        serde_json::from_value(flow["captcha"].clone()).unwrap();
-    offboard_core::captcha::solve(&challenge).unwrap()
+pub(crate) fn id_number(number: &str) -> IdentityProof {
+    IdentityProof::IdNumber(number.to_owned())
 }
 
+fn email_codes(code: &str) -> FactorCodes {
+    FactorCodes {
+        email_code: Some(code.to_owned()),
+        ..FactorCodes::default()
+    }
+}
+
+/// A raw request to a flow's action (for the tests of the wire itself: timing, edge cases).
 pub(crate) async fn post(
     app: &TestApp,
     token: &str,
     flow: &str,
     action: &str,
-    body: Value,
+    body: serde_json::Value,
 ) -> reqwest::Response {
     app.post_json_as(token, &format!("/api/v1/deletion/{flow}/{action}"), body)
         .await
 }
 
 /// Requests a deletion code by email (waiting out the cooldown) and returns it.
-async fn email_code(app: &TestApp, token: &str, flow: &str, email: &str) -> String {
+async fn email_code(app: &TestApp, api: &Client, flow: &str, email: &str) -> String {
     app.advance(61).await;
-    let res = post(app, token, flow, "codes", json!({"channel": "email"})).await;
-    assert_eq!(res.status(), 202, "{:?}", res.text().await);
+    api.deletion_send_code(flow, Channel::Email).await.unwrap();
     app.latest_code(email).await
 }
 
@@ -97,291 +123,170 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = String>,
 {
-    let flow = start(app, token).await;
-    let id = flow["id"].as_str().unwrap().to_owned();
-    let body = match flow["captcha"].is_null() {
-        true => json!({"acknowledged": true}),
-        false => json!({"acknowledged": true, "captcha": solve(&flow)}),
+    let api = app.client_as(token);
+    let flow = api.deletion_start().await.unwrap();
+    let captcha = match &flow.captcha {
+        None => None,
+        Some(challenge) => Some(solve(challenge).await),
     };
-    let res = post(app, token, &id, "confirm", body).await;
-    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    let confirm = ConfirmNotes::acknowledged(captcha);
+    api.deletion_confirm(&flow.id, &confirm).await.unwrap();
     app.advance(61).await;
-    let res = post(app, token, &id, "codes", json!({"channel": "email"})).await;
-    assert_eq!(res.status(), 202, "{:?}", res.text().await);
+    api.deletion_send_code(&flow.id, Channel::Email)
+        .await
+        .unwrap();
     let code = code().await;
-    let res = post(app, token, &id, "verify", json!({"email_code": code})).await;
-    assert_eq!(res.status(), 200, "{:?}", res.text().await);
-    id
+    api.deletion_verify(&flow.id, &email_codes(&code))
+        .await
+        .unwrap();
+    flow.id
+}
+
+fn rfc3339(text: Option<&str>) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(
+        text.unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
 }
 
 async fn the_whole_journey_with_every_obstacle(backend: Backend) {
     let app = app(backend, CaptchaPolicy::Always).await;
     let email = "journey@example.com";
-    let (account, token) = user(&app, email).await;
-    deposit(&app, &account, "BTC", "0.5").await;
-    let hold: Value = admin_post(
-        &app,
-        &format!("/api/v1/admin/accounts/{account}/holds"),
-        json!({"kind": "order", "reference": "BTC/USDT #1"}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let mut user = verified(&app, email, ID).await;
+    let account = user.account_id.clone();
+    let api = user.api.clone();
+    user.deposit(&Funds::new("BTC", "0.5")).await.unwrap();
+    let hold = user.add_hold("order", "BTC/USDT #1").await.unwrap();
 
-    let flow = start(&app, &token).await;
-    let id = flow["id"].as_str().unwrap().to_owned();
-    assert_eq!(flow["step"], "notes");
-    assert_eq!(flow["factors"], json!(["email"]));
-    assert_eq!(flow["identity_method"], "id_number");
+    let flow = api.deletion_start().await.unwrap();
+    let id = flow.id.clone();
+    assert_eq!(flow.step, Step::Notes);
+    assert_eq!(flow.factors, [Factor::Email]);
+    assert_eq!(flow.identity_method, IdentityMethod::IdNumber);
     assert_eq!(
-        start(&app, &token).await["id"],
-        flow["id"],
+        api.deletion_start().await.unwrap().id,
+        flow.id,
         "R2: starting again returns the live flow"
     );
 
     // R2: a skipped step answers with the current one.
-    let (status, err) =
-        error_code(post(&app, &token, &id, "identity", json!({"id_number": ID})).await).await;
-    assert_eq!(
-        (
-            status,
-            err["error"]["code"].as_str(),
-            err["error"]["step"].as_str()
-        ),
-        (409, Some("wrong_step"), Some("notes"))
+    let err = refused(
+        api.deletion_identity(&id, &id_number(ID)).await,
+        409,
+        "wrong_step",
     );
+    assert_eq!(err.detail_str("step"), Some("notes"));
     // R3: captcha missing, then wrong.
-    let (status, err) =
-        error_code(post(&app, &token, &id, "confirm", json!({"acknowledged": true})).await).await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (400, Some("captcha_required"))
+    let notes = |captcha: Option<&str>| ConfirmNotes::acknowledged(captcha.map(str::to_owned));
+    refused(
+        api.deletion_confirm(&id, &notes(None)).await,
+        400,
+        "captcha_required",
     );
-    let (status, err) = error_code(
-        post(
-            &app,
-            &token,
-            &id,
-            "confirm",
-            json!({"acknowledged": true, "captcha": "bm9wZQ=="}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (400, Some("captcha_invalid"))
+    refused(
+        api.deletion_confirm(&id, &notes(Some("bm9wZQ=="))).await,
+        400,
+        "captcha_invalid",
     );
-    let (status, _) = error_code(
-        post(
-            &app,
-            &token,
-            &id,
-            "confirm",
-            json!({"acknowledged": false, "captcha": solve(&flow)}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 422, "the notes must be acknowledged");
-    let solution = solve(&flow);
-    let res = post(
-        &app,
-        &token,
-        &id,
-        "confirm",
-        json!({"acknowledged": true, "captcha": solution}),
-    )
-    .await;
-    let at_assets: Value = res.json().await.unwrap();
-    assert_eq!(at_assets["step"], "assets", "R4: something blocks");
-    let kinds: Vec<_> = at_assets["blocking"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["kind"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(kinds, ["balance", "hold"]);
-    assert_eq!(at_assets["blocking"][0]["action"], "withdraw");
-
-    // Withdraw the balance: it is pending, which still blocks.
-    app.post_json_as(
-        &token,
-        "/api/v1/me/codes",
-        json!({"channel": "email", "purpose": "withdrawal"}),
-    )
-    .await;
-    let code = app.latest_code(email).await;
-    let w: Value = app
-        .post_json_as(&token, "/api/v1/me/withdrawals", json!({"asset": "BTC", "amount": "0.5", "address": "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "email_code": code}))
-        .await
-        .json()
+    let challenge = flow.captcha.as_ref().expect("R3: the notes show a captcha");
+    let unacknowledged = ConfirmNotes {
+        acknowledged: false,
+        captcha: Some(solve(challenge).await),
+    };
+    let err = api_error(api.deletion_confirm(&id, &unacknowledged).await);
+    assert_eq!(err.status, 422, "the notes must be acknowledged");
+    let solution = solve(challenge).await;
+    let at_assets = api
+        .deletion_confirm(&id, &notes(Some(&solution)))
         .await
         .unwrap();
-    let (status, err) = error_code(post(&app, &token, &id, "assets", json!({})).await).await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (409, Some("assets_remaining"))
+    assert_eq!(at_assets.step, Step::Assets, "R4: something blocks");
+    let kinds: Vec<_> = at_assets.blocking.iter().map(|b| b.kind).collect();
+    assert_eq!(kinds, [BlockerKind::Balance, BlockerKind::Hold]);
+    assert_eq!(at_assets.blocking[0].action, "withdraw");
+
+    // Withdraw the balance: it is pending, which still blocks.
+    let w = user
+        .withdraw(&Funds::new("BTC", "0.5"), journey::BTC_ADDRESS)
+        .await
+        .unwrap();
+    let err = refused(
+        api.deletion_check_assets(&id).await,
+        409,
+        "assets_remaining",
     );
-    let kinds: Vec<_> = err["error"]["blocking"]
+    let kinds: Vec<_> = err
+        .detail("blocking")
+        .unwrap()
         .as_array()
         .unwrap()
         .iter()
         .map(|b| b["kind"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(kinds, ["pending_withdrawal", "hold"]);
-    admin_post(
-        &app,
-        &format!(
-            "/api/v1/admin/withdrawals/{}/complete",
-            w["withdrawal_id"].as_str().unwrap()
-        ),
-        json!({}),
-    )
-    .await;
-    app.api
-        .delete(app.url(&format!(
-            "/api/v1/admin/holds/{}",
-            hold["hold_id"].as_str().unwrap()
-        )))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
-    let res = post(&app, &token, &id, "assets", json!({})).await;
-    assert_eq!(res.json::<Value>().await.unwrap()["step"], "verification");
+    api.admin_complete_withdrawal(&w).await.unwrap();
+    user.release_hold(&hold).await.unwrap();
+    let flow_now = api.deletion_check_assets(&id).await.unwrap();
+    assert_eq!(flow_now.step, Step::Verification);
 
     // R5: codes of another purpose are refused; the deletion code passes.
     app.advance(61).await;
-    app.post_json_as(
-        &token,
-        "/api/v1/me/codes",
-        json!({"channel": "email", "purpose": "withdrawal"}),
-    )
-    .await;
+    api.send_code(Channel::Email, CodePurpose::Withdrawal)
+        .await
+        .unwrap();
     let wrong_purpose = app.latest_code(email).await;
-    let (status, err) = error_code(
-        post(
-            &app,
-            &token,
-            &id,
-            "verify",
-            json!({"email_code": wrong_purpose}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (400, Some("invalid_code"))
+    refused(
+        api.deletion_verify(&id, &email_codes(&wrong_purpose)).await,
+        400,
+        "invalid_code",
     );
-    let code = email_code(&app, &token, &id, email).await;
-    let res = post(&app, &token, &id, "verify", json!({"email_code": code})).await;
-    assert_eq!(res.json::<Value>().await.unwrap()["step"], "identity");
+    let code = email_code(&app, &api, &id, email).await;
+    let flow_now = api.deletion_verify(&id, &email_codes(&code)).await.unwrap();
+    assert_eq!(flow_now.step, Step::Identity);
 
     // R6: a wrong ID number counts down.
-    let (status, err) = error_code(
-        post(
-            &app,
-            &token,
-            &id,
-            "identity",
-            json!({"id_number": "X12345679"}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (
-            status,
-            err["error"]["code"].as_str(),
-            err["error"]["attempts_left"].as_u64()
-        ),
-        (400, Some("identity_mismatch"), Some(4))
+    let err = refused(
+        api.deletion_identity(&id, &id_number("X12345679")).await,
+        400,
+        "identity_mismatch",
     );
+    assert_eq!(err.detail_u64("attempts_left"), Some(4));
 
     // R4: a deposit lands between the steps: the final step stops, the account is intact.
-    deposit(&app, &account, "USDT", "5").await;
-    let (status, err) =
-        error_code(post(&app, &token, &id, "identity", json!({"id_number": ID})).await).await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (409, Some("assets_remaining"))
+    user.deposit(&Funds::new("USDT", "5")).await.unwrap();
+    refused(
+        api.deletion_identity(&id, &id_number(ID)).await,
+        409,
+        "assets_remaining",
     );
-    assert_eq!(
-        app.get_as(&token, "/api/v1/me").await.status(),
-        200,
-        "still there"
-    );
-    let flow_now: Value = app
-        .get_as(&token, &format!("/api/v1/deletion/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(flow_now["step"], "assets", "back to the assets step");
+    api.me().await.expect("still there");
+    let flow_now = api.deletion(&id).await.unwrap();
+    assert_eq!(flow_now.step, Step::Assets, "back to the assets step");
     app.advance(61).await;
-    app.post_json_as(
-        &token,
-        "/api/v1/me/codes",
-        json!({"channel": "email", "purpose": "withdrawal"}),
-    )
-    .await;
-    let code = app.latest_code(email).await;
-    let w: Value = app
-        .post_json_as(&token, "/api/v1/me/withdrawals", json!({"asset": "USDT", "amount": "5", "address": "0x52908400098527886E0F7030069857D2E4169EE7", "email_code": code}))
-        .await
-        .json()
+    let usdt_address = "0x52908400098527886E0F7030069857D2E4169EE7";
+    let w = user
+        .withdraw(&Funds::new("USDT", "5"), usdt_address)
         .await
         .unwrap();
-    admin_post(
-        &app,
-        &format!(
-            "/api/v1/admin/withdrawals/{}/complete",
-            w["withdrawal_id"].as_str().unwrap()
-        ),
-        json!({}),
-    )
-    .await;
-    assert_eq!(
-        post(&app, &token, &id, "assets", json!({})).await.status(),
-        200
-    );
-    let code = email_code(&app, &token, &id, email).await;
-    assert_eq!(
-        post(&app, &token, &id, "verify", json!({"email_code": code}))
-            .await
-            .status(),
-        200
-    );
+    api.admin_complete_withdrawal(&w).await.unwrap();
+    api.deletion_check_assets(&id).await.unwrap();
+    let code = email_code(&app, &api, &id, email).await;
+    api.deletion_verify(&id, &email_codes(&code)).await.unwrap();
 
     // R6: success with the number typed in another format (expired document is fine).
-    let res = post(
-        &app,
-        &token,
-        &id,
-        "identity",
-        json!({"id_number": " x12 345 678 "}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let done: Value = res.json().await.unwrap();
-    assert_eq!(done["step"], "deleted");
-    let deleted_at = time::OffsetDateTime::parse(
-        done["deleted_at"].as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap();
-    let after = time::OffsetDateTime::parse(
-        done["reregister_after"].as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap();
+    let done = api
+        .deletion_identity(&id, &id_number(" x12 345 678 "))
+        .await
+        .unwrap();
+    assert_eq!(done.step, Step::Deleted);
+    let deleted_at = rfc3339(done.deleted_at.as_deref());
+    let after = rfc3339(done.reregister_after.as_deref());
     assert_eq!(after - deleted_at, time::Duration::days(30));
 
-    // R7/R8: the session is gone; old credentials behave exactly like unknown ones.
-    assert_eq!(app.get_as(&token, "/api/v1/me").await.status(), 401);
+    // R7/R8: the session is gone; old credentials behave exactly like unknown ones (the
+    // bytes compared, so raw HTTP).
+    assert_eq!(api.me().await.unwrap_err().status(), Some(401));
     let old = app
         .post_json(
             "/api/v1/login",
@@ -397,91 +302,52 @@ async fn the_whole_journey_with_every_obstacle(backend: Backend) {
     assert_eq!(old.status(), unknown.status());
     assert_eq!(old.text().await.unwrap(), unknown.text().await.unwrap());
     // R12: the notice with both dates.
-    let outbox: Vec<Value> = app
-        .api
-        .get(app.url(&format!(
-            "/api/v1/dev/outbox?to={}",
-            crate::helpers::urlencode(email)
-        )))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let outbox = app.client().dev_outbox(Some(email)).await.unwrap();
     let notice = outbox
         .iter()
-        .find(|m| m["subject"].as_str().unwrap_or("").contains("deleted"))
+        .find(|m| m.subject.contains("deleted"))
         .expect("deletion notice");
-    assert!(notice["body"]
-        .as_str()
-        .unwrap()
-        .contains(&deleted_at.year().to_string()));
+    assert!(notice.body.contains(&deleted_at.year().to_string()));
     // R13: the event, with no personal data.
     let events = deleted_events(&app).await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].0, "account.deleted");
     assert!(events[0].1.contains(&account) && !events[0].1.contains(email));
     // R4: a late deposit is refused and kept as unclaimed.
-    let (status, err) = error_code(
-        admin_post(
-            &app,
-            &format!("/api/v1/admin/accounts/{account}/deposits"),
-            json!({"asset": "BTC", "amount": "1"}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (409, Some("account_deleted"))
+    refused(
+        app.client().admin_deposit(&account, "BTC", "1", None).await,
+        409,
+        "account_deleted",
     );
     // R9: the same email and ID wait 30 days, then work.
-    let (status, err) = error_code(
-        app.post_json(
-            "/api/v1/signup",
-            json!({"email": email, "password": PASSWORD}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (403, Some("reregistration_blocked"))
+    let err = refused(
+        app.client().signup(email, PASSWORD).await,
+        403,
+        "reregistration_blocked",
     );
-    assert_eq!(err["error"]["allowed_from"], done["reregister_after"]);
-    let other = app.signup("someone.else@example.com").await;
-    let _ = other;
-    let other_token = app.login("someone.else@example.com").await;
-    let body = json!({"document_type": "passport", "document_number": "x12345678", "country": "DE", "expires_on": "2030-01-31"});
-    let (status, err) = error_code(
-        app.post_json_as(&other_token, "/api/v1/me/identity", body.clone())
-            .await,
-    )
-    .await;
     assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (403, Some("reregistration_blocked"))
+        err.detail_str("allowed_from"),
+        done.reregister_after.as_deref()
+    );
+    let other = app.user("someone.else@example.com").await;
+    let document = Document {
+        document_type: DocumentType::Passport,
+        document_number: "x12345678".to_owned(),
+        country: "DE".to_owned(),
+        expires_on: "2030-01-31".to_owned(),
+    };
+    refused(
+        other.api.submit_identity(&document).await,
+        403,
+        "reregistration_blocked",
     );
     app.advance(30 * 24 * 3600).await;
-    assert_eq!(
-        app.post_json(
-            "/api/v1/signup",
-            json!({"email": email, "password": PASSWORD})
-        )
-        .await
-        .status(),
-        201
-    );
+    app.client().signup(email, PASSWORD).await.unwrap();
     let other_token = app.login("someone.else@example.com").await;
-    assert_eq!(
-        app.post_json_as(&other_token, "/api/v1/me/identity", body)
-            .await
-            .status(),
-        202
-    );
-    // R3: a used captcha is not accepted again (a new flow of the new account).
-    let _ = solution;
+    app.client_as(&other_token)
+        .submit_identity(&document)
+        .await
+        .unwrap();
 }
 
 async fn final_step_and_deposit_race(backend: Backend) {
@@ -491,17 +357,16 @@ async fn final_step_and_deposit_race(backend: Backend) {
         let document = format!("RACE-{round}-1234");
         let (account, token) = user_with_document(&app, &email, &document).await;
         let id = to_identity(&app, &token, &email).await;
-        let final_step = post(
-            &app,
-            &token,
-            &id,
-            "identity",
-            json!({"id_number": document}),
-        );
-        let path = format!("/api/v1/admin/accounts/{account}/deposits");
-        let late = admin_post(&app, &path, json!({"asset": "BTC", "amount": "0.1"}));
+        let (api, admin) = (app.client_as(&token), app.client());
+        let proof = id_number(&document);
+        let final_step = api.deletion_identity(&id, &proof);
+        let late = admin.admin_deposit(&account, "BTC", "0.1", None);
         let (a, b) = tokio::join!(final_step, late);
-        let (deleted, deposit_status) = (a.status() == 200, b.status().as_u16());
+        let deleted = a.is_ok();
+        let deposit_status = match &b {
+            Ok(_) => 201,
+            Err(e) => e.status().unwrap_or_else(|| panic!("{e}")),
+        };
         let alive = app
             .state
             .store
@@ -554,13 +419,15 @@ async fn two_tabs_delete_once(backend: Backend) {
     let email = "tabs@example.com";
     let (_, token) = user(&app, email).await;
     let id = to_identity(&app, &token, email).await;
+    let api = app.client_as(&token);
+    let proof = id_number(ID);
     let (a, b) = tokio::join!(
-        post(&app, &token, &id, "identity", json!({"id_number": ID})),
-        post(&app, &token, &id, "identity", json!({"id_number": ID}))
+        api.deletion_identity(&id, &proof),
+        api.deletion_identity(&id, &proof)
     );
-    let statuses = [a.status().as_u16(), b.status().as_u16()];
+    let statuses = [&a, &b].map(|r| r.as_ref().map_or_else(|e| e.status(), |_| Some(200)));
     assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
+        statuses.iter().filter(|s| **s == Some(200)).count(),
         1,
         "{statuses:?}"
     );
@@ -574,56 +441,40 @@ async fn two_tabs_delete_once(backend: Backend) {
 async fn every_statement_of_the_final_step_is_all_or_nothing(backend: Backend) {
     let app = app(backend, CaptchaPolicy::Never).await;
     let email = "fault@example.com";
-    let (account, token) = user(&app, email).await;
-    app.post_json_as(
-        &token,
-        "/api/v1/me/phone",
-        json!({"phone": "+447911123456"}),
-    )
-    .await;
-    let sms = app.latest_code("+447911123456").await;
-    app.post_json_as(&token, "/api/v1/me/phone/confirm", json!({"code": sms}))
-        .await;
-    let flow = start(&app, &token).await;
-    let id = flow["id"].as_str().unwrap().to_owned();
-    post(&app, &token, &id, "confirm", json!({"acknowledged": true})).await;
-    let code = email_code(&app, &token, &id, email).await;
-    post(&app, &token, &id, "codes", json!({"channel": "sms"})).await;
-    let sms = app.latest_code("+447911123456").await;
-    assert_eq!(
-        post(
-            &app,
-            &token,
-            &id,
-            "verify",
-            json!({"email_code": code, "sms_code": sms})
-        )
+    let phone = "+447911123456";
+    let mut user = verified(&app, email, ID).await;
+    let account = user.account_id.clone();
+    user.bind_phone(phone).await.unwrap();
+    let api = user.api.clone();
+    let flow = api.deletion_start().await.unwrap();
+    let id = flow.id;
+    api.deletion_confirm(&id, &ConfirmNotes::acknowledged(None))
         .await
-        .status(),
-        200
-    );
+        .unwrap();
+    let code = email_code(&app, &api, &id, email).await;
+    api.deletion_send_code(&id, Channel::Sms).await.unwrap();
+    let sms = app.latest_code(phone).await;
+    let codes = FactorCodes {
+        sms_code: Some(sms),
+        ..email_codes(&code)
+    };
+    api.deletion_verify(&id, &codes).await.unwrap();
     let mut n = 1;
     loop {
         app.state.store.inject_erasure_fault(n);
-        let res = post(&app, &token, &id, "identity", json!({"id_number": ID})).await;
-        if res.status() == 200 {
-            break;
+        match api.deletion_identity(&id, &id_number(ID)).await {
+            Ok(_) => break,
+            Err(e) => assert_eq!(e.status(), Some(500), "fault at statement {n}: {e}"),
         }
-        assert_eq!(res.status(), 500, "fault at statement {n}");
         // Untouched: the session works, the flow waits at identity, nothing was written.
-        let me: Value = app.get_as(&token, "/api/v1/me").await.json().await.unwrap();
+        let me = api.me().await.unwrap();
         assert_eq!(
-            (me["email"].as_str(), me["phone"].as_str()),
-            (Some(email), Some("+447911123456")),
+            (me.email.as_str(), me.phone.as_deref()),
+            (email, Some(phone)),
             "fault at {n}"
         );
-        let flow: Value = app
-            .get_as(&token, &format!("/api/v1/deletion/{id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(flow["step"], "identity", "fault at {n}");
+        let flow = api.deletion(&id).await.unwrap();
+        assert_eq!(flow.step, Step::Identity, "fault at {n}");
         assert!(deleted_events(&app).await.is_empty(), "fault at {n}");
         assert!(
             app.state
@@ -657,147 +508,83 @@ async fn identity_step_locks_after_five_tries_across_flows(backend: Backend) {
     let email = "lock@example.com";
     let (_, token) = user(&app, email).await;
     let id = to_identity(&app, &token, email).await;
+    let api = app.client_as(&token);
     for left in [4, 3] {
-        let (_, err) = error_code(
-            post(
-                &app,
-                &token,
-                &id,
-                "identity",
-                json!({"id_number": "WRONG123"}),
-            )
-            .await,
-        )
-        .await;
-        assert_eq!(err["error"]["attempts_left"], left);
+        let err = api_error(api.deletion_identity(&id, &id_number("WRONG123")).await);
+        assert_eq!(err.detail_u64("attempts_left"), Some(left));
     }
     // A new flow (after expiry) does not reset the count.
     app.advance(16 * 60).await;
     let token = app.login(email).await;
     let id = to_identity(&app, &token, email).await;
+    let api = app.client_as(&token);
     for left in [2, 1] {
-        let (_, err) = error_code(
-            post(
-                &app,
-                &token,
-                &id,
-                "identity",
-                json!({"id_number": "WRONG123"}),
-            )
-            .await,
-        )
-        .await;
-        assert_eq!(err["error"]["attempts_left"], left);
+        let err = api_error(api.deletion_identity(&id, &id_number("WRONG123")).await);
+        assert_eq!(err.detail_u64("attempts_left"), Some(left));
     }
-    let (status, err) = error_code(
-        post(
-            &app,
-            &token,
-            &id,
-            "identity",
-            json!({"id_number": "WRONG123"}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (
-            status,
-            err["error"]["code"].as_str(),
-            err["error"]["help"].as_str()
-        ),
-        (
-            423,
-            Some("identity_locked"),
-            Some("/help/identity-check-failed")
-        )
+    let err = refused(
+        api.deletion_identity(&id, &id_number("WRONG123")).await,
+        423,
+        "identity_locked",
     );
-    let (status, _) =
-        error_code(post(&app, &token, &id, "identity", json!({"id_number": ID})).await).await;
-    assert_eq!(status, 423, "locked even for the right number");
+    assert_eq!(err.help.as_deref(), Some("/help/identity-check-failed"));
+    let err = api_error(api.deletion_identity(&id, &id_number(ID)).await);
+    assert_eq!(err.status, 423, "locked even for the right number");
 }
 
 async fn flows_expire_when_idle_and_only_one_is_live(backend: Backend) {
     let app = app(backend, CaptchaPolicy::Never).await;
     let (_, token) = user(&app, "idle@example.com").await;
-    let flow = start(&app, &token).await;
-    let id = flow["id"].as_str().unwrap();
+    let api = app.client_as(&token);
+    let flow = api.deletion_start().await.unwrap();
+    let id = flow.id.as_str();
     app.advance(14 * 60).await;
-    assert_eq!(
-        app.get_as(&token, &format!("/api/v1/deletion/{id}"))
-            .await
-            .status(),
-        200
-    );
+    api.deletion(id).await.unwrap();
     app.advance(15 * 60).await;
     let token = app.login("idle@example.com").await; // the session idled out too
-    let (status, _) = error_code(app.get_as(&token, &format!("/api/v1/deletion/{id}")).await).await;
-    assert_eq!(status, 404, "a flow belongs to its session");
+    let api = app.client_as(&token);
+    let err = api_error(api.deletion(id).await);
+    assert_eq!(err.status, 404, "a flow belongs to its session");
     // Another session starts a new flow; the old one is replaced.
-    let fresh = start(&app, &token).await;
-    assert_ne!(fresh["id"], flow["id"]);
+    let fresh = api.deletion_start().await.unwrap();
+    assert_ne!(fresh.id, flow.id);
     // Someone else's flow id is just "not found".
-    let (_, stranger) = user_with_document(&app, "stranger@example.com", "STR-0001").await;
+    let stranger = verified(&app, "stranger@example.com", "STR-0001").await;
     assert_eq!(
-        app.get_as(
-            &stranger,
-            &format!("/api/v1/deletion/{}", fresh["id"].as_str().unwrap())
-        )
-        .await
-        .status(),
-        404
+        stranger.api.deletion(&fresh.id).await.unwrap_err().status(),
+        Some(404)
     );
     // Idle on the same session: expired.
     app.advance(15 * 60 - 1).await;
     let token = app.login("idle@example.com").await;
-    let second = start(&app, &token).await;
-    let second_id = second["id"].as_str().unwrap().to_owned();
+    let api = app.client_as(&token);
+    let second = api.deletion_start().await.unwrap();
     app.advance(10 * 60).await;
-    app.get_as(&token, "/api/v1/me").await;
+    api.me().await.unwrap();
     app.advance(6 * 60).await;
-    let (status, err) = error_code(
-        app.get_as(&token, &format!("/api/v1/deletion/{second_id}"))
-            .await,
-    )
-    .await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (410, Some("flow_expired"))
-    );
+    refused(api.deletion(&second.id).await, 410, "flow_expired");
 }
 
 async fn accounts_without_identity_confirm_with_their_password(backend: Backend) {
     let app = app(backend, CaptchaPolicy::Never).await;
     let email = "noid@example.com";
-    app.signup(email).await;
-    let token = app.login(email).await;
-    let flow = start(&app, &token).await;
-    assert_eq!(flow["identity_method"], "password");
-    let id = flow["id"].as_str().unwrap().to_owned();
-    post(&app, &token, &id, "confirm", json!({"acknowledged": true})).await;
-    let code = email_code(&app, &token, &id, email).await;
-    post(&app, &token, &id, "verify", json!({"email_code": code})).await;
-    let (status, err) = error_code(
-        post(
-            &app,
-            &token,
-            &id,
-            "identity",
-            json!({"password": "not my password"}),
-        )
-        .await,
-    )
-    .await;
+    let api = app.user(email).await.api;
+    let flow = api.deletion_start().await.unwrap();
+    assert_eq!(flow.identity_method, IdentityMethod::Password);
+    let id = flow.id;
+    api.deletion_confirm(&id, &ConfirmNotes::acknowledged(None))
+        .await
+        .unwrap();
+    let code = email_code(&app, &api, &id, email).await;
+    api.deletion_verify(&id, &email_codes(&code)).await.unwrap();
+    let wrong = IdentityProof::Password("not my password".to_owned());
+    let err = api_error(api.deletion_identity(&id, &wrong).await);
     assert_eq!(
-        (status, err["error"]["attempts_left"].as_u64()),
+        (err.status, err.detail_u64("attempts_left")),
         (400, Some(4))
     );
-    assert_eq!(
-        post(&app, &token, &id, "identity", json!({"password": PASSWORD}))
-            .await
-            .status(),
-        200
-    );
+    let right = IdentityProof::Password(PASSWORD.to_owned());
+    api.deletion_identity(&id, &right).await.unwrap();
 }
 
 async fn cool_off_after_a_reset_refuses_deletion(backend: Backend) {
@@ -809,120 +596,66 @@ async fn cool_off_after_a_reset_refuses_deletion(backend: Backend) {
         .set_cooloff_until(account.parse().unwrap(), until)
         .await
         .unwrap();
-    let flow = start(&app, &token).await;
-    assert!(flow["cooloff_until"].is_string(), "the notes step says so");
-    let id = flow["id"].as_str().unwrap();
-    let (status, err) =
-        error_code(post(&app, &token, id, "confirm", json!({"acknowledged": true})).await).await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (403, Some("deletion_cool_off"))
+    let api = app.client_as(&token);
+    let flow = api.deletion_start().await.unwrap();
+    assert!(flow.cooloff_until.is_some(), "the notes step says so");
+    let err = refused(
+        api.deletion_confirm(&flow.id, &ConfirmNotes::acknowledged(None))
+            .await,
+        403,
+        "deletion_cool_off",
     );
-    assert!(err["error"]["allowed_from"].is_string());
+    assert!(err.detail_str("allowed_from").is_some());
     app.advance(24 * 3600).await;
-    let token = app.login("cool@example.com").await;
-    let flow = start(&app, &token).await;
-    assert_eq!(
-        post(
-            &app,
-            &token,
-            flow["id"].as_str().unwrap(),
-            "confirm",
-            json!({"acknowledged": true})
-        )
+    let api = app.client_as(&app.login("cool@example.com").await);
+    let flow = api.deletion_start().await.unwrap();
+    api.deletion_confirm(&flow.id, &ConfirmNotes::acknowledged(None))
         .await
-        .status(),
-        200
-    );
+        .unwrap();
 }
 
 async fn nothing_personal_is_left_in_any_table(backend: Backend) {
     let app = app(backend, CaptchaPolicy::Never).await;
     let email = "pii.person@example.com";
-    let (account, token) = user(&app, email).await;
-    app.post_json_as(
-        &token,
-        "/api/v1/me/phone",
-        json!({"phone": "+4915123456789"}),
-    )
-    .await;
-    let sms = app.latest_code("+4915123456789").await;
-    app.post_json_as(&token, "/api/v1/me/phone/confirm", json!({"code": sms}))
-        .await;
-    deposit(&app, &account, "ETH", "1").await;
-    app.post_json_as(
-        &token,
-        "/api/v1/me/codes",
-        json!({"channel": "email", "purpose": "withdrawal"}),
-    )
-    .await;
-    let code = app.latest_code(email).await;
-    let address = "0xAbCdEf0123456789aBcDeF0123456789AbCdEf01";
-    let w: Value = app
-        .post_json_as(&token, "/api/v1/me/withdrawals", json!({"asset": "ETH", "amount": "1", "address": address, "email_code": code, "sms_code": "000000"}))
-        .await
-        .json()
+    let phone = "+4915123456789";
+    let mut user = verified(&app, email, ID).await;
+    user.bind_phone(phone).await.unwrap();
+    let api = user.api.clone();
+    let eth = Funds::new("ETH", "1");
+    user.deposit(&eth).await.unwrap();
+    api.send_code(Channel::Email, CodePurpose::Withdrawal)
         .await
         .unwrap();
-    // The SMS code was needed too: do it properly.
-    if w.get("withdrawal_id").is_none() {
+    let code = app.latest_code(email).await;
+    let address = "0xAbCdEf0123456789aBcDeF0123456789AbCdEf01";
+    let guessed_sms = WithdrawalRequest {
+        asset: eth.asset.clone(),
+        amount: eth.amount.clone(),
+        address: address.to_owned(),
+        codes: FactorCodes {
+            sms_code: Some("000000".to_owned()),
+            ..email_codes(&code)
+        },
+    };
+    // The SMS code was needed too: do it properly (a code per bound factor).
+    if api.withdraw(&guessed_sms).await.is_err() {
         app.advance(61).await;
-        app.post_json_as(
-            &token,
-            "/api/v1/me/codes",
-            json!({"channel": "email", "purpose": "withdrawal"}),
-        )
-        .await;
-        app.post_json_as(
-            &token,
-            "/api/v1/me/codes",
-            json!({"channel": "sms", "purpose": "withdrawal"}),
-        )
-        .await;
-        let (e, s) = (
-            app.latest_code(email).await,
-            app.latest_code("+4915123456789").await,
-        );
-        let w: Value = app
-            .post_json_as(&token, "/api/v1/me/withdrawals", json!({"asset": "ETH", "amount": "1", "address": address, "email_code": e, "sms_code": s}))
-            .await
-            .json()
-            .await
-            .unwrap();
-        admin_post(
-            &app,
-            &format!(
-                "/api/v1/admin/withdrawals/{}/complete",
-                w["withdrawal_id"].as_str().unwrap()
-            ),
-            json!({}),
-        )
-        .await;
+        let w = user.withdraw(&eth, address).await.unwrap();
+        api.admin_complete_withdrawal(&w).await.unwrap();
     }
-    let flow = start(&app, &token).await;
-    let id = flow["id"].as_str().unwrap().to_owned();
-    post(&app, &token, &id, "confirm", json!({"acknowledged": true})).await;
-    let code = email_code(&app, &token, &id, email).await;
-    post(&app, &token, &id, "codes", json!({"channel": "sms"})).await;
-    let sms = app.latest_code("+4915123456789").await;
-    assert_eq!(
-        post(
-            &app,
-            &token,
-            &id,
-            "verify",
-            json!({"email_code": code, "sms_code": sms})
-        )
+    let flow = api.deletion_start().await.unwrap();
+    let id = flow.id;
+    api.deletion_confirm(&id, &ConfirmNotes::acknowledged(None))
         .await
-        .status(),
-        200
-    );
-    assert_eq!(
-        post(&app, &token, &id, "identity", json!({"id_number": ID}))
-            .await
-            .status(),
-        200
-    );
+        .unwrap();
+    let code = email_code(&app, &api, &id, email).await;
+    api.deletion_send_code(&id, Channel::Sms).await.unwrap();
+    let codes = FactorCodes {
+        sms_code: Some(app.latest_code(phone).await),
+        ..email_codes(&code)
+    };
+    api.deletion_verify(&id, &codes).await.unwrap();
+    api.deletion_identity(&id, &id_number(ID)).await.unwrap();
 
     let db = Db::open(&app).await;
     let needles = [
@@ -955,12 +688,10 @@ async fn purge_removes_tombstones_and_retained_records_when_due(backend: Backend
     let email = "purge@example.com";
     let (account, token) = user(&app, email).await;
     let id = to_identity(&app, &token, email).await;
-    assert_eq!(
-        post(&app, &token, &id, "identity", json!({"id_number": ID}))
-            .await
-            .status(),
-        200
-    );
+    app.client_as(&token)
+        .deletion_identity(&id, &id_number(ID))
+        .await
+        .unwrap();
     let account: offboard_core::AccountId = account.parse().unwrap();
     let report = app
         .state
@@ -991,15 +722,7 @@ async fn purge_removes_tombstones_and_retained_records_when_due(backend: Backend
         2,
         "kept for the retention period"
     );
-    assert_eq!(
-        app.post_json(
-            "/api/v1/signup",
-            json!({"email": email, "password": PASSWORD})
-        )
-        .await
-        .status(),
-        201
-    );
+    app.client().signup(email, PASSWORD).await.unwrap();
     app.advance(5 * 366 * 24 * 3600).await;
     let report = app
         .state

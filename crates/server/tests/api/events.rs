@@ -1,13 +1,15 @@
 //! Issue 7 in one process, on both databases: the job runner delivers events to webhooks
 //! signed the Standard Webhooks way (R13), retries, dead letters and replays; the purge
-//! and clean-up jobs (R9, R10); `/metrics`.
+//! and clean-up jobs (R9, R10); `/metrics`. The API through the typed client; `/metrics`
+//! (text and headers) and a body without `events` on raw HTTP.
 
 use crate::both_backends;
-use crate::deletion::{post, to_identity, user, ID};
-use crate::helpers::{error_code, spawn_app_with, TestApp, PASSWORD};
+use crate::deletion::{id_number, to_identity, user, ID};
+use crate::helpers::{api_error, error_code, refused, spawn_app_with, TestApp, PASSWORD};
 use crate::identity::Db;
 use crate::ledger::{admin_post, ADMIN};
 use axum::http::{HeaderMap, StatusCode};
+use offboard_client::{Channel, Client, CodePurpose, Delivery};
 use offboard_store::Backend;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -86,30 +88,14 @@ impl Receiver {
 }
 
 async fn register(app: &TestApp, url: &str, events: &[&str]) -> (String, String) {
-    let res = admin_post(
-        app,
-        "/api/v1/admin/webhooks",
-        json!({"url": url, "events": events}),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
-    let body: Value = res.json().await.unwrap();
-    (
-        body["webhook_id"].as_str().unwrap().to_owned(),
-        body["secret"].as_str().unwrap().to_owned(),
-    )
+    let created = app.client().admin_register_webhook(url, events).await;
+    let created = created.unwrap();
+    (created.webhook_id, created.secret)
 }
 
-async fn deliveries(app: &TestApp, webhook: &str) -> Vec<Value> {
-    let res = app
-        .api
-        .get(app.url(&format!("/api/v1/admin/webhooks/{webhook}/deliveries")))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
+async fn deliveries(app: &TestApp, webhook: &str) -> Vec<Delivery> {
+    let rows = app.client().admin_webhook_deliveries(webhook).await;
+    rows.unwrap()
 }
 
 async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
@@ -132,8 +118,8 @@ async fn deletion_events_reach_webhooks_signed(backend: Backend) {
     let email = "hooked@example.com";
     let (account, token) = user(&app, email).await;
     let flow = to_identity(&app, &token, email).await;
-    let res = post(&app, &token, &flow, "identity", json!({"id_number": ID})).await;
-    assert_eq!(res.status(), 200);
+    let api = app.client_as(&token);
+    api.deletion_identity(&flow, &id_number(ID)).await.unwrap();
 
     let seen = receiver.wait_for(2).await;
     let verifier = standardwebhooks::Webhook::new(&secret).unwrap();
@@ -162,7 +148,7 @@ async fn deletion_events_reach_webhooks_signed(backend: Backend) {
         rows.len() == 2
             && rows
                 .iter()
-                .all(|d| d["status"] == "delivered" && d["attempts"] == 1)
+                .all(|d| d.status == "delivered" && d.attempts == 1)
     })
     .await;
     let rows = deliveries(&app, &webhook).await;
@@ -172,7 +158,7 @@ async fn deletion_events_reach_webhooks_signed(backend: Backend) {
         .collect();
     for row in &rows {
         assert!(
-            ids.contains(&row["event_id"].as_str().unwrap()),
+            ids.contains(&row.event_id.as_str()),
             "webhook-id is the event id"
         );
     }
@@ -197,14 +183,11 @@ async fn failed_deliveries_retry_die_and_replay(backend: Backend) {
         deliveries(&app, &webhook)
             .await
             .first()
-            .is_some_and(|d| d["status"] == "dead")
+            .is_some_and(|d| d.status == "dead")
     })
     .await;
     let row = deliveries(&app, &webhook).await.remove(0);
-    assert_eq!(
-        (row["attempts"].as_i64(), row["last_status"].as_i64()),
-        (Some(3), Some(500))
-    );
+    assert_eq!((row.attempts, row.last_status), (3, Some(500)));
     let seen = receiver.seen();
     assert_eq!(seen.len(), 3, "three attempts, then it stops");
     assert!(
@@ -214,56 +197,42 @@ async fn failed_deliveries_retry_die_and_replay(backend: Backend) {
     );
 
     receiver.failing.store(false, Ordering::SeqCst);
-    let delivery = row["delivery_id"].as_str().unwrap();
-    let replay = format!("/api/v1/admin/webhooks/deliveries/{delivery}/replay");
-    assert_eq!(admin_post(&app, &replay, json!({})).await.status(), 204);
+    let admin = app.client();
+    admin.admin_replay_delivery(&row.delivery_id).await.unwrap();
     wait_until("the replay is delivered", async || {
-        deliveries(&app, &webhook).await[0]["status"] == "delivered"
+        deliveries(&app, &webhook).await[0].status == "delivered"
     })
     .await;
-    let (status, err) = error_code(admin_post(&app, &replay, json!({})).await).await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (409, Some("not_dead"))
+    refused(
+        admin.admin_replay_delivery(&row.delivery_id).await,
+        409,
+        "not_dead",
     );
 }
 
 async fn the_webhook_admin_api_validates_and_guards(backend: Backend) {
     let app = app(backend, 3).await;
-    let no_token = app
-        .api
-        .post(app.url("/api/v1/admin/webhooks"))
-        .json(&json!({"url": "http://127.0.0.1:9/x", "events": ["account.deleted"]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(no_token.status(), 401);
-    for (body, field) in [
-        (
-            json!({"url": "ftp://example.com/x", "events": ["account.deleted"]}),
-            "url",
-        ),
-        (
-            json!({"url": "not a url", "events": ["account.deleted"]}),
-            "url",
-        ),
-        (
-            json!({"url": "https://example.com/x", "events": []}),
-            "events",
-        ),
-        (
-            json!({"url": "https://example.com/x", "events": ["account.created"]}),
-            "events",
-        ),
+    let deleted = ["account.deleted"];
+    let no_token = Client::new(&app.address).unwrap();
+    let res = no_token
+        .admin_register_webhook("http://127.0.0.1:9/x", &deleted)
+        .await;
+    assert_eq!(res.unwrap_err().status(), Some(401));
+    let admin = app.client();
+    for (url, events, field) in [
+        ("ftp://example.com/x", &deleted[..], "url"),
+        ("not a url", &deleted[..], "url"),
+        ("https://example.com/x", &[][..], "events"),
+        ("https://example.com/x", &["account.created"][..], "events"),
     ] {
-        let (status, err) =
-            error_code(admin_post(&app, "/api/v1/admin/webhooks", body).await).await;
+        let err = api_error(admin.admin_register_webhook(url, events).await);
         assert_eq!(
-            (status, err["error"]["field"].as_str()),
+            (err.status, err.detail_str("field")),
             (422, Some(field)),
             "{err}"
         );
     }
+    // Raw: a body without `events` at all.
     let (status, _) = error_code(
         admin_post(
             &app,
@@ -274,7 +243,8 @@ async fn the_webhook_admin_api_validates_and_guards(backend: Backend) {
     )
     .await;
     assert_eq!(status, 422, "events are required");
-    let (webhook, secret) = register(&app, "https://example.com/hook", &["account.deleted"]).await;
+    let (webhook, secret) = register(&app, "https://example.com/hook", &deleted).await;
+    // Raw: the whole listing is searched for the secret.
     let listed: Value = app
         .api
         .get(app.url("/api/v1/admin/webhooks"))
@@ -290,24 +260,10 @@ async fn the_webhook_admin_api_validates_and_guards(backend: Backend) {
         !listed.to_string().contains(&secret[6..]),
         "the secret is shown once"
     );
-    let unknown = app
-        .api
-        .get(app.url("/api/v1/admin/webhooks/wh_nope/deliveries"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unknown.status(), 404);
-    let (status, _) = error_code(
-        admin_post(
-            &app,
-            "/api/v1/admin/webhooks/deliveries/nope/replay",
-            json!({}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 409);
+    let unknown = admin.admin_webhook_deliveries("wh_nope").await;
+    assert_eq!(unknown.unwrap_err().status(), Some(404));
+    let err = api_error(admin.admin_replay_delivery("nope").await);
+    assert_eq!(err.status, 409);
 }
 
 async fn metrics_need_the_admin_token_and_count(backend: Backend) {
@@ -322,16 +278,10 @@ async fn metrics_need_the_admin_token_and_count(backend: Backend) {
         401
     );
     let email = "metrics@example.com";
-    app.signup(email).await;
-    let token = app.login(email).await;
-    let res = app
-        .post_json_as(
-            &token,
-            "/api/v1/me/codes",
-            json!({"purpose": "withdrawal", "channel": "email"}),
-        )
-        .await;
-    assert_eq!(res.status(), 202, "{:?}", res.text().await);
+    let api = app.user(email).await.api;
+    api.send_code(Channel::Email, CodePurpose::Withdrawal)
+        .await
+        .unwrap();
     let res = app
         .api
         .get(app.url("/metrics"))
@@ -364,12 +314,8 @@ async fn purge_and_cleanup_jobs_run_in_the_background(backend: Backend) {
     let email = "purged-by-job@example.com";
     let (account, token) = user(&app, email).await;
     let flow = to_identity(&app, &token, email).await;
-    assert_eq!(
-        post(&app, &token, &flow, "identity", json!({"id_number": ID}))
-            .await
-            .status(),
-        200
-    );
+    let api = app.client_as(&token);
+    api.deletion_identity(&flow, &id_number(ID)).await.unwrap();
     let bystander = "still-here@example.com";
     app.signup(bystander).await;
     app.login(bystander).await;
@@ -398,13 +344,10 @@ async fn purge_and_cleanup_jobs_run_in_the_background(backend: Backend) {
         2,
         "kept for the retention period"
     );
-    let res = app
-        .post_json(
-            "/api/v1/signup",
-            json!({"email": email, "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(res.status(), 201, "re-registration after the purge");
+    app.client()
+        .signup(email, PASSWORD)
+        .await
+        .expect("re-registration after the purge");
 
     app.advance(5 * 366 * 24 * 3600).await;
     wait_until("the purge job removed the retained records", async || {
@@ -438,17 +381,8 @@ async fn settings_webhooks_are_signed_with_the_webhook_key(backend: Backend) {
     })
     .await;
     // Written at start; listed with its source.
-    let listed: Value = app
-        .api
-        .get(app.url("/api/v1/admin/webhooks"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(listed[0]["source"], "settings");
+    let listed = app.client().admin_webhooks().await.unwrap();
+    assert_eq!(listed[0].source, "settings");
     app.state
         .store
         .record_event(

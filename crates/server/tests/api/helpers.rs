@@ -1,12 +1,17 @@
 //! `spawn_app`: the real application on port 0, over a throw-away SQLite file or a fresh
-//! PostgreSQL database, with the dev clock and the dev outbox.
+//! PostgreSQL database, with the dev clock and the dev outbox; its typed client
+//! ([`TestApp::client`], offboard-client) that tests drive whole behaviours with, and the
+//! raw `reqwest` client for the tests of the wire itself (malformed bodies, headers, bytes).
 
+use offboard_client::{journey, ApiError, Client, ClientError};
 use offboard_core::DevClock;
 use offboard_server::{AppState, Application, Mode, ServerConfig};
 use offboard_store::testing::TestDatabase;
 use offboard_store::Backend;
 use reqwest::header::HeaderMap;
-use serde_json::{json, Value};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use std::fmt::Debug;
 use std::sync::Arc;
 
 /// Runs each listed `async fn name(backend: Backend)` once on SQLite and once on PostgreSQL.
@@ -112,39 +117,46 @@ impl TestApp {
             .unwrap()
     }
 
-    pub async fn signup(&self, email: &str) -> String {
-        let res = self
-            .post_json(
-                "/api/v1/signup",
-                json!({"email": email, "password": PASSWORD}),
-            )
-            .await;
-        assert_eq!(res.status(), 201, "signup of {email}");
-        res.json::<Value>().await.unwrap()["account_id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+    /// The typed client of this server, without a session; it carries the admin token
+    /// when the server has one, so admin requests work from it and every clone.
+    pub fn client(&self) -> Client {
+        let mut builder = Client::builder(&self.address);
+        if let Some(token) = &self.state.config.admin_token {
+            builder = builder.admin_token(token.expose_secret());
+        }
+        builder.build().unwrap()
     }
 
+    /// [`TestApp::client`] with a session token (a user's or an agent's).
+    pub fn client_as(&self, token: &str) -> Client {
+        self.client().with_session(token)
+    }
+
+    /// Signs up with [`PASSWORD`] and logs in: the journey's signed-in user handle.
+    pub async fn user(&self, email: &str) -> journey::User {
+        journey::sign_up(&self.client(), email, PASSWORD)
+            .await
+            .unwrap_or_else(|e| panic!("sign-up and login of {email}: {e}"))
+    }
+
+    /// Signs up with [`PASSWORD`]; the account id.
+    pub async fn signup(&self, email: &str) -> String {
+        let signed_up = self.client().signup(email, PASSWORD).await;
+        signed_up
+            .unwrap_or_else(|e| panic!("signup of {email}: {e}"))
+            .account_id
+    }
+
+    /// Logs in with [`PASSWORD`]; the session token.
     pub async fn login(&self, email: &str) -> String {
-        let res = self
-            .post_json(
-                "/api/v1/login",
-                json!({"email": email, "password": PASSWORD}),
-            )
-            .await;
-        assert_eq!(res.status(), 200, "login of {email}");
-        res.json::<Value>().await.unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        let session = self.client().login(email, PASSWORD).await;
+        session
+            .unwrap_or_else(|e| panic!("login of {email}: {e}"))
+            .token
     }
 
     pub async fn advance(&self, seconds: i64) {
-        let res = self
-            .post_json("/api/v1/dev/clock", json!({"advance_seconds": seconds}))
-            .await;
-        assert_eq!(res.status(), 200);
+        self.client().dev_advance_clock(seconds).await.unwrap();
     }
 
     /// GETs a page with a browser-like client and returns the CSRF token in its forms.
@@ -192,20 +204,10 @@ pub fn comparable(headers: &HeaderMap) -> Vec<(String, String)> {
 impl TestApp {
     /// The newest one-time code the dev outbox holds for this address or phone.
     pub async fn latest_code(&self, to: &str) -> String {
-        let messages: Vec<Value> = self
-            .api
-            .get(self.url(&format!("/api/v1/dev/outbox?to={}", urlencode(to))))
-            .send()
+        self.client()
+            .latest_code(to)
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        messages
-            .iter()
-            .find_map(|m| m["code"].as_str())
-            .unwrap_or_else(|| panic!("no code in the outbox for {to}: {messages:?}"))
-            .to_owned()
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// The authenticator code for the real current time (optionally some steps away): the
@@ -213,16 +215,6 @@ impl TestApp {
     pub fn totp_now(&self, secret: &str, step_offset: i64) -> String {
         let step = offboard_core::totp::step_of(self.state.authenticator_now()) + step_offset;
         offboard_core::totp::code_at_step(secret, step).unwrap()
-    }
-
-    pub async fn delete_json_as(&self, token: &str, path: &str, body: Value) -> reqwest::Response {
-        self.api
-            .delete(self.url(path))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
     }
 
     /// A code of a real-time step this test has not handed out for `secret` yet: the
@@ -260,23 +252,36 @@ impl TestApp {
     pub async fn user_with_totp(&self, email: &str) -> (String, String) {
         self.signup(email).await;
         let token = self.login(email).await;
-        let setup: Value = self
-            .post_json_as(&token, "/api/v1/me/totp", json!({}))
-            .await
-            .json()
+        let api = self.client_as(&token);
+        let secret = api.totp_begin().await.unwrap().secret;
+        api.totp_confirm(&self.next_totp(&secret).await)
             .await
             .unwrap();
-        let secret = setup["secret"].as_str().unwrap().to_owned();
-        let res = self
-            .post_json_as(
-                &token,
-                "/api/v1/me/totp/confirm",
-                json!({"code": self.next_totp(&secret).await}),
-            )
-            .await;
-        assert_eq!(res.status(), 204);
         (token, secret)
     }
+}
+
+/// The contract error `result` ended in; panics when it succeeded or ended otherwise
+/// (transport, a body outside the contract).
+#[track_caller]
+pub fn api_error<T: Debug>(result: Result<T, ClientError>) -> ApiError {
+    match result {
+        Err(ClientError::Api { error, .. }) => *error,
+        other => panic!("expected a contract error, got {other:?}"),
+    }
+}
+
+/// [`api_error`], checking its status and code; the error, for its details.
+#[track_caller]
+pub fn refused<T: Debug>(result: Result<T, ClientError>, status: u16, code: &str) -> ApiError {
+    let error = api_error(result);
+    assert_eq!(
+        (error.status, error.code.as_str()),
+        (status, code),
+        "{error}: {:?}",
+        error.details
+    );
+    error
 }
 
 pub fn urlencode(s: &str) -> String {

@@ -1,8 +1,13 @@
 //! The ledger over HTTP: admin deposits, holds and settlements; user withdrawals with
-//! every factor; bad amounts; the statement export; the HTTP asset source.
+//! every factor; bad amounts; the statement export; the HTTP asset source. Driven through
+//! the typed client; non-string amounts, the CSV export and the page stay on raw HTTP.
 
 use crate::both_backends;
-use crate::helpers::{error_code, spawn_app_with, TestApp};
+use crate::helpers::{api_error, error_code, refused, spawn_app_with, TestApp};
+use offboard_client::journey::BTC_ADDRESS;
+use offboard_client::{
+    Assets, Balance, Channel, Client, CodePurpose, FactorCodes, Hold, WithdrawalRequest,
+};
 use offboard_store::Backend;
 use serde_json::{json, Value};
 
@@ -29,6 +34,7 @@ pub async fn app(backend: Backend) -> TestApp {
     .await
 }
 
+/// A raw admin POST (for the tests that send what the typed client cannot).
 pub async fn admin_post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
     app.api
         .post(app.url(path))
@@ -39,127 +45,99 @@ pub async fn admin_post(app: &TestApp, path: &str, body: Value) -> reqwest::Resp
         .unwrap()
 }
 
+/// The host credits `amount` of `asset` (`admin_deposit`); the deposit's id.
 pub async fn deposit(app: &TestApp, account: &str, asset: &str, amount: &str) -> String {
-    let res = admin_post(
-        app,
-        &format!("/api/v1/admin/accounts/{account}/deposits"),
-        json!({"asset": asset, "amount": amount}),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
-    res.json::<Value>().await.unwrap()["deposit_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-async fn user(app: &TestApp, email: &str) -> (String, String) {
-    let id = app.signup(email).await;
-    (id, app.login(email).await)
-}
-
-async fn assets(app: &TestApp, token: &str) -> Value {
-    app.get_as(token, "/api/v1/me/assets")
-        .await
-        .json()
+    app.client()
+        .admin_deposit(account, asset, amount, None)
         .await
         .unwrap()
+        .deposit_id
+}
+
+async fn user(app: &TestApp, email: &str) -> (String, Client) {
+    let user = app.user(email).await;
+    (user.account_id, user.api)
+}
+
+fn balance(asset: &str, amount: &str) -> Balance {
+    Balance {
+        asset: asset.to_owned(),
+        amount: amount.to_owned(),
+    }
+}
+
+fn withdrawal(asset: &str, amount: &str, address: &str, codes: FactorCodes) -> WithdrawalRequest {
+    WithdrawalRequest {
+        asset: asset.to_owned(),
+        amount: amount.to_owned(),
+        address: address.to_owned(),
+        codes,
+    }
+}
+
+fn email_code(code: &str) -> FactorCodes {
+    FactorCodes {
+        email_code: Some(code.to_owned()),
+        ..FactorCodes::default()
+    }
+}
+
+async fn assets(api: &Client) -> Assets {
+    api.assets().await.unwrap()
 }
 
 // Rules R4 (PRODUCT.md).
 async fn admin_api_needs_its_token(backend: Backend) {
     let app = app(backend).await;
     let (id, _) = user(&app, "adm@example.com").await;
-    let path = app.url(&format!("/api/v1/admin/accounts/{id}/deposits"));
-    let body = json!({"asset": "BTC", "amount": "1"});
+    let without = Client::new(&app.address).unwrap();
+    let deposit = |api: Client| {
+        let id = id.clone();
+        async move { api.admin_deposit(&id, "BTC", "1", None).await }
+    };
     assert_eq!(
-        app.api
-            .post(&path)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
+        deposit(without.clone()).await.unwrap_err().status(),
+        Some(401)
     );
     assert_eq!(
-        app.api
-            .post(&path)
-            .bearer_auth("wrong")
-            .json(&body)
-            .send()
+        deposit(without.with_admin_token("wrong"))
             .await
-            .unwrap()
+            .unwrap_err()
             .status(),
-        401
+        Some(401)
     );
-    assert_eq!(
-        app.api
-            .post(&path)
-            .bearer_auth(ADMIN)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        201
-    );
+    deposit(without.with_admin_token(ADMIN)).await.unwrap();
     // No token configured: the admin API does not exist.
     let closed = crate::helpers::spawn_app(backend).await;
-    let res = closed
-        .api
-        .post(closed.url(&format!("/api/v1/admin/accounts/{id}/deposits")))
-        .bearer_auth(ADMIN)
-        .json(&body)
-        .send()
-        .await
+    let closed_api = Client::builder(&closed.address)
+        .admin_token(ADMIN)
+        .build()
         .unwrap();
-    assert_eq!(res.status(), 404);
+    assert_eq!(deposit(closed_api).await.unwrap_err().status(), Some(404));
 }
 
 // Rules R4 (PRODUCT.md).
 async fn deposits_are_idempotent_and_show_as_balances(backend: Backend) {
     let app = app(backend).await;
-    let (id, token) = user(&app, "dep@example.com").await;
-    let path = app.url(&format!("/api/v1/admin/accounts/{id}/deposits"));
+    let (id, api) = user(&app, "dep@example.com").await;
     let send = |key: &'static str, amount: &'static str| {
-        app.api
-            .post(&path)
-            .bearer_auth(ADMIN)
-            .header("idempotency-key", key)
-            .json(&json!({"asset": "btc", "amount": amount}))
-            .send()
+        let (api, id) = (api.clone(), id.clone());
+        async move { api.admin_deposit(&id, "btc", amount, Some(key)).await }
     };
-    let first: Value = send("k-1", "0.5").await.unwrap().json().await.unwrap();
+    let first = send("k-1", "0.5").await.unwrap();
     let retry = send("k-1", "0.5").await.unwrap();
-    assert_eq!(retry.status(), 201);
-    assert_eq!(
-        retry.json::<Value>().await.unwrap()["deposit_id"],
-        first["deposit_id"]
-    );
-    let (status, err) = error_code(send("k-1", "0.7").await.unwrap()).await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (409, Some("conflict"))
-    );
+    assert_eq!(retry.deposit_id, first.deposit_id);
+    refused(send("k-1", "0.7").await, 409, "conflict");
     deposit(&app, &id, "USDT", "12.5").await;
-    let a = assets(&app, &token).await;
-    assert_eq!(
-        a["balances"],
-        json!([{"asset": "BTC", "amount": "0.5"}, {"asset": "USDT", "amount": "12.5"}])
-    );
-    assert_eq!(a["holds"], json!([]));
-    assert_eq!(a["pending"], json!([]));
-    let res = admin_post(
-        &app,
-        "/api/v1/admin/accounts/00000000-0000-7000-8000-000000000000/deposits",
-        json!({"asset": "BTC", "amount": "1"}),
-    )
-    .await;
-    assert_eq!(res.status(), 404);
+    let a = assets(&api).await;
+    assert_eq!(a.balances, [balance("BTC", "0.5"), balance("USDT", "12.5")]);
+    assert!(a.holds.is_empty() && a.pending.is_empty(), "{a:?}");
+    let unknown = "00000000-0000-7000-8000-000000000000";
+    let res = api.admin_deposit(unknown, "BTC", "1", None).await;
+    assert_eq!(res.unwrap_err().status(), Some(404));
 }
 
-// Rules R4 (PRODUCT.md).
+// Rules R4 (PRODUCT.md). Raw HTTP: amounts that are not strings cannot be typed.
 async fn every_bad_amount_is_refused(backend: Backend) {
     let app = app(backend).await;
     let (id, _) = user(&app, "bad@example.com").await;
@@ -197,186 +175,104 @@ async fn every_bad_amount_is_refused(backend: Backend) {
 // Rules R4 (PRODUCT.md).
 async fn withdrawal_needs_every_factor_and_funds(backend: Backend) {
     let app = app(backend).await;
-    let (id, token) = user(&app, "wd@example.com").await;
+    let (id, api) = user(&app, "wd@example.com").await;
     deposit(&app, &id, "ETH", "2").await;
     let addr = "0x52908400098527886E0F7030069857D2E4169EE7";
-    let withdraw = |body: Value| app.post_json_as(&token, "/api/v1/me/withdrawals", body);
+    let none = FactorCodes::default;
     // Bad address and too much money are refused before any code is spent.
-    let (status, err) =
-        error_code(withdraw(json!({"asset": "ETH", "amount": "1", "address": "nope"})).await).await;
+    let err = api_error(api.withdraw(&withdrawal("ETH", "1", "nope", none())).await);
     assert_eq!(
-        (status, err["error"]["field"].as_str()),
+        (err.status, err.detail_str("field")),
         (422, Some("address"))
     );
-    let (status, err) =
-        error_code(withdraw(json!({"asset": "ETH", "amount": "3", "address": addr})).await).await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (409, Some("insufficient_funds"))
+    refused(
+        api.withdraw(&withdrawal("ETH", "3", addr, none())).await,
+        409,
+        "insufficient_funds",
     );
     // The email code is required, and only a `withdrawal` code counts.
-    let (status, err) =
-        error_code(withdraw(json!({"asset": "ETH", "amount": "1.5", "address": addr})).await).await;
+    let err = api_error(api.withdraw(&withdrawal("ETH", "1.5", addr, none())).await);
     assert_eq!(
-        (status, err["error"]["field"].as_str()),
+        (err.status, err.detail_str("field")),
         (422, Some("email_code"))
     );
-    app.post_json_as(
-        &token,
-        "/api/v1/me/codes",
-        json!({"channel": "email", "purpose": "unbind"}),
-    )
-    .await;
+    api.send_code(Channel::Email, CodePurpose::Unbind)
+        .await
+        .unwrap();
     let unbind_code = app.latest_code("wd@example.com").await;
-    let (status, _) = error_code(
-        withdraw(
-            json!({"asset": "ETH", "amount": "1.5", "address": addr, "email_code": unbind_code}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 400);
-    app.post_json_as(
-        &token,
-        "/api/v1/me/codes",
-        json!({"channel": "email", "purpose": "withdrawal"}),
-    )
-    .await;
-    let code = app.latest_code("wd@example.com").await;
-    let res =
-        withdraw(json!({"asset": "ETH", "amount": "1.5", "address": addr, "email_code": code}))
-            .await;
-    assert_eq!(res.status(), 201);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["status"], "pending");
-    let a = assets(&app, &token).await;
-    assert_eq!(a["balances"], json!([{"asset": "ETH", "amount": "0.5"}]));
-    assert_eq!(a["pending"][0]["id"], body["withdrawal_id"]);
-    assert_eq!(a["pending"][0]["kind"], "withdrawal");
-    // The code was single use.
-    let (status, err) = error_code(
-        withdraw(json!({"asset": "ETH", "amount": "0.1", "address": addr, "email_code": code}))
+    let err = api_error(
+        api.withdraw(&withdrawal("ETH", "1.5", addr, email_code(&unbind_code)))
             .await,
-    )
-    .await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (400, Some("code_used"))
+    );
+    assert_eq!(err.status, 400);
+    api.send_code(Channel::Email, CodePurpose::Withdrawal)
+        .await
+        .unwrap();
+    let code = app.latest_code("wd@example.com").await;
+    let body = api
+        .withdraw(&withdrawal("ETH", "1.5", addr, email_code(&code)))
+        .await
+        .unwrap();
+    assert_eq!(body.status, "pending");
+    let a = assets(&api).await;
+    assert_eq!(a.balances, [balance("ETH", "0.5")]);
+    assert_eq!(a.pending[0].id, body.withdrawal_id);
+    assert_eq!(a.pending[0].kind, "withdrawal");
+    // The code was single use.
+    refused(
+        api.withdraw(&withdrawal("ETH", "0.1", addr, email_code(&code)))
+            .await,
+        400,
+        "code_used",
     );
 }
 
+/// Withdraws with an email code (after the resend wait); the withdrawal's id.
 async fn withdraw_all(
     app: &TestApp,
-    token: &str,
+    api: &Client,
     email: &str,
     asset: &str,
     amount: &str,
     address: &str,
 ) -> String {
     app.advance(61).await;
-    app.post_json_as(
-        token,
-        "/api/v1/me/codes",
-        json!({"channel": "email", "purpose": "withdrawal"}),
-    )
-    .await;
+    api.send_code(Channel::Email, CodePurpose::Withdrawal)
+        .await
+        .unwrap();
     let code = app.latest_code(email).await;
-    let res = app
-        .post_json_as(
-            token,
-            "/api/v1/me/withdrawals",
-            json!({"asset": asset, "amount": amount, "address": address, "email_code": code}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    res.json::<Value>().await.unwrap()["withdrawal_id"]
-        .as_str()
+    api.withdraw(&withdrawal(asset, amount, address, email_code(&code)))
+        .await
         .unwrap()
-        .to_owned()
+        .withdrawal_id
 }
 
 // Rules R4 (PRODUCT.md).
 async fn failed_withdrawal_returns_funds_and_settlement_is_final(backend: Backend) {
     let app = app(backend).await;
-    let (id, token) = user(&app, "fail@example.com").await;
+    let email = "fail@example.com";
+    let (id, api) = user(&app, email).await;
     deposit(&app, &id, "BTC", "1").await;
-    let w = withdraw_all(
-        &app,
-        &token,
-        "fail@example.com",
-        "BTC",
-        "1",
-        "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
-    )
-    .await;
-    assert_eq!(assets(&app, &token).await["balances"], json!([]));
+    let w = withdraw_all(&app, &api, email, "BTC", "1", BTC_ADDRESS).await;
+    assert!(assets(&api).await.balances.is_empty());
+    api.admin_fail_withdrawal(&w).await.unwrap();
+    assert_eq!(assets(&api).await.balances, [balance("BTC", "1")]);
+    refused(api.admin_complete_withdrawal(&w).await, 409, "conflict");
+    let w2 = withdraw_all(&app, &api, email, "BTC", "1", BTC_ADDRESS).await;
+    api.admin_complete_withdrawal(&w2).await.unwrap();
     assert_eq!(
-        admin_post(
-            &app,
-            &format!("/api/v1/admin/withdrawals/{w}/fail"),
-            json!({})
-        )
-        .await
-        .status(),
-        204
+        api.admin_fail_withdrawal(&w2).await.unwrap_err().status(),
+        Some(409)
     );
     assert_eq!(
-        assets(&app, &token).await["balances"],
-        json!([{"asset": "BTC", "amount": "1"}])
-    );
-    let (status, err) = error_code(
-        admin_post(
-            &app,
-            &format!("/api/v1/admin/withdrawals/{w}/complete"),
-            json!({}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (409, Some("conflict"))
-    );
-    let w2 = withdraw_all(
-        &app,
-        &token,
-        "fail@example.com",
-        "BTC",
-        "1",
-        "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
-    )
-    .await;
-    assert_eq!(
-        admin_post(
-            &app,
-            &format!("/api/v1/admin/withdrawals/{w2}/complete"),
-            json!({})
-        )
-        .await
-        .status(),
-        204
-    );
-    assert_eq!(
-        admin_post(
-            &app,
-            &format!("/api/v1/admin/withdrawals/{w2}/fail"),
-            json!({})
-        )
-        .await
-        .status(),
-        409
-    );
-    assert_eq!(
-        admin_post(&app, "/api/v1/admin/withdrawals/unknown/fail", json!({}))
+        api.admin_fail_withdrawal("unknown")
             .await
+            .unwrap_err()
             .status(),
-        404
+        Some(404)
     );
-    let a = assets(&app, &token).await;
-    assert_eq!(
-        (a["balances"].clone(), a["pending"].clone()),
-        (json!([]), json!([]))
-    );
+    let a = assets(&api).await;
+    assert!(a.balances.is_empty() && a.pending.is_empty(), "{a:?}");
     assert_eq!(
         app.state.store.ledger_audit().await.unwrap().violations(),
         Vec::<String>::new()
@@ -386,96 +282,60 @@ async fn failed_withdrawal_returns_funds_and_settlement_is_final(backend: Backen
 // Rules R4 (PRODUCT.md).
 async fn holds_are_added_and_released(backend: Backend) {
     let app = app(backend).await;
-    let (id, token) = user(&app, "hold@example.com").await;
-    let res = admin_post(
-        &app,
-        &format!("/api/v1/admin/accounts/{id}/holds"),
-        json!({"kind": "bot", "reference": "grid-bot-42"}),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
-    let hold_id = res.json::<Value>().await.unwrap()["hold_id"]
-        .as_str()
+    let (id, api) = user(&app, "hold@example.com").await;
+    let hold_id = api
+        .admin_add_hold(&id, "bot", "grid-bot-42")
+        .await
         .unwrap()
-        .to_owned();
-    assert_eq!(
-        assets(&app, &token).await["holds"],
-        json!([{"hold_id": hold_id, "kind": "bot", "reference": "grid-bot-42"}])
-    );
-    let (status, err) = error_code(
-        admin_post(
-            &app,
-            &format!("/api/v1/admin/accounts/{id}/holds"),
-            json!({"kind": "", "reference": "x"}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (status, err["error"]["field"].as_str()),
-        (422, Some("kind"))
-    );
-    let del = |h: String| {
-        app.api
-            .delete(app.url(&format!("/api/v1/admin/holds/{h}")))
-            .bearer_auth(ADMIN)
-            .send()
+        .hold_id;
+    let expected = Hold {
+        hold_id: hold_id.clone(),
+        kind: "bot".to_owned(),
+        reference: "grid-bot-42".to_owned(),
     };
-    assert_eq!(del(hold_id.clone()).await.unwrap().status(), 204);
-    assert_eq!(del(hold_id).await.unwrap().status(), 404);
-    assert_eq!(assets(&app, &token).await["holds"], json!([]));
+    assert_eq!(assets(&api).await.holds, [expected]);
+    let err = api_error(api.admin_add_hold(&id, "", "x").await);
+    assert_eq!((err.status, err.detail_str("field")), (422, Some("kind")));
+    api.admin_release_hold(&hold_id).await.unwrap();
+    assert_eq!(
+        api.admin_release_hold(&hold_id).await.unwrap_err().status(),
+        Some(404)
+    );
+    assert!(assets(&api).await.holds.is_empty());
 }
 
 // Rules R4 (PRODUCT.md).
 async fn deposit_to_a_deleted_account_is_unclaimed(backend: Backend) {
     let app = app(backend).await;
-    let (id, _) = user(&app, "late@example.com").await;
+    let (id, api) = user(&app, "late@example.com").await;
     offboard_store::testing::mark_deleted(&app.state.store, id.parse().unwrap())
         .await
         .unwrap();
-    let (status, err) = error_code(
-        admin_post(
-            &app,
-            &format!("/api/v1/admin/accounts/{id}/deposits"),
-            json!({"asset": "BTC", "amount": "1"}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (409, Some("account_deleted"))
+    let err = refused(
+        api.admin_deposit(&id, "BTC", "1", None).await,
+        409,
+        "account_deleted",
     );
     assert!(
-        err["error"]["deposit_id"].is_string(),
+        err.detail_str("deposit_id").is_some(),
         "recorded for support"
     );
 }
 
-// Rules R4 (PRODUCT.md).
+// Rules R4 (PRODUCT.md). The CSV form and its content type on raw HTTP.
 async fn statement_exports_as_json_and_csv(backend: Backend) {
     let app = app(backend).await;
-    let (id, token) = user(&app, "stmt@example.com").await;
+    let email = "stmt@example.com";
+    let (id, api) = user(&app, email).await;
+    let token = api.session().unwrap().to_owned();
     deposit(&app, &id, "USDT", "100").await;
-    withdraw_all(
-        &app,
-        &token,
-        "stmt@example.com",
-        "USDT",
-        "40",
-        "0x52908400098527886E0F7030069857D2E4169EE7",
-    )
-    .await;
-    let json: Value = app
-        .get_as(&token, "/api/v1/me/export")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(json["account"]["email"], "stmt@example.com");
-    assert_eq!(json["balances"], json!([{"asset": "USDT", "amount": "60"}]));
-    assert_eq!(json["deposits"][0]["amount"], "100");
-    assert_eq!(json["withdrawals"][0]["status"], "pending");
+    let address = "0x52908400098527886E0F7030069857D2E4169EE7";
+    withdraw_all(&app, &api, email, "USDT", "40", address).await;
+    let statement = api.statement().await.unwrap();
+    assert_eq!(statement.account.email, "stmt@example.com");
+    assert_eq!(statement.balances, [balance("USDT", "60")]);
+    assert_eq!(statement.deposits[0].amount, "100");
+    assert_eq!(statement.withdrawals[0].status, "pending");
     let res = app.get_as(&token, "/api/v1/me/export?format=csv").await;
     assert!(res.headers()["content-type"]
         .to_str()
@@ -613,10 +473,10 @@ async fn http_asset_source_is_read(backend: Backend) {
         }
     })
     .await;
-    let (id, token) = user(&app, "host@example.com").await;
-    let a = assets(&app, &token).await;
-    assert_eq!(a["balances"], json!([{"asset": "BTC", "amount": "0.75"}]));
-    assert_eq!(a["pending"][0]["kind"], "deposit");
+    let (id, api) = user(&app, "host@example.com").await;
+    let a = assets(&api).await;
+    assert_eq!(a.balances, [balance("BTC", "0.75")]);
+    assert_eq!(a.pending[0].kind, "deposit");
     assert_eq!(
         seen.lock().unwrap().as_slice(),
         [format!("{id} Bearer host-secret")]
@@ -635,12 +495,8 @@ async fn http_asset_source_is_read(backend: Backend) {
         }
     })
     .await;
-    let (_, token) = user(&dead, "dead@example.com").await;
-    let (status, err) = error_code(dead.get_as(&token, "/api/v1/me/assets").await).await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (503, Some("asset_source_unavailable"))
-    );
+    let (_, api) = user(&dead, "dead@example.com").await;
+    refused(api.assets().await, 503, "asset_source_unavailable");
 }
 
 // Issue 15 (R4): in dev mode the embedded ledger completes a pending withdrawal after the
@@ -652,41 +508,22 @@ async fn dev_ledger_settles_a_pending_withdrawal_by_itself(backend: Backend) {
         c.dev_settle_withdrawals = Some(time::Duration::seconds(15));
     })
     .await;
-    let (id, token) = user(&app, "settle@example.com").await;
+    let email = "settle@example.com";
+    let (id, api) = user(&app, email).await;
     deposit(&app, &id, "BTC", "0.5").await;
-    let w = withdraw_all(
-        &app,
-        &token,
-        "settle@example.com",
-        "BTC",
-        "0.5",
-        "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
-    )
-    .await;
+    let w = withdraw_all(&app, &api, email, "BTC", "0.5", BTC_ADDRESS).await;
     app.advance(10).await;
-    let pending = assets(&app, &token).await["pending"].clone();
-    assert_eq!(pending.as_array().unwrap().len(), 1, "{pending}");
+    let pending = assets(&api).await.pending;
+    assert_eq!(pending.len(), 1, "{pending:?}");
     app.advance(6).await;
-    let after = assets(&app, &token).await;
-    assert_eq!(
-        (after["balances"].clone(), after["pending"].clone()),
-        (json!([]), json!([]))
+    let after = assets(&api).await;
+    assert!(
+        after.balances.is_empty() && after.pending.is_empty(),
+        "{after:?}"
     );
     // Settled once: the admin API now finds it completed.
-    let (status, err) = error_code(
-        admin_post(
-            &app,
-            &format!("/api/v1/admin/withdrawals/{w}/complete"),
-            json!({}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (409, Some("conflict"))
-    );
-    assert!(err.to_string().contains("completed"), "{err}");
+    let err = refused(api.admin_complete_withdrawal(&w).await, 409, "conflict");
+    assert!(err.message.contains("completed"), "{err}");
     let audit = app
         .state
         .store

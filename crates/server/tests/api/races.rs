@@ -1,17 +1,22 @@
 //! Every counter and limit under a parallel burst (issue 13, item 1). Each one reads a
 //! count and writes a failure; done in two steps, a burst reads the same count many
 //! times and slips past the limit. These tests fire the burst and count what was
-//! actually evaluated, on both databases.
+//! actually evaluated, on both databases. The bursts go through the typed client; the
+//! support-login burst counts `Retry-After` headers, so it stays on raw HTTP.
 
 use crate::both_backends;
-use crate::deletion::{post, to_identity, user as verified_user, ID};
-use crate::helpers::{error_code, spawn_app_with, TestApp, PASSWORD};
+use crate::deletion::{id_number, to_identity, user as verified_user, ID};
+use crate::helpers::{api_error, refused, spawn_app_with, TestApp, PASSWORD};
 use crate::identity::Db;
 use crate::ledger::{deposit, ADMIN};
 use crate::support::add_agent;
 use offboard_app::config::CaptchaPolicy;
+use offboard_client::{
+    captcha, Balance, Channel, Client, ClientError, CodePurpose, ConfirmNotes, FactorCodes,
+    WithdrawalRequest,
+};
 use offboard_store::{AgentRole, Backend};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 
 both_backends!(
@@ -33,17 +38,18 @@ async fn app(backend: Backend, captcha: CaptchaPolicy) -> TestApp {
     .await
 }
 
-async fn codes_of(responses: Vec<reqwest::Response>) -> Vec<String> {
-    let mut codes = Vec::new();
-    for res in responses {
-        let status = res.status().as_u16();
-        let body: Value = res.json().await.unwrap_or(Value::Null);
-        codes.push(match body["error"]["code"].as_str() {
-            Some(code) => code.to_owned(),
-            None => status.to_string(),
-        });
-    }
-    codes
+/// What each answer of a burst was: its error code, or its status when it has none (the
+/// success status `ok` for the answers that succeeded).
+fn outcomes<T>(results: Vec<Result<T, ClientError>>, ok: u16) -> Vec<String> {
+    let outcome = |result: Result<T, ClientError>| match result {
+        Ok(_) => ok.to_string(),
+        Err(e) => match (e.code(), e.status()) {
+            (Some(code), _) => code.to_owned(),
+            (None, Some(status)) => status.to_string(),
+            (None, None) => e.to_string(),
+        },
+    };
+    results.into_iter().map(outcome).collect()
 }
 
 fn count(codes: &[String], code: &str) -> usize {
@@ -58,23 +64,20 @@ async fn r6_parallel_identity_answers_evaluate_at_most_five(backend: Backend) {
     let email = "burst@example.com";
     let (account, token) = verified_user(&app, email).await;
     let flow = to_identity(&app, &token, email).await;
-    let wrong = (0..39).map(|i| {
-        post(
-            &app,
-            &token,
-            &flow,
-            "identity",
-            json!({"id_number": format!("WRONG{i:03}")}),
-        )
+    let api = app.client_as(&token);
+    let (api, flow) = (&api, flow.as_str());
+    let wrong = (0..39).map(|i| async move {
+        let proof = id_number(&format!("WRONG{i:03}"));
+        api.deletion_identity(flow, &proof).await
     });
     let right = async {
         // Last in the burst, while the wrong ones are still in flight.
         tokio::time::sleep(Duration::from_millis(50)).await;
-        post(&app, &token, &flow, "identity", json!({"id_number": ID})).await
+        api.deletion_identity(flow, &id_number(ID)).await
     };
     let (mut responses, last) = tokio::join!(futures::future::join_all(wrong), right);
     responses.push(last);
-    let codes = codes_of(responses).await;
+    let codes = outcomes(responses, 200);
     let mismatches = count(&codes, "identity_mismatch");
     let locked = count(&codes, "identity_locked");
     assert_eq!(
@@ -107,30 +110,20 @@ async fn r6_parallel_identity_answers_evaluate_at_most_five(backend: Backend) {
         5
     );
     // Locked: the right number is refused too, and the account is intact.
-    let (status, err) =
-        error_code(post(&app, &token, &flow, "identity", json!({"id_number": ID})).await).await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (423, Some("identity_locked"))
+    refused(
+        api.deletion_identity(flow, &id_number(ID)).await,
+        423,
+        "identity_locked",
     );
-    let me = app.get_as(&token, "/api/v1/me").await;
-    assert_eq!(me.status(), 200, "the account was not deleted");
+    api.me().await.expect("the account was not deleted");
 }
 
 // R5: twenty "Get code" presses at once send one code; the rest wait out the cooldown.
 async fn r5_parallel_code_requests_send_one_code(backend: Backend) {
     let app = app(backend, CaptchaPolicy::Never).await;
-    let email = "presses@example.com";
-    app.signup(email).await;
-    let token = app.login(email).await;
-    let presses = (0..20).map(|_| {
-        app.post_json_as(
-            &token,
-            "/api/v1/me/codes",
-            json!({"channel": "email", "purpose": "withdrawal"}),
-        )
-    });
-    let codes = codes_of(futures::future::join_all(presses).await).await;
+    let api = app.user("presses@example.com").await.api;
+    let presses = (0..20).map(|_| api.send_code(Channel::Email, CodePurpose::Withdrawal));
+    let codes = outcomes(futures::future::join_all(presses).await, 202);
     assert_eq!(count(&codes, "202"), 1, "{codes:?}");
     assert_eq!(count(&codes, "resend_too_soon"), 19, "{codes:?}");
     let db = Db::open(&app).await;
@@ -138,56 +131,50 @@ async fn r5_parallel_code_requests_send_one_code(backend: Backend) {
     db.close().await;
 }
 
-async fn funded_user(app: &TestApp, email: &str) -> String {
-    let account = app.signup(email).await;
-    deposit(app, &account, "ETH", "2").await;
-    app.login(email).await
+async fn funded_user(app: &TestApp, email: &str) -> Client {
+    let user = app.user(email).await;
+    deposit(app, &user.account_id, "ETH", "2").await;
+    user.api
 }
 
-/// A funded user and the withdrawal code just emailed to them: (token, code).
-async fn funded_user_with_code(app: &TestApp, email: &str) -> (String, String) {
-    let token = funded_user(app, email).await;
-    let res = app
-        .post_json_as(
-            &token,
-            "/api/v1/me/codes",
-            json!({"channel": "email", "purpose": "withdrawal"}),
-        )
-        .await;
-    assert_eq!(res.status(), 202);
-    (token, app.latest_code(email).await)
+/// A funded user and the withdrawal code just emailed to them: (client, code).
+async fn funded_user_with_code(app: &TestApp, email: &str) -> (Client, String) {
+    let api = funded_user(app, email).await;
+    api.send_code(Channel::Email, CodePurpose::Withdrawal)
+        .await
+        .unwrap();
+    (api, app.latest_code(email).await)
 }
 
 const ADDRESS: &str = "0x52908400098527886E0F7030069857D2E4169EE7";
+
+fn eth_withdrawal(amount: &str, email_code: &str) -> WithdrawalRequest {
+    WithdrawalRequest {
+        asset: "ETH".to_owned(),
+        amount: amount.to_owned(),
+        address: ADDRESS.to_owned(),
+        codes: FactorCodes {
+            email_code: Some(email_code.to_owned()),
+            ..FactorCodes::default()
+        },
+    }
+}
 
 // R5: thirty wrong withdrawal codes at once cost the code exactly five tries.
 async fn r5_parallel_wrong_withdrawal_codes_evaluate_at_most_five(backend: Backend) {
     let app = app(backend, CaptchaPolicy::Never).await;
     let email = "wrongwd@example.com";
-    let (token, code) = funded_user_with_code(&app, email).await;
+    let (api, code) = funded_user_with_code(&app, email).await;
     let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
-    let guesses = (0..30).map(|_| {
-        app.post_json_as(
-            &token,
-            "/api/v1/me/withdrawals",
-            json!({"asset": "ETH", "amount": "1", "address": ADDRESS, "email_code": wrong}),
-        )
-    });
-    let codes = codes_of(futures::future::join_all(guesses).await).await;
+    let request = eth_withdrawal("1", &wrong);
+    let guesses = (0..30).map(|_| api.withdraw(&request));
+    let codes = outcomes(futures::future::join_all(guesses).await, 201);
     assert_eq!(count(&codes, "invalid_code"), 5, "{codes:?}");
     assert_eq!(count(&codes, "code_exhausted"), 25, "{codes:?}");
-    let (status, err) = error_code(
-        app.post_json_as(
-            &token,
-            "/api/v1/me/withdrawals",
-            json!({"asset": "ETH", "amount": "1", "address": ADDRESS, "email_code": code}),
-        )
-        .await,
-    )
-    .await;
+    let err = api_error(api.withdraw(&eth_withdrawal("1", &code)).await);
     assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (400, Some("code_exhausted")),
+        (err.status, err.code.as_str()),
+        (400, "code_exhausted"),
         "the exhausted code stays dead, even when right"
     );
 }
@@ -196,27 +183,18 @@ async fn r5_parallel_wrong_withdrawal_codes_evaluate_at_most_five(backend: Backe
 async fn r5_one_withdrawal_code_pays_once_under_parallel_use(backend: Backend) {
     let app = app(backend, CaptchaPolicy::Never).await;
     let email = "doublespend@example.com";
-    let (token, code) = funded_user_with_code(&app, email).await;
-    let spends = (0..10).map(|_| {
-        app.post_json_as(
-            &token,
-            "/api/v1/me/withdrawals",
-            json!({"asset": "ETH", "amount": "0.5", "address": ADDRESS, "email_code": code}),
-        )
-    });
-    let codes = codes_of(futures::future::join_all(spends).await).await;
+    let (api, code) = funded_user_with_code(&app, email).await;
+    let request = eth_withdrawal("0.5", &code);
+    let spends = (0..10).map(|_| api.withdraw(&request));
+    let codes = outcomes(futures::future::join_all(spends).await, 201);
     assert_eq!(count(&codes, "201"), 1, "{codes:?}");
-    let assets: Value = app
-        .get_as(&token, "/api/v1/me/assets")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        assets["balances"],
-        json!([{"asset": "ETH", "amount": "1.5"}])
-    );
-    assert_eq!(assets["pending"].as_array().unwrap().len(), 1);
+    let assets = api.assets().await.unwrap();
+    let left = Balance {
+        asset: "ETH".to_owned(),
+        amount: "1.5".to_owned(),
+    };
+    assert_eq!(assets.balances, [left]);
+    assert_eq!(assets.pending.len(), 1);
 }
 
 // R5: the same authenticator code in ten parallel logins signs in once (a time step is
@@ -227,42 +205,22 @@ async fn r5_one_authenticator_code_logs_in_once(backend: Backend) {
     let (_, secret) = app.user_with_totp(email).await;
     app.advance(30).await;
     let code = app.next_totp(&secret).await;
-    let logins = (0..10).map(|_| {
-        app.post_json(
-            "/api/v1/login",
-            json!({"email": email, "password": PASSWORD, "totp_code": code}),
-        )
-    });
-    let codes = codes_of(futures::future::join_all(logins).await).await;
+    let anonymous = app.client();
+    let logins = (0..10).map(|_| anonymous.login_with_totp(email, PASSWORD, &code));
+    let codes = outcomes(futures::future::join_all(logins).await, 200);
     assert_eq!(count(&codes, "200"), 1, "{codes:?}");
 }
 
 // R3: one solved captcha, sent with ten confirmations at once, is used once.
 async fn r3_a_captcha_solution_counts_once_under_parallel_use(backend: Backend) {
     let app = app(backend, CaptchaPolicy::Always).await;
-    let email = "captchaburst@example.com";
-    app.signup(email).await;
-    let token = app.login(email).await;
-    let flow: Value = app
-        .post_json_as(&token, "/api/v1/deletion", json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = flow["id"].as_str().unwrap();
-    let challenge: offboard_core::captcha::Challenge =
-        serde_json::from_value(flow["captcha"].clone()).unwrap();
-    let solution = offboard_core::captcha::solve(&challenge).unwrap();
-    let confirms = (0..10).map(|_| {
-        post(
-            &app,
-            &token,
-            id,
-            "confirm",
-            json!({"acknowledged": true, "captcha": solution}),
-        )
-    });
-    let codes = codes_of(futures::future::join_all(confirms).await).await;
+    let api = app.user("captchaburst@example.com").await.api;
+    let flow = api.deletion_start().await.unwrap();
+    let challenge = flow.captcha.as_ref().expect("the notes show a captcha");
+    let solution = captcha::solve(challenge).await.unwrap();
+    let notes = ConfirmNotes::acknowledged(Some(solution));
+    let confirms = (0..10).map(|_| api.deletion_confirm(&flow.id, &notes));
+    let codes = outcomes(futures::future::join_all(confirms).await, 200);
     assert_eq!(count(&codes, "200"), 1, "{codes:?}");
     let db = Db::open(&app).await;
     assert_eq!(db.count("captcha_used").await, 1);
@@ -300,14 +258,13 @@ async fn r11_parallel_support_logins_cannot_skip_the_throttle(backend: Backend) 
 async fn r11_parallel_recovery_requests_keep_the_limit(backend: Backend) {
     let app = app(backend, CaptchaPolicy::Never).await;
     app.signup("known.recover@example.com").await;
+    let anonymous = app.client();
     for email in ["known.recover@example.com", "nobody.recover@example.com"] {
-        let requests = (0..20).map(|i| {
-            app.post_json(
-                "/api/v1/recovery",
-                json!({"email": email, "message": format!("lost my phone, try {i}")}),
-            )
-        });
-        let codes = codes_of(futures::future::join_all(requests).await).await;
+        let messages: Vec<String> = (0..20).map(|i| format!("lost my phone, try {i}")).collect();
+        let requests = messages
+            .iter()
+            .map(|message| anonymous.recovery_request(email, message, None));
+        let codes = outcomes(futures::future::join_all(requests).await, 202);
         assert_eq!(count(&codes, "202"), 20, "{email}: {codes:?}");
     }
     let db = Db::open(&app).await;

@@ -1,10 +1,12 @@
-//! Password reset and recovery requests (API.md), without enumeration.
+//! Password reset and recovery requests (API.md), without enumeration; through the typed
+//! client, but for the answers compared byte for byte and the pages.
 
 use crate::both_backends;
-use crate::helpers::{error_code, spawn_app_with, PASSWORD};
+use crate::helpers::{api_error, refused, spawn_app_with, PASSWORD};
 use offboard_app::config::CaptchaPolicy;
+use offboard_client::{ConfirmNotes, Document, DocumentType};
 use offboard_store::Backend;
-use serde_json::{json, Value};
+use serde_json::json;
 
 both_backends!(
     password_reset_by_email_code_then_deletion_waits,
@@ -12,34 +14,20 @@ both_backends!(
     reset_and_recovery_pages_work_without_an_account,
 );
 
-// Rules R11, R15 (PRODUCT.md).
+// Rules R11, R15 (PRODUCT.md). Typed, but for the byte comparison of a wrong code with an
+// unknown account.
 async fn password_reset_by_email_code_then_deletion_waits(backend: Backend) {
     let app = spawn_app_with(backend, |c| c.deletion.captcha = CaptchaPolicy::Never).await;
     let email = "reset@example.com";
-    app.signup(email).await;
-    let old_session = app.login(email).await;
-    assert_eq!(
-        app.post_json(
-            "/api/v1/password-reset",
-            json!({"email": "nobody@example.com"})
-        )
+    let old_session = app.user(email).await.api;
+    let anonymous = app.client();
+    anonymous
+        .password_reset("nobody@example.com")
         .await
-        .status(),
-        202
-    );
-    assert_eq!(
-        app.post_json("/api/v1/password-reset", json!({"email": email}))
-            .await
-            .status(),
-        202
-    );
+        .unwrap();
+    anonymous.password_reset(email).await.unwrap();
     // A second request within the cooldown answers the same (no enumeration through limits).
-    assert_eq!(
-        app.post_json("/api/v1/password-reset", json!({"email": email}))
-            .await
-            .status(),
-        202
-    );
+    anonymous.password_reset(email).await.unwrap();
     let code = app.latest_code(email).await;
     let new_password = "a brand new passphrase";
     let confirm = |who: &'static str, code: String| {
@@ -56,66 +44,39 @@ async fn password_reset_by_email_code_then_deletion_waits(backend: Backend) {
         unknown.text().await.unwrap(),
         "a wrong code and an unknown account look the same"
     );
-    let (status, err) = error_code(
-        app.post_json(
-            "/api/v1/password-reset/confirm",
-            json!({"email": email, "code": code, "new_password": "short"}),
-        )
-        .await,
-    )
-    .await;
+    let err = api_error(
+        anonymous
+            .password_reset_confirm(email, &code, "short")
+            .await,
+    );
     assert_eq!(
-        (status, err["error"]["field"].as_str()),
+        (err.status, err.detail_str("field")),
         (422, Some("new_password"))
     );
-    assert_eq!(confirm(email, code.clone()).await.status(), 204);
-    assert_eq!(confirm(email, code).await.status(), 400, "single use");
-    assert_eq!(
-        app.get_as(&old_session, "/api/v1/me").await.status(),
-        401,
-        "every session ended"
-    );
-    assert_eq!(
-        app.post_json(
-            "/api/v1/login",
-            json!({"email": email, "password": PASSWORD})
-        )
-        .await
-        .status(),
-        401
-    );
-    let token = {
-        let res = app
-            .post_json(
-                "/api/v1/login",
-                json!({"email": email, "password": new_password}),
-            )
-            .await;
-        assert_eq!(res.status(), 200);
-        res.json::<Value>().await.unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    // Deletion waits 24 hours after the reset.
-    let flow: Value = app
-        .post_json_as(&token, "/api/v1/deletion", json!({}))
-        .await
-        .json()
+    anonymous
+        .password_reset_confirm(email, &code, new_password)
         .await
         .unwrap();
-    let (status, err) = error_code(
-        app.post_json_as(
-            &token,
-            &format!("/api/v1/deletion/{}/confirm", flow["id"].as_str().unwrap()),
-            json!({"acknowledged": true}),
-        )
-        .await,
-    )
-    .await;
+    let again = anonymous
+        .password_reset_confirm(email, &code, new_password)
+        .await;
+    assert_eq!(again.unwrap_err().status(), Some(400), "single use");
     assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (403, Some("deletion_cool_off"))
+        old_session.me().await.unwrap_err().status(),
+        Some(401),
+        "every session ended"
+    );
+    let old = anonymous.login(email, PASSWORD).await;
+    assert_eq!(old.unwrap_err().status(), Some(401));
+    let login = anonymous.login(email, new_password).await.unwrap();
+    // Deletion waits 24 hours after the reset.
+    let api = app.client_as(&login.token);
+    let flow = api.deletion_start().await.unwrap();
+    refused(
+        api.deletion_confirm(&flow.id, &ConfirmNotes::acknowledged(None))
+            .await,
+        403,
+        "deletion_cool_off",
     );
 }
 
@@ -125,8 +86,15 @@ async fn recovery_requests_are_taken_without_telling_who_exists(backend: Backend
     let email = "lost@example.com";
     app.signup(email).await;
     let token = app.login(email).await;
-    let body = json!({"document_type": "passport", "document_number": "C01X00T47", "country": "DE", "expires_on": "2031-01-01"});
-    app.post_json_as(&token, "/api/v1/me/identity", body).await;
+    let document = Document {
+        document_type: DocumentType::Passport,
+        document_number: "C01X00T47".to_owned(),
+        country: "DE".to_owned(),
+        expires_on: "2031-01-01".to_owned(),
+    };
+    let api = app.client_as(&token);
+    api.submit_identity(&document).await.unwrap();
+    // Raw: each answer is checked to be the same empty body.
     for (who, id_number) in [
         (email, Some("c01x-00t47")),
         (email, Some("WRONG1234")),
@@ -149,13 +117,9 @@ async fn recovery_requests_are_taken_without_telling_who_exists(backend: Backend
     let checks: Vec<_> = open.iter().map(|r| r.3.as_str()).collect();
     assert_eq!(checks, ["match", "mismatch", "not_given", "mismatch"]);
     assert!(open[3].1.is_none(), "no account behind the unknown email");
-    let (status, err) = error_code(
-        app.post_json("/api/v1/recovery", json!({"email": email, "message": ""}))
-            .await,
-    )
-    .await;
+    let err = api_error(app.client().recovery_request(email, "", None).await);
     assert_eq!(
-        (status, err["error"]["field"].as_str()),
+        (err.status, err.detail_str("field")),
         (422, Some("message"))
     );
 }
@@ -240,11 +204,6 @@ async fn reset_and_recovery_pages_work_without_an_account(backend: Backend) {
         .await
         .unwrap()
         .contains("Your password was changed"));
-    let res = app
-        .post_json(
-            "/api/v1/login",
-            json!({"email": email, "password": "another fine passphrase"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    let login = app.client().login(email, "another fine passphrase").await;
+    login.expect("the new password works");
 }

@@ -1,10 +1,15 @@
 //! The Support API (API.md, R11): agent login, search without secrets, assisted recovery
 //! end to end, identity unlock, document change, the audit viewer, and no deletion path.
+//! Journeys go through the typed client; answers searched as text for secrets, login
+//! failures compared byte for byte and `Retry-After` checks stay on raw HTTP.
 
 use crate::both_backends;
-use crate::helpers::{error_code, spawn_app_with, urlencode, TestApp, PASSWORD};
+use crate::helpers::{api_error, refused, spawn_app_with, urlencode, TestApp, PASSWORD};
 use crate::ledger::{deposit, ADMIN};
 use offboard_app::config::CaptchaPolicy;
+use offboard_client::{
+    AccountLookup, AuditScope, ConfirmNotes, Document, DocumentType, Factor, IdNumberCheck,
+};
 use offboard_core::{PasswordHasher, PhoneNumber};
 use offboard_store::{AgentRole, Backend, NewAgent};
 use serde_json::{json, Value};
@@ -81,12 +86,9 @@ async fn agent_login_raw(
 pub(crate) async fn agent_login(app: &TestApp, agent: &Agent) -> String {
     app.advance(30).await;
     let code = app.next_totp(&agent.secret).await;
-    let res = agent_login_raw(app, agent, &agent.password, &code).await;
-    assert_eq!(res.status(), 200);
-    res.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    let anonymous = app.client();
+    let login = anonymous.support_login(&agent.email, &agent.password, &code);
+    login.await.unwrap().token
 }
 
 async fn search(app: &TestApp, token: &str, query: &str) -> (Value, String) {
@@ -111,9 +113,14 @@ async fn audit(app: &TestApp, token: &str, account: &str) -> (Vec<Value>, String
 }
 
 async fn verify_identity(app: &TestApp, token: &str, number: &str) {
-    let body = json!({"document_type": "passport", "document_number": number, "country": "DE", "expires_on": "2031-01-01"});
-    let res = app.post_json_as(token, "/api/v1/me/identity", body).await;
-    assert_eq!(res.status(), 202);
+    let document = Document {
+        document_type: DocumentType::Passport,
+        document_number: number.to_owned(),
+        country: "DE".to_owned(),
+        expires_on: "2031-01-01".to_owned(),
+    };
+    let api = app.client_as(token);
+    api.submit_identity(&document).await.unwrap();
 }
 
 // Rules R11, R14 (PRODUCT.md).
@@ -150,21 +157,15 @@ async fn support_login_fails_alike_and_tokens_stay_apart(backend: Backend) {
     );
 
     // Agent and user tokens never cross.
-    assert_eq!(
-        app.get_as(&token, "/api/v1/support/recovery")
-            .await
-            .status(),
-        200
-    );
-    assert_eq!(app.get_as(&token, "/api/v1/me").await.status(), 401);
-    app.signup("user@example.com").await;
-    let user = app.login("user@example.com").await;
-    for path in [
-        "/api/v1/support/recovery",
-        "/api/v1/support/accounts?email=user%40example.com",
-    ] {
-        assert_eq!(app.get_as(&user, path).await.status(), 401, "{path}");
-    }
+    let as_agent = app.client_as(&token);
+    as_agent.support_recovery_requests().await.unwrap();
+    assert_eq!(as_agent.me().await.unwrap_err().status(), Some(401));
+    let user = app.user("user@example.com").await.api;
+    let requests = user.support_recovery_requests().await;
+    assert_eq!(requests.unwrap_err().status(), Some(401), "recovery");
+    let lookup = AccountLookup::Email("user@example.com".to_owned());
+    let found = user.support_find_accounts(&lookup).await;
+    assert_eq!(found.unwrap_err().status(), Some(401), "accounts");
     assert_eq!(
         app.get_as("", "/api/v1/support/recovery").await.status(),
         401
@@ -177,12 +178,8 @@ async fn support_login_fails_alike_and_tokens_stay_apart(backend: Backend) {
         .disable_agent(&agent.email, app.state.clock.now())
         .await
         .unwrap());
-    assert_eq!(
-        app.get_as(&token, "/api/v1/support/recovery")
-            .await
-            .status(),
-        401
-    );
+    let requests = as_agent.support_recovery_requests().await;
+    assert_eq!(requests.unwrap_err().status(), Some(401));
     app.advance(30).await;
     let code = app.next_totp(&agent.secret).await;
     let res = agent_login_raw(&app, &agent, &agent.password, &code).await;
@@ -193,12 +190,8 @@ async fn support_login_fails_alike_and_tokens_stay_apart(backend: Backend) {
     let other = add_agent(&app, "bob@support.test", AgentRole::Lead).await;
     let token = agent_login(&app, &other).await;
     app.advance(31 * 60).await;
-    assert_eq!(
-        app.get_as(&token, "/api/v1/support/recovery")
-            .await
-            .status(),
-        401
-    );
+    let requests = app.client_as(&token).support_recovery_requests().await;
+    assert_eq!(requests.unwrap_err().status(), Some(401));
 }
 
 // Rules R11, R14 (PRODUCT.md).
@@ -263,161 +256,81 @@ async fn support_recovery_end_to_end(backend: Backend) {
     let email = "lost@example.com";
     let (user, _) = app.user_with_totp(email).await;
     verify_identity(&app, &user, DOC).await;
-    let me: Value = app.get_as(&user, "/api/v1/me").await.json().await.unwrap();
-    let account = me["account_id"]
-        .as_str()
-        .or(me["id"].as_str())
-        .unwrap()
-        .to_owned();
+    let account = app.client_as(&user).me().await.unwrap().account_id;
     deposit(&app, &account, "BTC", "0.5").await;
 
-    let res = app
-        .post_json(
-            "/api/v1/recovery",
-            json!({"email": email, "message": "I lost my phone.", "id_number": "c01x-00t47"}),
-        )
-        .await;
-    assert_eq!(res.status(), 202);
+    let anonymous = app.client();
+    anonymous
+        .recovery_request(email, "I lost my phone.", Some("c01x-00t47"))
+        .await
+        .unwrap();
 
     let agent = add_agent(&app, "ann@support.test", AgentRole::Agent).await;
     let lead = add_agent(&app, "lea@support.test", AgentRole::Lead).await;
-    let agent_token = agent_login(&app, &agent).await;
-    let lead_token = agent_login(&app, &lead).await;
-    let open: Vec<Value> = app
-        .get_as(&agent_token, "/api/v1/support/recovery")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let as_agent = app.client_as(&agent_login(&app, &agent).await);
+    let as_lead = app.client_as(&agent_login(&app, &lead).await);
+    let open = as_agent.support_recovery_requests().await.unwrap();
     assert_eq!(open.len(), 1);
     let request = &open[0];
-    assert_eq!(request["account_id"], account.as_str());
-    assert_eq!(request["email"], email);
-    assert_eq!(request["message"], "I lost my phone.");
-    assert_eq!(request["id_number_check"], "match");
-    assert!(request["created_at"].is_string());
-    let approve = format!(
-        "/api/v1/support/recovery/{}/approve",
-        request["id"].as_str().unwrap()
-    );
+    assert_eq!(request.account_id.as_deref(), Some(account.as_str()));
+    assert_eq!(request.email, email);
+    assert_eq!(request.message, "I lost my phone.");
+    assert_eq!(request.id_number_check, IdNumberCheck::Match);
+    assert!(!request.created_at.is_empty());
+    let id = request.id.as_str();
 
-    let (status, err) = error_code(
-        app.post_json_as(&lead_token, &approve, json!({"reason": "  "}))
+    let err = api_error(as_lead.support_approve_recovery(id, "  ").await);
+    assert_eq!((err.status, err.detail_str("field")), (422, Some("reason")));
+    let err = api_error(
+        as_agent
+            .support_approve_recovery(id, "passport checked on call")
             .await,
-    )
-    .await;
-    assert_eq!(
-        (status, err["error"]["field"].as_str()),
-        (422, Some("reason"))
     );
-    let (status, err) = error_code(
-        app.post_json_as(
-            &agent_token,
-            &approve,
-            json!({"reason": "passport checked on call"}),
-        )
-        .await,
-    )
-    .await;
     assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (403, Some("forbidden")),
+        (err.status, err.code.as_str()),
+        (403, "forbidden"),
         "an agent may not: the account holds BTC"
     );
-    let res = app
-        .post_json_as(
-            &lead_token,
-            &approve,
-            json!({"reason": "passport checked on call"}),
-        )
-        .await;
-    assert_eq!(res.status(), 204);
-    assert_eq!(
-        app.post_json_as(&lead_token, &approve, json!({"reason": "again"}))
-            .await
-            .status(),
-        409,
-        "decided once"
-    );
-    let open: Vec<Value> = app
-        .get_as(&agent_token, "/api/v1/support/recovery")
-        .await
-        .json()
+    as_lead
+        .support_approve_recovery(id, "passport checked on call")
         .await
         .unwrap();
-    assert!(open.is_empty());
-    assert_eq!(
-        app.get_as(&user, "/api/v1/me").await.status(),
-        401,
-        "sessions revoked"
-    );
+    let again = as_lead.support_approve_recovery(id, "again").await;
+    assert_eq!(again.unwrap_err().status(), Some(409), "decided once");
+    assert!(as_agent
+        .support_recovery_requests()
+        .await
+        .unwrap()
+        .is_empty());
+    let me = app.client_as(&user).me().await;
+    assert_eq!(me.unwrap_err().status(), Some(401), "sessions revoked");
 
     // The owner resets the password with the emailed code and logs in without 2FA.
     let code = app.latest_code(email).await;
     let new_password = "a brand new passphrase";
-    let res = app
-        .post_json(
-            "/api/v1/password-reset/confirm",
-            json!({"email": email, "code": code, "new_password": new_password}),
-        )
-        .await;
-    assert_eq!(res.status(), 204);
-    let res = app
-        .post_json(
-            "/api/v1/login",
-            json!({"email": email, "password": new_password}),
-        )
-        .await;
-    assert_eq!(res.status(), 200, "factors were reset");
-    let token = res.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (found, _) = search(&app, &agent_token, &format!("account_id={account}")).await;
-    assert_eq!(found[0]["factors"], json!(["email"]));
+    anonymous
+        .password_reset_confirm(email, &code, new_password)
+        .await
+        .unwrap();
+    let login = anonymous.login(email, new_password).await;
+    let api = app.client_as(&login.expect("factors were reset").token);
+    let lookup = AccountLookup::AccountId(account.clone());
+    let found = as_agent.support_find_accounts(&lookup).await.unwrap();
+    assert_eq!(found[0].factors, [Factor::Email]);
 
     // Deletion waits 24 hours, then the owner goes on alone.
-    let flow: Value = app
-        .post_json_as(&token, "/api/v1/deletion", json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let confirm =
-        |flow: &Value| format!("/api/v1/deletion/{}/confirm", flow["id"].as_str().unwrap());
-    let (status, err) = error_code(
-        app.post_json_as(&token, &confirm(&flow), json!({"acknowledged": true}))
-            .await,
-    )
-    .await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (403, Some("deletion_cool_off"))
+    let notes = ConfirmNotes::acknowledged(None);
+    let flow = api.deletion_start().await.unwrap();
+    refused(
+        api.deletion_confirm(&flow.id, &notes).await,
+        403,
+        "deletion_cool_off",
     );
     app.advance(24 * 3600 + 60).await;
-    let token = {
-        let res = app
-            .post_json(
-                "/api/v1/login",
-                json!({"email": email, "password": new_password}),
-            )
-            .await;
-        assert_eq!(res.status(), 200);
-        res.json::<Value>().await.unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let flow: Value = app
-        .post_json_as(&token, "/api/v1/deletion", json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let res = app
-        .post_json_as(&token, &confirm(&flow), json!({"acknowledged": true}))
-        .await;
-    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    let login = anonymous.login(email, new_password).await.unwrap();
+    let api = app.client_as(&login.token);
+    let flow = api.deletion_start().await.unwrap();
+    api.deletion_confirm(&flow.id, &notes).await.unwrap();
 
     // The approval is in the account's audit log with the lead's email and reason.
     let agent_token = agent_login(&app, &agent).await;
@@ -459,107 +372,54 @@ async fn support_unlock_document_change_reject_and_audit(backend: Backend) {
     }
     let agent = add_agent(&app, "ann@support.test", AgentRole::Agent).await;
     let token = agent_login(&app, &agent).await;
-    let (found, _) = search(&app, &token, &format!("account_id={account}")).await;
-    assert!(found[0]["identity_locked_until"].is_string(), "{found}");
+    let api = app.client_as(&token);
+    let lookup = AccountLookup::AccountId(account.clone());
+    let found = api.support_find_accounts(&lookup).await.unwrap();
+    assert!(found[0].identity_locked_until.is_some(), "{found:?}");
 
-    let unlock = format!("/api/v1/support/accounts/{account}/identity-unlock");
-    assert_eq!(
-        app.post_json_as(&token, &unlock, json!({"reason": ""}))
-            .await
-            .status(),
-        422
-    );
-    assert_eq!(
-        app.post_json_as(&token, &unlock, json!({"reason": "verified by video call"}))
-            .await
-            .status(),
-        204
-    );
-    let (found, _) = search(&app, &token, &format!("account_id={account}")).await;
-    assert!(found[0]["identity_locked_until"].is_null(), "{found}");
-    assert_eq!(
-        app.post_json_as(
-            &token,
-            "/api/v1/support/accounts/00000000-0000-7000-8000-000000000000/identity-unlock",
-            json!({"reason": "x"})
-        )
-        .await
-        .status(),
-        404
-    );
-
-    let change = format!("/api/v1/support/accounts/{account}/document-change");
-    assert_eq!(
-        app.post_json_as(
-            &token,
-            &change,
-            json!({"document_number": "NEW123456", "reason": " "})
-        )
-        .await
-        .status(),
-        422
-    );
-    assert_eq!(
-        app.post_json_as(
-            &token,
-            &change,
-            json!({"document_number": "NEW123456", "reason": "passport renewed"})
-        )
-        .await
-        .status(),
-        204
-    );
-    // Old and new numbers both identify the owner now.
-    for number in [DOC, "new-123456"] {
-        let res = app
-            .post_json(
-                "/api/v1/recovery",
-                json!({"email": email, "message": "help", "id_number": number}),
-            )
-            .await;
-        assert_eq!(res.status(), 202);
-    }
-    let open: Vec<Value> = app
-        .get_as(&token, "/api/v1/support/recovery")
-        .await
-        .json()
+    let status = |res: Result<(), offboard_client::ClientError>| match res {
+        Ok(()) => 204,
+        Err(e) => e.status().unwrap_or_else(|| panic!("{e}")),
+    };
+    assert_eq!(status(api.support_unlock_identity(&account, "").await), 422);
+    api.support_unlock_identity(&account, "verified by video call")
         .await
         .unwrap();
-    let checks: Vec<_> = open
-        .iter()
-        .map(|r| r["id_number_check"].as_str().unwrap())
-        .collect();
-    assert_eq!(checks, ["match", "match"]);
+    let found = api.support_find_accounts(&lookup).await.unwrap();
+    assert!(found[0].identity_locked_until.is_none(), "{found:?}");
+    let nobody = "00000000-0000-7000-8000-000000000000";
+    assert_eq!(status(api.support_unlock_identity(nobody, "x").await), 404);
 
-    // Rejecting tells the requester why.
-    let reject = format!(
-        "/api/v1/support/recovery/{}/reject",
-        open[0]["id"].as_str().unwrap()
-    );
+    let change = api
+        .support_change_document(&account, "NEW123456", " ")
+        .await;
+    assert_eq!(status(change), 422);
+    api.support_change_document(&account, "NEW123456", "passport renewed")
+        .await
+        .unwrap();
+    // Old and new numbers both identify the owner now.
+    for number in [DOC, "new-123456"] {
+        app.client()
+            .recovery_request(email, "help", Some(number))
+            .await
+            .unwrap();
+    }
+    let open = api.support_recovery_requests().await.unwrap();
+    let checks: Vec<_> = open.iter().map(|r| r.id_number_check).collect();
+    assert_eq!(checks, [IdNumberCheck::Match, IdNumberCheck::Match]);
+
+    // Rejecting tells the requester why (raw first: a request without any reason).
+    let reject = format!("/api/v1/support/recovery/{}/reject", open[0].id);
     assert_eq!(
         app.post_json_as(&token, &reject, json!({})).await.status(),
         422
     );
-    assert_eq!(
-        app.post_json_as(&token, &reject, json!({"reason": "duplicate request"}))
-            .await
-            .status(),
-        204
-    );
-    let outbox: Vec<Value> = app
-        .api
-        .get(app.url(&format!("/api/v1/dev/outbox?to={}", urlencode(email))))
-        .send()
-        .await
-        .unwrap()
-        .json()
+    api.support_reject_recovery(&open[0].id, "duplicate request")
         .await
         .unwrap();
+    let outbox = app.client().dev_outbox(Some(email)).await.unwrap();
     assert!(
-        outbox[0]["body"]
-            .as_str()
-            .unwrap()
-            .contains("duplicate request"),
+        outbox[0].body.contains("duplicate request"),
         "{:?}",
         outbox[0]
     );
@@ -580,14 +440,8 @@ async fn support_unlock_document_change_reject_and_audit(backend: Backend) {
     }
     assert!(!text.contains("NEW123456") && !text.contains(DOC), "{text}");
     // The same actions, seen per agent.
-    let res = app
-        .get_as(
-            &token,
-            &format!("/api/v1/support/audit?agent={}", urlencode(&agent.email)),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let by_agent: Vec<Value> = res.json().await.unwrap();
+    let scope = AuditScope::Agent(agent.email.clone());
+    let by_agent = api.support_audit(&scope).await.unwrap();
     for action in [
         "support_identity_unlocked",
         "support_document_changed",
@@ -595,10 +449,10 @@ async fn support_unlock_document_change_reject_and_audit(backend: Backend) {
     ] {
         let entry = by_agent
             .iter()
-            .find(|e| e["action"] == action)
+            .find(|e| e.action == action)
             .unwrap_or_else(|| panic!("no {action} for the agent"));
-        assert_eq!(entry["agent"], agent.email.as_str());
-        assert!(entry["account_id"].is_string());
+        assert_eq!(entry.agent.as_deref(), Some(agent.email.as_str()));
+        assert!(entry.account_id.is_some());
     }
     let res = app.get_as(&token, "/api/v1/support/audit").await;
     assert_eq!(res.status(), 422, "one of account_id or agent");
