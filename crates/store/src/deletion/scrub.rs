@@ -5,12 +5,13 @@ use crate::{Store, StoreError};
 use sqlx::Row;
 
 /// Every table the final step erases rows or values of (R20: the scrub job vacuums them).
-pub const ERASED_TABLES: [&str; 15] = [
+pub const ERASED_TABLES: [&str; 16] = [
     "accounts",
     "sessions",
     "otp_codes",
     "otp_failures",
     "totp_factors",
+    "passkeys",
     "identity_failures",
     "identity_numbers",
     "identity_history",
