@@ -277,3 +277,95 @@ impl Store {
         Ok(out)
     }
 }
+
+/// A begun ceremony to keep (see migration 0011).
+#[derive(Debug, Clone)]
+pub struct NewCeremony<'a> {
+    pub id_hash: &'a str,
+    pub account_id: Option<AccountId>,
+    pub session_hash: Option<&'a str>,
+    pub sealed: &'a str,
+    pub now: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    /// Refused (false) when this many wait already.
+    pub max_pending: i64,
+}
+
+/// A ceremony taken back: its binding and sealed state.
+#[derive(Debug, Clone)]
+pub struct CeremonyRow {
+    pub account_id: Option<AccountId>,
+    pub session_hash: Option<String>,
+    pub sealed: String,
+}
+
+impl Store {
+    /// Keeps a begun ceremony after dropping expired ones; false when `max_pending`
+    /// wait already (anonymous sign-in starts cannot grow the table without bound).
+    pub async fn keep_ceremony(&self, new: &NewCeremony<'_>) -> Result<bool, StoreError> {
+        let kept = crate::in_tx!(self, tx => {
+            sqlx::query("DELETE FROM passkey_ceremonies WHERE expires_at <= $1")
+                .bind(to_unix(new.now))
+                .execute(&mut *tx)
+                .await?;
+            let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM passkey_ceremonies")
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            if n >= new.max_pending {
+                false
+            } else {
+                sqlx::query(
+                    "INSERT INTO passkey_ceremonies (id_hash, account_id, session_hash, sealed, expires_at)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(new.id_hash)
+                .bind(new.account_id.map(|a| a.to_string()))
+                .bind(new.session_hash)
+                .bind(new.sealed)
+                .bind(to_unix(new.expires_at))
+                .execute(&mut *tx)
+                .await?;
+                true
+            }
+        });
+        Ok(kept)
+    }
+
+    /// Takes a ceremony out, so it can never be finished twice; `None` if unknown,
+    /// already taken or expired.
+    pub async fn take_ceremony(
+        &self,
+        id_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<CeremonyRow>, StoreError> {
+        let row: Option<(Option<String>, Option<String>, String, i64)> = on_db!(self, pool => {
+            let row = sqlx::query(
+                "DELETE FROM passkey_ceremonies WHERE id_hash = $1
+                 RETURNING account_id, session_hash, sealed, expires_at",
+            )
+            .bind(id_hash)
+            .fetch_optional(pool)
+            .await?;
+            match row {
+                Some(r) => Some((r.try_get("account_id")?, r.try_get("session_hash")?, r.try_get("sealed")?, r.try_get("expires_at")?)),
+                None => None,
+            }
+        });
+        let Some((account, session_hash, sealed, expires_at)) = row else {
+            return Ok(None);
+        };
+        if expires_at <= to_unix(now) {
+            return Ok(None);
+        }
+        let account_id = account
+            .map(|a| a.parse())
+            .transpose()
+            .map_err(|_| StoreError::Corrupt("ceremony account id".into()))?;
+        Ok(Some(CeremonyRow {
+            account_id,
+            session_hash,
+            sealed,
+        }))
+    }
+}

@@ -4,7 +4,7 @@
 //! counter is checked by webauthn-rs and again atomically in the store, so a cloned
 //! authenticator (a counter that goes back) is refused and audited.
 
-use super::ceremonies::{Ceremony, Pending};
+use super::ceremonies::{self, Ceremony, Pending};
 use super::{ceremony_gone, keep, open_all, to_json, Challenge, HELP_LOST_PASSKEY, HELP_PASSKEYS};
 use crate::accounts::LoggedIn;
 use crate::audit;
@@ -52,7 +52,7 @@ async fn assert_over_account(
     state: &AppState,
     account_id: AccountId,
     purpose: Purpose,
-    session: Option<String>,
+    session: Option<&str>,
 ) -> Result<Challenge, AppError> {
     let webauthn = state.passkeys.webauthn()?;
     let keys: Vec<Passkey> = open_all(state, &state.store.passkeys(account_id).await?)
@@ -73,9 +73,9 @@ async fn assert_over_account(
     let options = to_json(&rcr)?;
     let pending = Pending::Assert {
         state: auth,
-        purpose,
+        purpose: purpose.as_str().to_owned(),
     };
-    let ceremony = keep(state, pending, Some(account_id), session)?;
+    let ceremony = keep(state, pending, Some(account_id), session).await?;
     Ok(Challenge { ceremony, options })
 }
 
@@ -87,13 +87,7 @@ pub async fn begin_assertion(
     purpose: &str,
 ) -> Result<Challenge, AppError> {
     let purpose = factor_purpose(purpose)?;
-    assert_over_account(
-        state,
-        user.account.id,
-        purpose,
-        Some(user.token_hash.clone()),
-    )
-    .await
+    assert_over_account(state, user.account.id, purpose, Some(&user.token_hash)).await
 }
 
 /// The second step of a password login: a challenge over the account's passkeys.
@@ -106,13 +100,13 @@ pub(crate) async fn begin_second_step(
 
 /// Signing in with a passkey alone: a challenge any of this site's passkeys can answer
 /// (the browser offers them; with conditional mediation, in the email field's autofill).
-pub fn begin_sign_in(state: &AppState) -> Result<Challenge, AppError> {
+pub async fn begin_sign_in(state: &AppState) -> Result<Challenge, AppError> {
     let webauthn = state.passkeys.webauthn()?;
     let (rcr, auth) = webauthn
         .start_discoverable_authentication()
         .map_err(|e| AppError::internal(format!("passkey sign-in: {e}")))?;
     let options = to_json(&rcr)?;
-    let ceremony = keep(state, Pending::Discover { state: auth }, None, None)?;
+    let ceremony = keep(state, Pending::Discover { state: auth }, None, None).await?;
     Ok(Challenge { ceremony, options })
 }
 
@@ -224,11 +218,11 @@ pub(crate) async fn check_proof(
     proof: &PasskeyProof,
 ) -> Result<PasskeyUse, AppError> {
     let credential = parse_credential(&proof.credential)?;
-    let taken = state.passkeys.ceremonies.take(&proof.ceremony, state.now());
+    let taken = ceremonies::take(state, &proof.ceremony).await?;
     let fits = |c: &Ceremony| {
         c.account == Some(account_id)
             && c.session.as_deref() == Some(proof.session.as_str())
-            && matches!(c.pending, Pending::Assert { purpose: p, .. } if p == purpose)
+            && c.pending.is_assertion_for(purpose)
     };
     let Some(taken) = taken.filter(fits) else {
         return Err(ceremony_gone());
@@ -250,11 +244,9 @@ pub async fn finish_sign_in(
     user_agent: Option<&str>,
 ) -> Result<LoggedIn, AppError> {
     let credential = parse_credential(credential)?;
-    let taken = state.passkeys.ceremonies.take(ceremony, state.now());
-    let sign_in = |c: &Ceremony| match c.pending {
-        Pending::Discover { .. } => true,
-        Pending::Assert { purpose, .. } => purpose == Purpose::Login,
-        Pending::Register { .. } => false,
+    let taken = ceremonies::take(state, ceremony).await?;
+    let sign_in = |c: &Ceremony| {
+        matches!(c.pending, Pending::Discover { .. }) || c.pending.is_assertion_for(Purpose::Login)
     };
     let Some(taken) = taken.filter(sign_in) else {
         return Err(ceremony_gone());

@@ -107,16 +107,14 @@ pub(crate) fn ceremony_gone() -> AppError {
 }
 
 /// Keeps a begun ceremony, or 503 when too many are waiting.
-pub(crate) fn keep(
+pub(crate) async fn keep(
     state: &AppState,
     pending: Pending,
     account: Option<AccountId>,
-    session: Option<String>,
+    session: Option<&str>,
 ) -> Result<String, AppError> {
-    state
-        .passkeys
-        .ceremonies
-        .start(pending, account, session, state.now())
+    ceremonies::start(state, &pending, account, session)
+        .await?
         .ok_or_else(|| {
             AppError::new(
                 ErrorKind::Unavailable,
@@ -182,13 +180,17 @@ pub async fn begin_registration(
         sel["residentKey"] = "required".into();
         sel["requireResidentKey"] = true.into();
     }
-    let pending = Pending::Register { state: reg, name };
+    let pending = Pending::Register {
+        state: reg,
+        name: name.as_str().to_owned(),
+    };
     let ceremony = keep(
         state,
         pending,
         Some(user.account.id),
-        Some(user.token_hash.clone()),
-    )?;
+        Some(&user.token_hash),
+    )
+    .await?;
     Ok(Challenge { ceremony, options })
 }
 
@@ -201,7 +203,7 @@ pub async fn finish_registration(
     credential: &Value,
 ) -> Result<PasskeySummary, AppError> {
     let webauthn = state.passkeys.webauthn()?;
-    let taken = state.passkeys.ceremonies.take(ceremony, state.now());
+    let taken = ceremonies::take(state, ceremony).await?;
     let Some(taken) = taken.filter(|c| {
         c.account == Some(user.account.id) && c.session.as_deref() == Some(&user.token_hash)
     }) else {
@@ -210,6 +212,7 @@ pub async fn finish_registration(
     let Pending::Register { state: reg, name } = taken.pending else {
         return Err(ceremony_gone());
     };
+    let name = name_of(&name)?;
     let response: RegisterPublicKeyCredential = serde_json::from_value(credential.clone())
         .map_err(|_| {
             AppError::validation("credential", "is not a WebAuthn registration response")

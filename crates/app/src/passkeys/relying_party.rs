@@ -1,17 +1,15 @@
 //! The WebAuthn relying party built from settings, and the check the settings loader
 //! runs so production refuses a missing or mismatched id and origin.
 
-use super::ceremonies::Ceremonies;
 use crate::config::PasskeyConfig;
 use crate::error::{AppError, ErrorKind};
 use webauthn_rs::prelude::Url;
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 /// The relying party (absent when the settings do not make one: passkeys then answer
-/// `passkey_unavailable`) and the ceremonies under way.
+/// `passkey_unavailable`).
 pub struct RelyingParty {
     webauthn: Option<Webauthn>,
-    pub(crate) ceremonies: Ceremonies,
 }
 
 impl std::fmt::Debug for RelyingParty {
@@ -64,10 +62,7 @@ impl RelyingParty {
                 None
             }
         };
-        Self {
-            webauthn,
-            ceremonies: Ceremonies::default(),
-        }
+        Self { webauthn }
     }
 
     pub(crate) fn webauthn(&self) -> Result<&Webauthn, AppError> {

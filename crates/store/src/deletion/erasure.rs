@@ -83,12 +83,13 @@ const SCRUB_JOB_SQL: &str = "INSERT INTO jobs (id, kind, state, run_at, created_
      ON CONFLICT (id) DO NOTHING";
 
 /// The tables whose rows of the account the erasure deletes outright.
-const REVOKED_TABLES: [&str; 9] = [
+const REVOKED_TABLES: [&str; 10] = [
     "sessions",
     "otp_codes",
     "otp_failures",
     "totp_factors",
     "passkeys",
+    "passkey_ceremonies",
     "identity_failures",
     "identity_numbers",
     "identity_history",

@@ -37,7 +37,7 @@ pub struct PasskeyList {
 }
 
 /// The account's passkeys, oldest first.
-#[utoipa::path(get, path = "/api/v1/me/passkeys", tag = "factors", operation_id = "passkeys_list",
+#[utoipa::path(get, path = "/api/v1/me/passkeys", tag = "factors", operation_id = "factors_passkeys_list",
     security(("user_token" = []), ("session_cookie" = [])),
     responses((status = 200, body = PasskeyList), (status = 401, body = ErrorBody)))]
 pub async fn list(
@@ -60,7 +60,7 @@ pub struct PasskeyNameRequest {
 
 /// Begins adding a passkey: pass `options` to `navigator.credentials.create`, then send
 /// the result to `POST /api/v1/me/passkeys` with the `ceremony`.
-#[utoipa::path(post, path = "/api/v1/me/passkeys/registration", tag = "factors", operation_id = "passkeys_begin_registration", request_body = PasskeyNameRequest,
+#[utoipa::path(post, path = "/api/v1/me/passkeys/registration", tag = "factors", operation_id = "factors_passkeys_begin_registration", request_body = PasskeyNameRequest,
     security(("user_token" = []), ("session_cookie" = [])),
     responses((status = 200, body = PasskeyChallenge),
         (status = 409, description = "`passkey_limit`: the account has 10 passkeys", body = ErrorBody),
@@ -76,7 +76,7 @@ pub async fn begin_registration(
 }
 
 /// Finishes adding a passkey (audited as `passkey_added`).
-#[utoipa::path(post, path = "/api/v1/me/passkeys", tag = "factors", operation_id = "passkeys_finish_registration", request_body = PasskeyAssertion,
+#[utoipa::path(post, path = "/api/v1/me/passkeys", tag = "factors", operation_id = "factors_passkeys_finish_registration", request_body = PasskeyAssertion,
     security(("user_token" = []), ("session_cookie" = [])),
     responses((status = 201, body = PasskeyView),
         (status = 400, description = "`passkey_ceremony_unknown`: expired, used or another session's; `passkey_invalid`: the response did not verify", body = ErrorBody),
@@ -94,7 +94,7 @@ pub async fn finish_registration(
 }
 
 /// Renames a passkey.
-#[utoipa::path(patch, path = "/api/v1/me/passkeys/{id}", tag = "factors", operation_id = "passkeys_rename", request_body = PasskeyNameRequest,
+#[utoipa::path(patch, path = "/api/v1/me/passkeys/{id}", tag = "factors", operation_id = "factors_passkeys_rename", request_body = PasskeyNameRequest,
     params(("id" = String, Path, format = "uuid", description = "The passkey's id")),
     security(("user_token" = []), ("session_cookie" = [])),
     responses((status = 204, description = "renamed"),
@@ -112,7 +112,7 @@ pub async fn rename(
 
 /// Removes a passkey; needs every bound factor (purpose `unbind`), a passkey among them
 /// (audited as `passkey_removed`).
-#[utoipa::path(delete, path = "/api/v1/me/passkeys/{id}", tag = "factors", operation_id = "passkeys_remove", request_body = FactorCodesRequest,
+#[utoipa::path(delete, path = "/api/v1/me/passkeys/{id}", tag = "factors", operation_id = "factors_passkeys_remove", request_body = FactorCodesRequest,
     params(("id" = String, Path, format = "uuid", description = "The passkey's id")),
     security(("user_token" = []), ("session_cookie" = [])),
     responses((status = 204, description = "removed"),
@@ -141,7 +141,7 @@ pub struct PasskeyChallengeRequest {
 
 /// A passkey challenge for an action of this session: send the assertion as `passkey`
 /// in the deletion's verify request, a withdrawal, or a factor removal.
-#[utoipa::path(post, path = "/api/v1/me/passkeys/challenge", tag = "factors", operation_id = "passkeys_challenge", request_body = PasskeyChallengeRequest,
+#[utoipa::path(post, path = "/api/v1/me/passkeys/challenge", tag = "factors", operation_id = "factors_passkeys_challenge", request_body = PasskeyChallengeRequest,
     security(("user_token" = []), ("session_cookie" = [])),
     responses((status = 200, body = PasskeyChallenge),
         (status = 404, description = "`not_found`: no passkey is bound", body = ErrorBody),
@@ -165,7 +165,7 @@ pub struct RequirePasskeyRequest {
 }
 
 /// Turns "require a passkey" on (a passkey must be bound) or off (every factor).
-#[utoipa::path(put, path = "/api/v1/me/passkeys/required", tag = "factors", operation_id = "passkeys_set_required", request_body = RequirePasskeyRequest,
+#[utoipa::path(put, path = "/api/v1/me/passkeys/required", tag = "factors", operation_id = "factors_passkeys_set_required", request_body = RequirePasskeyRequest,
     security(("user_token" = []), ("session_cookie" = [])),
     responses((status = 204, description = "set"),
         (status = 400, description = "a code or the passkey assertion was refused", body = ErrorBody),
@@ -188,7 +188,7 @@ pub async fn set_required(
     responses((status = 200, body = PasskeyChallenge),
         (status = 503, description = "`passkey_unavailable`", body = ErrorBody)))]
 pub async fn sign_in_options(State(state): State<AppState>) -> ApiResult<Json<PasskeyChallenge>> {
-    Ok(Json(passkeys::begin_sign_in(&state)?.into()))
+    Ok(Json(passkeys::begin_sign_in(&state).await?.into()))
 }
 
 /// Finishes a passkey sign-in: alone (the ceremony of `/api/v1/login/passkey/options`)
