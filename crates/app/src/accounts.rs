@@ -126,7 +126,7 @@ async fn second_factor(
     let code = totp_code.map(str::trim).filter(|c| !c.is_empty());
     let totp_allowed = bound.totp && !passkey_required;
     if bound.passkey && !(totp_allowed && code.is_some()) {
-        let challenge = crate::passkeys::begin_second_step(state, account.id).await?;
+        let challenge = crate::passkeys::assertion::begin_second_step(state, account.id).await?;
         let message = if totp_allowed {
             "The password is right. Now confirm with your passkey, or enter the 6-digit code from your authenticator app."
         } else {
@@ -134,9 +134,12 @@ async fn second_factor(
         };
         return Err(
             AppError::new(ErrorKind::Unauthenticated, "passkey_required", message)
-                .with("passkey", crate::passkeys::challenge_json(&challenge))
+                .with(
+                    "passkey",
+                    crate::passkeys::common::challenge_json(&challenge),
+                )
                 .with("totp_allowed", totp_allowed)
-                .with_help(crate::passkeys::HELP_PASSKEYS),
+                .with_help(crate::passkeys::common::HELP_PASSKEYS),
         );
     }
     if bound.totp {

@@ -28,7 +28,7 @@ pub struct Inner {
     /// a redirect: an endpoint is the address it was given.
     pub http: Arc<dyn HttpClient>,
     /// The WebAuthn relying party and the passkey ceremonies under way (R16).
-    pub passkeys: crate::passkeys::RelyingParty,
+    pub passkeys: crate::passkeys::relying_party::RelyingParty,
 }
 
 impl Deref for AppState {
@@ -61,7 +61,7 @@ impl AppState {
             None => Arc::new(offboard_core::SystemClock),
         };
         let hashing = HashingPool::start(config.password_workers);
-        let passkeys = crate::passkeys::RelyingParty::new(&config.passkeys);
+        let passkeys = crate::passkeys::relying_party::RelyingParty::new(&config.passkeys);
         let notifier =
             Notifier::from_delivery(config.mode, &config.delivery, store.clone(), http.clone());
         Self(Arc::new(Inner {

@@ -36,7 +36,7 @@ pub(super) async fn erase(
         }
     }
     let erasure = erasure_of(state, account, &live.flow.id, identity, recheck_ledger).await?;
-    let passkey_ids = crate::passkeys::credential_ids(state, account.id).await?;
+    let passkey_ids = crate::passkeys::common::credential_ids(state, account.id).await?;
     match state.store.erase_account(&erasure).await? {
         EraseOutcome::Erased => {
             crate::metrics::step_transition(Step::Deleted.as_str());

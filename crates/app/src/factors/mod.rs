@@ -361,7 +361,7 @@ pub struct FactorCodes {
     pub sms_code: Option<String>,
     pub totp_code: Option<String>,
     /// A passkey assertion (required when a passkey is bound).
-    pub passkey: Option<crate::passkeys::PasskeyProof>,
+    pub passkey: Option<crate::passkeys::assertion::PasskeyProof>,
 }
 
 /// R5: every factor bound to the account must verify. All codes are checked first
@@ -401,7 +401,7 @@ pub async fn verify_all(
         None => None,
     };
     let passkey_use = match wanted.passkey {
-        Some(proof) => crate::passkeys::check_proof(state, account.id, purpose, proof)
+        Some(proof) => crate::passkeys::assertion::check_proof(state, account.id, purpose, proof)
             .await
             .map_err(|e| failures.push(e))
             .ok(),
@@ -426,7 +426,7 @@ pub async fn verify_all(
         }
     }
     if let Some(passkey_use) = passkey_use {
-        crate::passkeys::spend(state, passkey_use).await?;
+        crate::passkeys::assertion::spend(state, passkey_use).await?;
     }
     audit::user(
         state,
@@ -443,7 +443,7 @@ struct RequiredCodes<'a> {
     email: String,
     sms: Option<String>,
     totp: Option<String>,
-    passkey: Option<&'a crate::passkeys::PasskeyProof>,
+    passkey: Option<&'a crate::passkeys::assertion::PasskeyProof>,
 }
 
 /// Every bound factor's code, or 422 naming each one missing.

@@ -5,8 +5,9 @@
 //! authenticator (a counter that goes back) is refused and audited.
 
 use super::ceremonies::{self, Ceremony, Pending};
-use super::{ceremony_gone, keep, open_all, to_json, Challenge, HELP_LOST_PASSKEY, HELP_PASSKEYS};
-use crate::accounts::LoggedIn;
+use super::common::{
+    ceremony_gone, keep, open_all, to_json, Challenge, HELP_LOST_PASSKEY, HELP_PASSKEYS,
+};
 use crate::audit;
 use crate::error::{AppError, ErrorKind};
 use crate::sessions::Authenticated;
@@ -24,6 +25,13 @@ pub struct PasskeyProof {
     pub credential: Value,
     /// The session (token hash) submitting it: it must be the one that began it.
     pub session: String,
+}
+
+/// A session started by a passkey sign-in: its token, handed to the client once.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub account_id: AccountId,
+    pub token: String,
 }
 
 /// A verified assertion not yet recorded: [`spend`] stores the new counter (refusing a
@@ -242,7 +250,7 @@ pub async fn finish_sign_in(
     ceremony: &str,
     credential: &Value,
     user_agent: Option<&str>,
-) -> Result<LoggedIn, AppError> {
+) -> Result<SignedIn, AppError> {
     let credential = parse_credential(credential)?;
     let taken = ceremonies::take(state, ceremony).await?;
     let sign_in = |c: &Ceremony| {
@@ -271,5 +279,5 @@ pub async fn finish_sign_in(
     spend(state, used).await?;
     let token = crate::sessions::start_session(state, account_id, user_agent).await?;
     audit::user(state, Some(account_id), "login", Some("method=passkey")).await;
-    Ok(LoggedIn { account_id, token })
+    Ok(SignedIn { account_id, token })
 }

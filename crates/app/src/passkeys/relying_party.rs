@@ -72,7 +72,7 @@ impl RelyingParty {
                 "passkey_unavailable",
                 "Passkeys are not set up on this server. Use your other sign-in methods, or ask the operator.",
             )
-            .with_help(super::HELP_PASSKEYS)
+            .with_help(super::help::HELP_PASSKEYS)
         })
     }
 }

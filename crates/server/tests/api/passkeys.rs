@@ -241,16 +241,17 @@ async fn r16_deletion_verification_needs_passkey_totp_and_email(backend: Backend
     assert_eq!(res.status(), 202);
     let code = app.latest_code(email).await;
 
+    // One authenticator code for the three tries: a refused request uses up no code.
+    let totp = app.next_totp(&secret).await;
     // Email and authenticator alone are not every bound factor.
-    let without = json!({"email_code": code, "totp_code": app.next_totp(&secret).await});
+    let without = json!({"email_code": code, "totp_code": totp});
     let (status, body) = error_code(app.post_json_as(&token, &step("verify"), without).await).await;
     assert_eq!(status, 422);
     assert!(body.to_string().contains("passkey"), "{body}");
 
     // A passkey challenge of another purpose does not approve the deletion.
     let wrong = passkey_proof(&app, &token, &mut device, "withdrawal").await;
-    let codes =
-        json!({"email_code": code, "totp_code": app.next_totp(&secret).await, "passkey": wrong});
+    let codes = json!({"email_code": code, "totp_code": totp, "passkey": wrong});
     let (status, body) = error_code(app.post_json_as(&token, &step("verify"), codes).await).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
@@ -258,8 +259,7 @@ async fn r16_deletion_verification_needs_passkey_totp_and_email(backend: Backend
     );
 
     let proof = passkey_proof(&app, &token, &mut device, "deletion").await;
-    let codes =
-        json!({"email_code": code, "totp_code": app.next_totp(&secret).await, "passkey": proof});
+    let codes = json!({"email_code": code, "totp_code": totp, "passkey": proof});
     let res = app.post_json_as(&token, &step("verify"), codes).await;
     assert_eq!(res.status(), 200, "{:?}", res.text().await);
     assert_eq!(json_of(res).await["step"], "identity");
