@@ -9,7 +9,8 @@
 //   passkey_credential fields.
 // - <form data-passkey-login> (hidden fields ceremony, credential): the login page's
 //   "Sign in with a passkey" button, with conditional mediation (autofill) where the
-//   browser can; data-passkey-options on the form carries a second step's challenge.
+//   browser can (not with data-passkey-no-autofill); data-passkey-options on the form
+//   carries a second step's challenge.
 // - <div data-passkey-forget="credential id ..." data-rp-id="...">: the Deleted page
 //   tells the browser these credentials are gone (WebAuthn Signal API).
 (function () {
@@ -178,8 +179,10 @@
         say(form, (err && err.message) || 'The passkey did not sign you in.');
       });
     });
-    // Autofill: the email field offers this site's passkeys where the browser can.
-    if (!step && PublicKeyCredential.isConditionalMediationAvailable) {
+    // Autofill: the email field offers this site's passkeys where the browser can (not
+    // on a page that shows a refusal: the person chooses again with the button).
+    var autofill = !step && !form.hasAttribute('data-passkey-no-autofill');
+    if (autofill && PublicKeyCredential.isConditionalMediationAvailable) {
       PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
         if (ok) { discoverable('conditional').catch(function () {}); }
       });
