@@ -170,7 +170,8 @@ pub struct RequirePasskeyRequest {
     responses((status = 204, description = "set"),
         (status = 400, description = "a code or the passkey assertion was refused", body = ErrorBody),
         (status = 409, description = "`conflict`: no passkey to require", body = ErrorBody),
-        (status = 422, description = "`validation_error`: a code of a bound factor is missing", body = ErrorBody)))]
+        (status = 422, description = "`validation_error`: a code of a bound factor is missing", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many wrong codes in the last hour", body = ErrorBody)))]
 pub async fn set_required(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
