@@ -104,9 +104,46 @@ pub async fn login(
         return Err(AppError::login_failed());
     };
     state.store.forget_login_attempt(attempt).await?;
-    // Second factor: an account with an authenticator needs its code too.
-    if crate::factors::bound_factors(state, &account).await?.totp {
-        let Some(code) = totp_code.map(str::trim).filter(|c| !c.is_empty()) else {
+    second_factor(state, &account, totp_code).await?;
+    let token = start_session(state, account.id, user_agent).await?;
+    audit::user(state, Some(account.id), "login", None).await;
+    Ok(LoggedIn {
+        account_id: account.id,
+        token,
+    })
+}
+
+/// The second step after a right password: the authenticator code, or a passkey (its
+/// challenge goes back in `passkey_required`; the sign-in then finishes with the
+/// assertion). An account that requires a passkey takes no authenticator code instead.
+async fn second_factor(
+    state: &AppState,
+    account: &offboard_store::AccountRow,
+    totp_code: Option<&str>,
+) -> Result<(), AppError> {
+    let bound = crate::factors::bound_factors(state, account).await?;
+    let (_, passkey_required) = state.store.passkey_state(account.id).await?;
+    let code = totp_code.map(str::trim).filter(|c| !c.is_empty());
+    let totp_allowed = bound.totp && !passkey_required;
+    if bound.passkey && !(totp_allowed && code.is_some()) {
+        let challenge = crate::passkeys::assertion::begin_second_step(state, account.id).await?;
+        let message = if totp_allowed {
+            "The password is right. Now confirm with your passkey, or enter the 6-digit code from your authenticator app."
+        } else {
+            "The password is right. Now confirm with your passkey."
+        };
+        return Err(
+            AppError::new(ErrorKind::Unauthenticated, "passkey_required", message)
+                .with(
+                    "passkey",
+                    crate::passkeys::common::challenge_json(&challenge),
+                )
+                .with("totp_allowed", totp_allowed)
+                .with_help(crate::passkeys::common::HELP_PASSKEYS),
+        );
+    }
+    if bound.totp {
+        let Some(code) = code else {
             return Err(AppError::new(
                 ErrorKind::Unauthenticated,
                 "totp_required",
@@ -123,10 +160,5 @@ pub async fn login(
         )
         .await?;
     }
-    let token = start_session(state, account.id, user_agent).await?;
-    audit::user(state, Some(account.id), "login", None).await;
-    Ok(LoggedIn {
-        account_id: account.id,
-        token,
-    })
+    Ok(())
 }

@@ -107,6 +107,29 @@ pub struct ServerConfig {
     pub connections: ConnectionLimits,
     /// What email addresses are accepted and how they are folded (R9).
     pub email_policy: offboard_core::EmailPolicy,
+    /// The WebAuthn relying party of passkeys (R16).
+    pub passkeys: PasskeyConfig,
+}
+
+/// The WebAuthn relying party: the id (a registrable domain, or `localhost`) and the
+/// origin browsers show. A passkey is bound to the id for good: changing it later makes
+/// every registered passkey unusable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyConfig {
+    pub rp_id: String,
+    /// `https://accounts.example.com`, or `http://localhost:PORT` in dev.
+    pub rp_origin: String,
+}
+
+impl PasskeyConfig {
+    /// The dev relying party for a listen address: `localhost` on its port (WebAuthn
+    /// accepts no IP address as a relying party id, and `http` only on `localhost`).
+    pub fn dev_for(listen: SocketAddr) -> Self {
+        Self {
+            rp_id: "localhost".to_owned(),
+            rp_origin: format!("http://localhost:{}", listen.port()),
+        }
+    }
 }
 
 /// Limits that keep slow or idle clients from holding the server (issue 13, item 5).
@@ -264,6 +287,7 @@ impl ServerConfig {
             webhooks: Vec::new(),
             connections: ConnectionLimits::default(),
             email_policy: offboard_core::EmailPolicy::default(),
+            passkeys: PasskeyConfig::dev_for(SocketAddr::from(([127, 0, 0, 1], 8080))),
         }
     }
 

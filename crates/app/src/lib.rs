@@ -23,6 +23,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod notify;
 pub mod outbound;
+pub mod passkeys;
 pub mod recovery;
 pub mod sessions;
 pub mod state;
@@ -30,6 +31,6 @@ pub mod support;
 pub mod tombstones;
 pub mod webhooks;
 
-pub use config::{Keys, Mode, ServerConfig};
+pub use config::{Keys, Mode, PasskeyConfig, ServerConfig};
 pub use error::{AppError, AppResult, ErrorKind};
 pub use state::AppState;

@@ -27,6 +27,8 @@ pub struct Inner {
     /// Outgoing HTTP (SMS providers, webhooks, the host's holdings API), never following
     /// a redirect: an endpoint is the address it was given.
     pub http: Arc<dyn HttpClient>,
+    /// The WebAuthn relying party and the passkey ceremonies under way (R16).
+    pub passkeys: crate::passkeys::relying_party::RelyingParty,
 }
 
 impl Deref for AppState {
@@ -59,6 +61,7 @@ impl AppState {
             None => Arc::new(offboard_core::SystemClock),
         };
         let hashing = HashingPool::start(config.password_workers);
+        let passkeys = crate::passkeys::relying_party::RelyingParty::new(&config.passkeys);
         let notifier =
             Notifier::from_delivery(config.mode, &config.delivery, store.clone(), http.clone());
         Self(Arc::new(Inner {
@@ -71,6 +74,7 @@ impl AppState {
             instance_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             job_wake: Arc::new(tokio::sync::Notify::new()),
             http,
+            passkeys,
         }))
     }
 

@@ -13,6 +13,7 @@ pub mod identity;
 pub mod ids;
 pub mod money;
 pub mod otp;
+pub mod passkey;
 pub mod password;
 pub mod phone;
 pub mod session;

@@ -290,6 +290,7 @@ pub fn server_config(validated: &Validated) -> Result<ServerConfig> {
             allow_international: settings.allow_international_email,
             fold_plus_tags: settings.fold_plus_tags,
         },
+        passkeys: validated.passkeys.clone(),
     })
 }
 

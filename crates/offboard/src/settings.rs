@@ -162,6 +162,12 @@ pub struct Settings {
     /// Webhook endpoints (`[[webhooks]] url = "...", events = ["account.deleted"]`), signed
     /// with `webhook_key` (receivers use `whsec_` + base64 of that key).
     pub webhooks: Vec<offboard_app::config::SettingsWebhook>,
+    /// The WebAuthn relying party of passkeys (R16): a registrable domain, or `localhost`
+    /// (dev default). Required in production, with `rp_origin`; see `passkeys.rs`.
+    pub rp_id: Option<String>,
+    /// The origin browsers show, e.g. `https://accounts.example.com` (dev default
+    /// `http://localhost:<listen port>`).
+    pub rp_origin: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,6 +199,8 @@ impl Default for Settings {
             job_max_attempts: 12,
             webhook_timeout_secs: 10,
             webhooks: Vec::new(),
+            rp_id: None,
+            rp_origin: None,
             captcha_max_number: 100_000,
             erasure_rewrite_tables: true,
             dev_settle_withdrawals_secs: None,
@@ -253,6 +261,7 @@ pub struct Validated {
     pub assets: offboard_core::money::AssetRegistry,
     /// Dev mode's self-settling withdrawals (see `dev_settle_withdrawals_secs`).
     pub dev_settle_withdrawals: Option<Duration>,
+    pub passkeys: offboard_app::PasskeyConfig,
 }
 
 impl Settings {
@@ -284,7 +293,9 @@ impl Settings {
         let asset_source = self.asset_source()?;
         let assets = self.asset_registry()?;
         let dev_settle_withdrawals = self.dev_settle_withdrawals()?;
+        let passkeys = self.passkeys(listen)?;
         Ok(Validated {
+            passkeys,
             dev_settle_withdrawals,
             listen,
             clock,
@@ -553,5 +564,6 @@ impl Settings {
     }
 }
 
+mod passkeys;
 #[cfg(test)]
 mod tests;

@@ -88,8 +88,12 @@ pub struct LoginPage {
     pub layout: Layout,
     pub email: String,
     pub error: Option<String>,
-    /// The password was right and an authenticator code is needed.
+    /// The password was right and an authenticator code is needed (or may be given
+    /// instead of the passkey).
     pub needs_totp: bool,
+    /// The password was right and a passkey confirms: the challenge (JSON) for the
+    /// page's script.
+    pub passkey_step: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -130,6 +134,9 @@ pub struct SecurityPage {
     pub identity_status: String,
     pub sessions: Vec<SessionView>,
     pub totp_bound: bool,
+    pub passkeys: Vec<PasskeyItem>,
+    pub require_passkey: bool,
+    pub passkey_limit: usize,
     /// The bound phone, masked.
     pub phone: Option<String>,
     pub notice: Option<String>,
@@ -155,6 +162,8 @@ impl SecurityPage {
 pub enum Removal {
     Totp,
     Phone,
+    /// The passkeys' forms (remove one, stop requiring one).
+    Passkey,
 }
 
 impl Removal {
@@ -162,6 +171,7 @@ impl Removal {
         match s {
             "totp" => Some(Self::Totp),
             "phone" => Some(Self::Phone),
+            "passkey" => Some(Self::Passkey),
             _ => None,
         }
     }
@@ -170,6 +180,7 @@ impl Removal {
         match self {
             Self::Totp => "totp",
             Self::Phone => "phone",
+            Self::Passkey => "passkey",
         }
     }
 }
@@ -357,4 +368,39 @@ pub async fn code_waits(
         wait(offboard_core::Channel::Email).await,
         wait(offboard_core::Channel::Sms).await,
     )
+}
+
+/// The passkey assertion a page's script (`static/passkey.js`) put in a form's hidden
+/// `passkey_ceremony` and `passkey_credential` (JSON) fields, if any. Text that is not
+/// JSON reaches the service as `null`, which refuses it as no assertion (422).
+pub fn passkey_from_form(
+    ceremony: Option<&str>,
+    credential: Option<&str>,
+) -> Option<crate::wire::PasskeyAssertion> {
+    let ceremony = ceremony.map(str::trim).filter(|c| !c.is_empty())?;
+    let credential = credential.map(|c| serde_json::from_str(c).unwrap_or(serde_json::Value::Null));
+    Some(crate::wire::PasskeyAssertion {
+        ceremony: ceremony.to_owned(),
+        credential: credential.unwrap_or(serde_json::Value::Null),
+    })
+}
+
+/// A passkey in the Security page's list.
+#[derive(Debug, Clone)]
+pub struct PasskeyItem {
+    pub id: String,
+    pub name: String,
+    pub created: When,
+    pub last_used: Option<When>,
+}
+
+impl From<offboard_app::passkeys::PasskeySummary> for PasskeyItem {
+    fn from(p: offboard_app::passkeys::PasskeySummary) -> Self {
+        Self {
+            id: p.id,
+            name: p.name,
+            created: When::at(p.created_at),
+            last_used: p.last_used_at.map(When::at),
+        }
+    }
 }

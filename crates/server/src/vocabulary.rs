@@ -30,6 +30,16 @@ pub enum FactorName {
     Email,
     Sms,
     Totp,
+    Passkey,
+}
+
+/// The actions a passkey challenge (`POST /api/v1/me/passkeys/challenge`) is for.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum PasskeyPurpose {
+    Deletion,
+    Withdrawal,
+    Unbind,
 }
 
 /// The purposes `POST /api/v1/me/codes` sends codes for.
@@ -193,6 +203,7 @@ pub fn all(
     one::<ChannelName>(out);
     one::<FactorName>(out);
     one::<ActionPurpose>(out);
+    one::<PasskeyPurpose>(out);
     one::<IdentityStatusName>(out);
     one::<ReviewStatus>(out);
     one::<DocumentTypeName>(out);

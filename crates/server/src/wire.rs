@@ -219,3 +219,112 @@ impl From<support::AuditItem> for AuditItem {
         }
     }
 }
+
+/// A begun passkey ceremony: send `ceremony` back with the result of
+/// `navigator.credentials.create/get(options)` (binary fields base64url).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PasskeyChallenge {
+    /// Single use, valid 5 minutes, bound to this session (or to this sign-in).
+    pub ceremony: String,
+    /// WebAuthn options: `{"publicKey": {...}}`, binary members base64url-encoded.
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+}
+
+impl From<offboard_app::passkeys::Challenge> for PasskeyChallenge {
+    fn from(c: offboard_app::passkeys::Challenge) -> Self {
+        Self {
+            ceremony: c.ceremony,
+            options: c.options,
+        }
+    }
+}
+
+/// A passkey's answer to a ceremony: the `PublicKeyCredential` as JSON (`id`, `rawId`,
+/// `type`, `response` with base64url members, as `PublicKeyCredential.toJSON()` gives).
+#[derive(Debug, Clone, serde::Deserialize, ToSchema)]
+pub struct PasskeyAssertion {
+    pub ceremony: String,
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+impl PasskeyAssertion {
+    /// As a factor of an action by this session.
+    pub fn proof(
+        self,
+        user: &offboard_app::sessions::Authenticated,
+    ) -> offboard_app::passkeys::PasskeyProof {
+        offboard_app::passkeys::PasskeyProof {
+            ceremony: self.ceremony,
+            credential: self.credential,
+            session: user.token_hash.clone(),
+        }
+    }
+}
+
+/// A passkey in its owner's list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PasskeyView {
+    #[schema(format = "uuid")]
+    pub id: String,
+    pub name: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// `null` until it signs in or approves something.
+    #[schema(format = DateTime, required = true)]
+    pub last_used_at: Option<String>,
+}
+
+impl From<offboard_app::passkeys::PasskeySummary> for PasskeyView {
+    fn from(p: offboard_app::passkeys::PasskeySummary) -> Self {
+        Self {
+            id: p.id,
+            name: p.name,
+            created_at: rfc3339(p.created_at),
+            last_used_at: p.last_used_at.map(rfc3339),
+        }
+    }
+}
+
+/// The proof every bound factor gives for an action (R5, R16).
+#[derive(Debug, Default, serde::Deserialize, ToSchema)]
+pub struct FactorCodesRequest {
+    /// Always required: 6 digits (spaces are ignored).
+    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
+    pub email_code: Option<String>,
+    /// Required when a phone is bound.
+    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
+    pub sms_code: Option<String>,
+    /// Required when an authenticator is bound.
+    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
+    pub totp_code: Option<String>,
+    /// Required when a passkey is bound: the assertion for a challenge of
+    /// `POST /api/v1/me/passkeys/challenge` (purpose `unbind`).
+    #[schema(nullable = false)]
+    pub passkey: Option<PasskeyAssertion>,
+}
+
+impl FactorCodesRequest {
+    /// The codes, with the passkey assertion bound to this session.
+    pub fn codes(
+        self,
+        user: &offboard_app::sessions::Authenticated,
+    ) -> offboard_app::factors::FactorCodes {
+        offboard_app::factors::FactorCodes {
+            email_code: self.email_code,
+            sms_code: self.sms_code,
+            totp_code: self.totp_code,
+            passkey: self.passkey.map(|p| p.proof(user)),
+        }
+    }
+}
+
+/// A new session's bearer token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Bearer token; the same session as the web cookie.
+    pub token: String,
+    #[schema(format = "uuid")]
+    pub account_id: String,
+}

@@ -316,6 +316,30 @@ impl Store {
         Ok(())
     }
 
+    /// What `GET /api/v1/me` shows in one query: a confirmed authenticator, the number
+    /// of passkeys, and the identity status.
+    pub async fn factor_overview(
+        &self,
+        account_id: AccountId,
+    ) -> Result<(bool, usize, Option<IdentityStatus>), StoreError> {
+        let (confirmed_at, passkeys, status): (Option<i64>, i64, Option<String>) = on_db!(self, pool => {
+            let row = sqlx::query(
+                "SELECT (SELECT confirmed_at FROM totp_factors WHERE account_id = $1) AS confirmed_at,
+                        (SELECT COUNT(*) FROM passkeys WHERE account_id = $1) AS passkeys,
+                        (SELECT status FROM identities WHERE account_id = $1) AS status",
+            )
+            .bind(account_id.to_string())
+            .fetch_one(pool)
+            .await?;
+            (row.try_get("confirmed_at")?, row.try_get("passkeys")?, row.try_get("status")?)
+        });
+        Ok((
+            confirmed_at.is_some(),
+            usize::try_from(passkeys).unwrap_or(usize::MAX),
+            status.as_deref().map(parse_status).transpose()?,
+        ))
+    }
+
     /// Whether the account's authenticator is confirmed and its identity record's status,
     /// in one query: what `GET /api/v1/me` shows besides the account row.
     pub async fn authenticator_and_identity_status(

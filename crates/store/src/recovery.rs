@@ -51,7 +51,10 @@ impl Store {
             .rows_affected();
             if decided == 1 {
                 sqlx::query("DELETE FROM totp_factors WHERE account_id = $1").bind(&account).execute(&mut *tx).await?;
-                sqlx::query("UPDATE accounts SET phone = NULL, factors_changed_at = $1, cooloff_until = $2 WHERE id = $3")
+                // R11/R16: the passkeys go with the other factors (the person lost them).
+                sqlx::query("DELETE FROM passkeys WHERE account_id = $1").bind(&account).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM passkey_ceremonies WHERE account_id = $1").bind(&account).execute(&mut *tx).await?;
+                sqlx::query("UPDATE accounts SET phone = NULL, require_passkey = 0, factors_changed_at = $1, cooloff_until = $2 WHERE id = $3")
                     .bind(now)
                     .bind(to_unix(a.cooloff_until))
                     .bind(&account)

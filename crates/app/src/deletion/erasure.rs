@@ -36,6 +36,7 @@ pub(super) async fn erase(
         }
     }
     let erasure = erasure_of(state, account, &live.flow.id, identity, recheck_ledger).await?;
+    let passkey_ids = crate::passkeys::common::credential_ids(state, account.id).await?;
     match state.store.erase_account(&erasure).await? {
         EraseOutcome::Erased => {
             crate::metrics::step_transition(Step::Deleted.as_str());
@@ -47,6 +48,7 @@ pub(super) async fn erase(
             Ok(Deleted {
                 deleted_at: erasure.now,
                 reregister_after: erasure.allowed_from,
+                passkey_ids,
             })
         }
         EraseOutcome::Blocked(blockers) => {

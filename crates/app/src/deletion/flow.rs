@@ -503,4 +503,7 @@ pub async fn verify(
 pub struct Deleted {
     pub deleted_at: OffsetDateTime,
     pub reregister_after: OffsetDateTime,
+    /// The erased passkeys' credential ids (base64url), read just before the erasure:
+    /// the Deleted page tells the browser they are gone (R16). Nothing keeps them.
+    pub passkey_ids: Vec<String>,
 }

@@ -30,6 +30,8 @@ pub fn resend_after_secs() -> i64 {
 pub struct BoundFactors {
     pub sms: bool,
     pub totp: bool,
+    /// At least one passkey (R16).
+    pub passkey: bool,
 }
 
 /// How API.md names an identity status, `none` when nothing is on file.
@@ -46,6 +48,9 @@ impl BoundFactors {
         if self.totp {
             names.push("totp".to_owned());
         }
+        if self.passkey {
+            names.push("passkey".to_owned());
+        }
         names
     }
 }
@@ -56,13 +61,11 @@ pub async fn factors_and_identity(
     state: &AppState,
     account: &AccountRow,
 ) -> Result<(BoundFactors, Option<IdentityStatus>), AppError> {
-    let (totp, identity) = state
-        .store
-        .authenticator_and_identity_status(account.id)
-        .await?;
+    let (totp, passkeys, identity) = state.store.factor_overview(account.id).await?;
     let factors = BoundFactors {
         sms: account.phone.is_some(),
         totp,
+        passkey: passkeys > 0,
     };
     Ok((factors, identity))
 }
@@ -76,9 +79,11 @@ pub async fn bound_factors(
         .totp_factor(account.id)
         .await?
         .is_some_and(|t| t.confirmed);
+    let (passkeys, _) = state.store.passkey_state(account.id).await?;
     Ok(BoundFactors {
         sms: account.phone.is_some(),
         totp,
+        passkey: passkeys > 0,
     })
 }
 
@@ -355,6 +360,8 @@ pub struct FactorCodes {
     pub email_code: Option<String>,
     pub sms_code: Option<String>,
     pub totp_code: Option<String>,
+    /// A passkey assertion (required when a passkey is bound).
+    pub passkey: Option<crate::passkeys::assertion::PasskeyProof>,
 }
 
 /// R5: every factor bound to the account must verify. All codes are checked first
@@ -393,6 +400,13 @@ pub async fn verify_all(
             .flatten(),
         None => None,
     };
+    let passkey_use = match wanted.passkey {
+        Some(proof) => crate::passkeys::assertion::check_proof(state, account.id, purpose, proof)
+            .await
+            .map_err(|e| failures.push(e))
+            .ok(),
+        None => None,
+    };
     if let Some(err) = AppError::combine(failures) {
         return Err(err);
     }
@@ -411,6 +425,9 @@ pub async fn verify_all(
             return Err(used("totp"));
         }
     }
+    if let Some(passkey_use) = passkey_use {
+        crate::passkeys::assertion::spend(state, passkey_use).await?;
+    }
     audit::user(
         state,
         Some(account.id),
@@ -421,15 +438,16 @@ pub async fn verify_all(
     Ok(())
 }
 
-/// The codes an action needs: email always, SMS and authenticator when bound.
-struct RequiredCodes {
+/// The codes an action needs: email always, SMS, authenticator and passkey when bound.
+struct RequiredCodes<'a> {
     email: String,
     sms: Option<String>,
     totp: Option<String>,
+    passkey: Option<&'a crate::passkeys::assertion::PasskeyProof>,
 }
 
 /// Every bound factor's code, or 422 naming each one missing.
-fn required_codes(bound: BoundFactors, codes: &FactorCodes) -> Result<RequiredCodes, AppError> {
+fn required_codes(bound: BoundFactors, codes: &FactorCodes) -> Result<RequiredCodes<'_>, AppError> {
     let mut missing = Vec::new();
     let mut required = |value: &Option<String>, field: &str, why: &str| -> Option<String> {
         let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty());
@@ -457,6 +475,12 @@ fn required_codes(bound: BoundFactors, codes: &FactorCodes) -> Result<RequiredCo
             "an authenticator is bound to this account",
         )
     });
+    if bound.passkey && codes.passkey.is_none() {
+        missing.push(AppError::validation(
+            "passkey",
+            "is required: a passkey is bound to this account",
+        ));
+    }
     if let Some(err) = AppError::combine(missing) {
         return Err(err);
     }
@@ -465,5 +489,6 @@ fn required_codes(bound: BoundFactors, codes: &FactorCodes) -> Result<RequiredCo
         email: email.unwrap_or_default(),
         sms: sms.flatten(),
         totp: totp.flatten(),
+        passkey: codes.passkey.as_ref().filter(|_| bound.passkey),
     })
 }

@@ -67,6 +67,8 @@ fn production_refuses_dev_conveniences() {
         keys_file: Some(PathBuf::from("/etc/offboard/keys.json")),
         smtp_host: Some("smtp.example.com".into()),
         smtp_from: Some("no-reply@example.com".into()),
+        rp_id: Some("example.com".into()),
+        rp_origin: Some("https://accounts.example.com".into()),
         ..s
     };
     let err = live_prod(Settings {
@@ -106,6 +108,8 @@ fn production_needs_smtp_and_gets_it() {
     let ok = Settings {
         smtp_host: Some("smtp.example.com".into()),
         smtp_from: Some("no-reply@example.com".into()),
+        rp_id: Some("example.com".into()),
+        rp_origin: Some("https://accounts.example.com".into()),
         ..keyed
     }
     .validate()
@@ -119,6 +123,8 @@ fn sms_providers_need_their_settings() {
         email_delivery: Some(EmailDelivery::Smtp),
         smtp_host: Some("smtp.example.com".into()),
         smtp_from: Some("no-reply@example.com".into()),
+        rp_id: Some("example.com".into()),
+        rp_origin: Some("https://accounts.example.com".into()),
         ..s
     };
     let err = smtp(Settings {
@@ -149,4 +155,58 @@ fn sms_providers_need_their_settings() {
             ..
         }
     ));
+}
+
+#[test]
+fn r16_passkeys_default_to_localhost_in_dev_and_production_refuses_a_missing_or_mismatched_origin()
+{
+    let dev = Settings {
+        listen: "127.0.0.1:9123".into(),
+        ..Settings::default()
+    }
+    .validate()
+    .unwrap();
+    assert_eq!(dev.passkeys.rp_id, "localhost");
+    assert_eq!(dev.passkeys.rp_origin, "http://localhost:9123");
+    let prod = |rp_id: Option<&str>, rp_origin: Option<&str>| {
+        Settings {
+            mode: Mode::Production,
+            keys_file: Some(PathBuf::from("/etc/offboard/keys.json")),
+            smtp_host: Some("smtp.example.com".into()),
+            smtp_from: Some("no-reply@example.com".into()),
+            rp_id: rp_id.map(str::to_owned),
+            rp_origin: rp_origin.map(str::to_owned),
+            ..Settings::default()
+        }
+        .validate()
+    };
+    for (id, origin, named) in [
+        (None, Some("https://accounts.example.com"), "`rp_id`"),
+        (Some("example.com"), None, "`rp_origin`"),
+        (
+            Some("example.com"),
+            Some("http://accounts.example.com"),
+            "https",
+        ),
+        (
+            Some("example.com"),
+            Some("https://accounts.other.com"),
+            "parent domain",
+        ),
+        (
+            Some("ample.com"),
+            Some("https://example.com"),
+            "parent domain",
+        ),
+        (
+            Some("example.com"),
+            Some("https://example.com/login"),
+            "without a path",
+        ),
+    ] {
+        let err = prod(id, origin).unwrap_err().to_string();
+        assert!(err.contains(named), "{id:?} {origin:?}: {err}");
+    }
+    let ok = prod(Some("example.com"), Some("https://accounts.example.com")).unwrap();
+    assert_eq!(ok.passkeys.rp_id, "example.com");
 }

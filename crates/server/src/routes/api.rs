@@ -4,7 +4,7 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::http::client::ClientAddr;
 use crate::http::json::{created, ApiJson};
 use crate::http::session::ApiUser;
-use crate::wire::IdentitySummary;
+use crate::wire::{IdentitySummary, LoginResponse};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -77,21 +77,13 @@ impl std::fmt::Debug for LoginRequest {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LoginResponse {
-    /// Bearer token; the same session as the web cookie.
-    pub token: String,
-    #[schema(format = "uuid")]
-    pub account_id: String,
-}
-
 /// Password login. Unknown account, wrong password and throttling all answer the same
 /// 401 `unauthorized` (throttling adds `Retry-After`).
 #[utoipa::path(post, path = "/api/v1/login", tag = "accounts", operation_id = "accounts_login", request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
         (status = 400, description = "`invalid_code`: a wrong authenticator code", body = ErrorBody),
-        (status = 401, description = "`unauthorized`, identical for every failure (throttling adds `Retry-After`); `totp_required` after a right password when an authenticator is bound", body = ErrorBody,
+        (status = 401, description = "`unauthorized`, identical for every failure (throttling adds `Retry-After`); `totp_required` after a right password when an authenticator is bound; `passkey_required` (with `passkey`: a challenge for `POST /api/v1/login/passkey`, and `totp_allowed`) when a passkey is bound", body = ErrorBody,
             headers(("Retry-After" = u64, description = "seconds to wait, when throttled"))),
         (status = 422, body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many wrong authenticator codes in the last hour", body = ErrorBody),
@@ -139,7 +131,7 @@ pub struct MeResponse {
     /// E.164; `null` until a phone is bound.
     #[schema(required = true)]
     pub phone: Option<String>,
-    /// Bound verification factors: `email` always, then `sms`, `totp`.
+    /// Bound verification factors: `email` always, then `sms`, `totp`, `passkey`.
     #[schema(value_type = Vec<crate::vocabulary::FactorName>)]
     pub factors: Vec<String>,
     pub identity: IdentitySummary,

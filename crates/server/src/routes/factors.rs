@@ -3,12 +3,13 @@
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::json::ApiJson;
 use crate::http::session::ApiUser;
+use crate::wire::FactorCodesRequest;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use offboard_app::bindings;
-use offboard_app::factors::{self, FactorCodes};
+use offboard_app::factors;
 use offboard_app::AppState;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -71,29 +72,6 @@ pub async fn totp_confirm(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-pub struct FactorCodesRequest {
-    /// Always required: 6 digits (spaces are ignored).
-    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
-    pub email_code: Option<String>,
-    /// Required when a phone is bound.
-    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
-    pub sms_code: Option<String>,
-    /// Required when an authenticator is bound.
-    #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
-    pub totp_code: Option<String>,
-}
-
-impl From<FactorCodesRequest> for FactorCodes {
-    fn from(r: FactorCodesRequest) -> Self {
-        FactorCodes {
-            email_code: r.email_code,
-            sms_code: r.sms_code,
-            totp_code: r.totp_code,
-        }
-    }
-}
-
 /// Removes the authenticator; needs a code from every bound factor (purpose `unbind`).
 #[utoipa::path(delete, path = "/api/v1/me/totp", tag = "factors", operation_id = "factors_totp_remove", request_body = FactorCodesRequest,
     security(("user_token" = []), ("session_cookie" = [])),
@@ -107,7 +85,7 @@ pub async fn totp_remove(
     ApiUser(user): ApiUser,
     ApiJson(req): ApiJson<FactorCodesRequest>,
 ) -> ApiResult<StatusCode> {
-    bindings::remove_totp(&state, &user.account, req.into()).await?;
+    bindings::remove_totp(&state, &user.account, req.codes(&user)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -172,7 +150,7 @@ pub async fn phone_remove(
     ApiUser(user): ApiUser,
     ApiJson(req): ApiJson<FactorCodesRequest>,
 ) -> ApiResult<StatusCode> {
-    bindings::remove_phone(&state, &user.account, req.into()).await?;
+    bindings::remove_phone(&state, &user.account, req.codes(&user)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

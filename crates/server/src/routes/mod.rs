@@ -12,6 +12,7 @@ pub mod factors;
 pub mod health;
 pub mod identity;
 pub mod pages;
+pub mod passkeys;
 pub mod recovery;
 pub mod security;
 pub mod support;
@@ -103,6 +104,7 @@ pub fn openapi_router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(factors::routes())
         .merge(pages::routes())
         .merge(security::routes())
+        .merge(passkeys::routes())
         .merge(health::routes())
         .merge(identity::routes())
         .merge(assets::routes())

@@ -27,6 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(home))
         .routes(routes!(signup_page, signup_submit))
         .routes(routes!(login_page, login_submit))
+        .routes(routes!(login_passkey_submit))
         .routes(routes!(logout_submit))
         .routes(routes!(help_index))
         .routes(routes!(help_topic))
@@ -35,6 +36,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(captcha_worker_js))
         .routes(routes!(countdown_js))
         .routes(routes!(page_js))
+        .routes(routes!(passkey_js))
 }
 
 /// Sets the session cookie and sends the browser on (303 See Other after a POST).
@@ -143,6 +145,7 @@ pub async fn login_page(State(state): State<AppState>, csrf: CsrfToken) -> Respo
         email: String::new(),
         error: None,
         needs_totp: false,
+        passkey_step: None,
     })
 }
 
@@ -192,15 +195,21 @@ pub async fn login_submit(
                     " Too many attempts: wait {secs} seconds before the next one."
                 ));
             }
-            let needs_totp = err.code == "totp_required";
-            if needs_totp {
+            let needs_totp = err.code == "totp_required"
+                || err.details.get("totp_allowed") == Some(&serde_json::Value::Bool(true));
+            if err.code == "totp_required" {
                 message.push_str(" Type your password again together with the code.");
             }
+            // The second step's challenge, for the page's passkey button.
+            let passkey_step = (err.code == "passkey_required")
+                .then(|| err.details.get("passkey").map(|p| p.to_string()))
+                .flatten();
             let page = LoginPage {
                 layout: signed_out_layout(&state, &csrf),
                 email: form.email.trim().to_owned(),
                 error: Some(message),
                 needs_totp,
+                passkey_step,
             };
             let mut response = views::render_with_status(err.status(), &page);
             if let Some(secs) = err.retry_after {
@@ -209,6 +218,47 @@ pub async fn login_submit(
                 }
             }
             response
+        }
+        Err(err) => views::error_page(&err, Some(signed_out_layout(&state, &csrf))),
+    }
+}
+
+/// What the login page's passkey script sends: the ceremony and the assertion (JSON).
+#[derive(Deserialize, ToSchema)]
+pub struct PasskeyLoginForm {
+    #[serde(default)]
+    pub ceremony: String,
+    #[serde(default)]
+    pub credential: String,
+}
+
+#[utoipa::path(post, path = "/login/passkey", tag = "pages", operation_id = "page_login_passkey_submit",
+    request_body(content = PasskeyLoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "signed in (the session cookie is set); to the security page"),
+        (status = 400, description = "the login page: the passkey request expired, was used, or did not verify", content_type = "text/html"),
+        (status = 401, description = "the login page: the passkey is not registered here (removed, or the account was deleted)", content_type = "text/html"),
+        (status = 422, description = "the login page: no assertion was sent", content_type = "text/html")))]
+pub async fn login_passkey_submit(
+    State(state): State<AppState>,
+    csrf: CsrfToken,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<PasskeyLoginForm>,
+) -> Response {
+    let credential = serde_json::from_str(&form.credential).unwrap_or(serde_json::Value::Null);
+    let user_agent = crate::http::session::user_agent(&headers);
+    match offboard_app::passkeys::finish_sign_in(&state, &form.ceremony, &credential, user_agent)
+        .await
+    {
+        Ok(done) => signed_in_redirect(&state, done.token, "/security"),
+        Err(err) if err.status().is_client_error() => {
+            let page = LoginPage {
+                layout: signed_out_layout(&state, &csrf),
+                email: String::new(),
+                error: Some(err.message.clone()),
+                needs_totp: false,
+                passkey_step: None,
+            };
+            views::render_with_status(err.status(), &page)
         }
         Err(err) => views::error_page(&err, Some(signed_out_layout(&state, &csrf))),
     }
@@ -297,6 +347,7 @@ const CAPTCHA_JS: &str = include_str!("../../static/captcha.js");
 const CAPTCHA_WORKER_JS: &str = include_str!("../../static/captcha-worker.js");
 const COUNTDOWN_JS: &str = include_str!("../../static/countdown.js");
 const PAGE_JS: &str = include_str!("../../static/page.js");
+const PASSKEY_JS: &str = include_str!("../../static/passkey.js");
 
 fn script(body: &'static str) -> Response {
     (
@@ -336,4 +387,12 @@ pub async fn countdown_js() -> Response {
     responses((status = 200, description = "script", content_type = "text/javascript")))]
 pub async fn page_js() -> Response {
     script(PAGE_JS)
+}
+
+/// The passkey ceremonies of the pages (R16): adding one, signing in, confirming an
+/// action, and the Deleted page's signal that the credentials are gone.
+#[utoipa::path(get, path = "/static/passkey.js", tag = "pages", operation_id = "static_passkey_js",
+    responses((status = 200, description = "script", content_type = "text/javascript")))]
+pub async fn passkey_js() -> Response {
+    script(PASSKEY_JS)
 }

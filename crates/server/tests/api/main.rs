@@ -16,6 +16,8 @@ mod identity;
 mod ledger;
 mod openapi;
 mod pages;
+mod passkey_device;
+mod passkeys;
 mod platform;
 mod races;
 mod recovery;

@@ -8,6 +8,8 @@
 use crate::both_backends;
 use crate::helpers::{spawn_app_with, TestApp};
 use crate::ledger::ADMIN;
+use crate::passkey_device::Device;
+use crate::passkeys::{add_passkey, passkey_proof};
 use crate::smtp::{SmsSink, SmtpSink};
 use offboard_app::config::CaptchaPolicy;
 use offboard_store::Backend;
@@ -28,7 +30,11 @@ struct Person {
     token: String,
     totp_secret: String,
     password_hash: String,
+    /// Its passkey (R16): the credential id and public key must go with the account.
+    device: Device,
 }
+
+const PASSKEY_NAME: &str = "R20 probe passkey";
 
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
     let res = app.post_json_as(token, path, body).await;
@@ -85,6 +91,8 @@ async fn a_full_life(app: &TestApp, mail: &SmtpSink, sms: &SmsSink) -> Person {
 
     let contact = json!({"topic": "document_changed", "message": CONTACT_MESSAGE});
     post(app, &token, "/api/v1/support-requests", contact).await;
+    let mut device = Device::new();
+    add_passkey(app, &token, &mut device, PASSKEY_NAME).await;
 
     let password_hash = app
         .state
@@ -99,11 +107,12 @@ async fn a_full_life(app: &TestApp, mail: &SmtpSink, sms: &SmsSink) -> Person {
         token,
         totp_secret,
         password_hash,
+        device,
     }
 }
 
 /// The whole journey with every factor, ending in the erasure.
-async fn delete(app: &TestApp, mail: &SmtpSink, sms: &SmsSink, person: &Person) {
+async fn delete(app: &TestApp, mail: &SmtpSink, sms: &SmsSink, person: &mut Person) {
     let token = &person.token;
     let flow = post(app, token, "/api/v1/deletion", json!({})).await;
     let id = flow["id"].as_str().unwrap();
@@ -116,6 +125,7 @@ async fn delete(app: &TestApp, mail: &SmtpSink, sms: &SmsSink, person: &Person) 
         "email_code": mail.code(EMAIL, 2).await,
         "sms_code": sms.latest_code(PHONE),
         "totp_code": app.next_totp(&person.totp_secret).await,
+        "passkey": passkey_proof(app, token, &mut person.device, "deletion").await,
     });
     post(app, token, &step("verify"), codes).await;
     let done = post(
@@ -142,10 +152,28 @@ fn needles(person: &Person) -> Vec<(String, Vec<u8>)> {
         ("contact request message", CONTACT_MESSAGE.to_owned()),
         ("TOTP secret", person.totp_secret.clone()),
         ("password hash", person.password_hash.clone()),
+        ("passkey name", PASSKEY_NAME.to_owned()),
     ]
     .into_iter()
     .map(|(what, v)| (what.to_owned(), v.into_bytes()))
     .collect();
+    // The passkey's credential id (as the browser sends it, and raw) and public key.
+    let id = person.device.credential_id.clone().unwrap_or_default();
+    out.push(("passkey credential id".into(), id.clone().into_bytes()));
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&id)
+        .unwrap_or_default();
+    assert_eq!(raw.len(), 32, "the soft passkey's credential id");
+    out.push(("passkey credential id bytes".into(), raw));
+    assert_eq!(
+        person.device.public_key.len(),
+        2,
+        "the passkey's public key x and y"
+    );
+    for (i, coordinate) in person.device.public_key.iter().enumerate() {
+        out.push((format!("passkey public key part {i}"), coordinate.clone()));
+    }
     // The hash's salt-and-digest part alone, in case a page split the string.
     if let Some(digest) = person.password_hash.rsplit('$').next() {
         out.push(("password digest".into(), digest.as_bytes().to_vec()));
@@ -270,7 +298,7 @@ async fn r20_no_personal_value_is_left_in_the_database_files(backend: Backend) {
         c.deletion.captcha = CaptchaPolicy::Never;
     })
     .await;
-    let person = a_full_life(&app, &mail, &sms).await;
+    let mut person = a_full_life(&app, &mail, &sms).await;
     let files_before = storage_files(&app, backend, &person.account, false).await;
     let needles = needles(&person);
     // The probe finds the values before the deletion, or it proves nothing after it.
@@ -289,8 +317,15 @@ async fn r20_no_personal_value_is_left_in_the_database_files(backend: Backend) {
         !seen_before.contains(&"TOTP secret"),
         "R20: the authenticator secret is sealed at rest, never plaintext"
     );
+    assert!(seen_before.contains(&"passkey name"), "{seen_before:?}");
+    assert!(
+        !seen_before
+            .iter()
+            .any(|w| w.starts_with("passkey credential") || w.starts_with("passkey public")),
+        "R20: passkey data is sealed at rest, never plaintext: {seen_before:?}"
+    );
 
-    delete(&app, &mail, &sms, &person).await;
+    delete(&app, &mail, &sms, &mut person).await;
     let files = storage_files(&app, backend, &person.account, true).await;
     let mut left = Vec::new();
     for (file, bytes) in &files {

@@ -83,11 +83,13 @@ const SCRUB_JOB_SQL: &str = "INSERT INTO jobs (id, kind, state, run_at, created_
      ON CONFLICT (id) DO NOTHING";
 
 /// The tables whose rows of the account the erasure deletes outright.
-const REVOKED_TABLES: [&str; 8] = [
+const REVOKED_TABLES: [&str; 10] = [
     "sessions",
     "otp_codes",
     "otp_failures",
     "totp_factors",
+    "passkeys",
+    "passkey_ceremonies",
     "identity_failures",
     "identity_numbers",
     "identity_history",
@@ -222,7 +224,7 @@ fn erasing_writes<'a>(e: &'a Erasure, account: &'a str, now: i64) -> Vec<Write<'
     // Erase the person and mark the account deleted with its official time.
     writes.push(Write::new(
         "UPDATE accounts SET email = NULL, password_hash = NULL, phone = NULL, status = 'deleted', deleted_at = $1,
-         cooloff_until = NULL WHERE id = $2 AND status = 'active'",
+         cooloff_until = NULL, require_passkey = 0 WHERE id = $2 AND status = 'active'",
         vec![Arg::Int(now), text(account)],
     ));
     writes

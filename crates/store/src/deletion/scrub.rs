@@ -5,12 +5,14 @@ use crate::{Store, StoreError};
 use sqlx::Row;
 
 /// Every table the final step erases rows or values of (R20: the scrub job vacuums them).
-pub const ERASED_TABLES: [&str; 15] = [
+pub const ERASED_TABLES: [&str; 17] = [
     "accounts",
     "sessions",
     "otp_codes",
     "otp_failures",
     "totp_factors",
+    "passkeys",
+    "passkey_ceremonies",
     "identity_failures",
     "identity_numbers",
     "identity_history",

@@ -17,7 +17,7 @@ use offboard_app::ledger;
 use offboard_app::AppState;
 use offboard_core::money::Holdings;
 use offboard_core::Purpose;
-use offboard_store::{AccountRow, WithdrawalOutcome};
+use offboard_store::WithdrawalOutcome;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -119,6 +119,11 @@ pub struct WithdrawalRequest {
     /// Required when an authenticator is bound.
     #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub totp_code: Option<String>,
+    /// Required when a passkey is bound: the assertion for a challenge of purpose
+    /// `withdrawal` (`POST /api/v1/me/passkeys/challenge`).
+    #[serde(default)]
+    #[schema(nullable = false)]
+    pub passkey: Option<crate::wire::PasskeyAssertion>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -134,9 +139,10 @@ pub struct WithdrawalResponse {
 /// `withdrawal`), then reserves the funds in one locked transaction.
 pub async fn request_withdrawal(
     state: &AppState,
-    account: &AccountRow,
+    user: &offboard_app::sessions::Authenticated,
     req: &WithdrawalRequest,
 ) -> Result<String, AppError> {
+    let account = &user.account;
     if !matches!(
         state.config.asset_source,
         offboard_app::config::AssetSourceConfig::Embedded
@@ -171,6 +177,7 @@ pub async fn request_withdrawal(
         email_code: req.email_code.clone(),
         sms_code: req.sms_code.clone(),
         totp_code: req.totp_code.clone(),
+        passkey: req.passkey.clone().map(|p| p.proof(user)),
     };
     factors::verify_all(state, account, Purpose::Withdrawal, None, &codes).await?;
     match state
@@ -217,7 +224,7 @@ pub async fn withdraw(
     ApiUser(user): ApiUser,
     ApiJson(req): ApiJson<WithdrawalRequest>,
 ) -> ApiResult<Response> {
-    let id = request_withdrawal(&state, &user.account, &req).await?;
+    let id = request_withdrawal(&state, &user, &req).await?;
     Ok((
         StatusCode::CREATED,
         Json(WithdrawalResponse {

@@ -51,6 +51,8 @@ pub struct AssetsPage {
     pub assets: Vec<AssetChoice>,
     pub needs_sms: bool,
     pub needs_totp: bool,
+    /// A passkey is bound: the form asks it too (R16).
+    pub needs_passkey: bool,
     /// After a withdrawal: at the top of the page.
     pub notice: Option<String>,
     /// After a code was sent: beside the code buttons.
@@ -105,6 +107,13 @@ pub struct WithdrawForm {
     #[serde(default)]
     #[schema(nullable = false, pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub totp_code: Option<String>,
+    /// Filled by the page's passkey script: the ceremony and the assertion (JSON).
+    #[serde(default)]
+    #[schema(nullable = false)]
+    pub passkey_ceremony: Option<String>,
+    #[serde(default)]
+    #[schema(nullable = false)]
+    pub passkey_credential: Option<String>,
 }
 
 /// What the page answers a refused form with, and where it shows.
@@ -200,6 +209,7 @@ async fn render_assets(
         assets: asset_choices(state, &holdings),
         needs_sms: bound.sms,
         needs_totp: bound.totp,
+        needs_passkey: bound.passkey,
         notice: notice
             .filter(|n| !n.starts_with("code_sent"))
             .and_then(notice_text)
@@ -258,8 +268,12 @@ pub async fn withdraw_submit(
         email_code: form.email_code.clone(),
         sms_code: form.sms_code.clone(),
         totp_code: form.totp_code.clone(),
+        passkey: views::passkey_from_form(
+            form.passkey_ceremony.as_deref(),
+            form.passkey_credential.as_deref(),
+        ),
     };
-    match request_withdrawal(&state, &user.account, &req).await {
+    match request_withdrawal(&state, &user, &req).await {
         // An explicit fragment: the browser would otherwise keep the form's `#withdraw`
         // and scroll past the notice at the top.
         Ok(_) => Redirect::to("/assets?notice=withdrawal_requested#main").into_response(),

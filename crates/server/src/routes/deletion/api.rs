@@ -158,13 +158,18 @@ pub struct VerifyRequest {
     /// Required when an authenticator is bound.
     #[schema(pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub totp_code: Option<String>,
+    /// Required when a passkey is bound: the assertion for a challenge of purpose
+    /// `deletion` (`POST /api/v1/me/passkeys/challenge`).
+    #[serde(default)]
+    #[schema(nullable = false)]
+    pub passkey: Option<crate::wire::PasskeyAssertion>,
 }
 
-/// Verification: a code for every bound factor.
+/// Verification: a code for every bound factor, and a passkey assertion when one is bound.
 #[utoipa::path(post, path = "/api/v1/deletion/{id}/verify", tag = "deletion", operation_id = "deletion_verify", params(("id" = String, Path, format = "uuid", description = "The flow's id")), request_body = VerifyRequest,
     security(("user_token" = []), ("session_cookie" = [])),
     responses((status = 200, description = "the flow at `identity`", body = FlowView),
-        (status = 400, description = "`invalid_code` / `code_expired` / `code_used` / `code_exhausted`, with `factor`", body = ErrorBody),
+        (status = 400, description = "`invalid_code` / `code_expired` / `code_used` / `code_exhausted`, with `factor`; `passkey_ceremony_unknown` / `passkey_invalid` / `passkey_cloned` for the passkey", body = ErrorBody),
         (status = 404, description = "`not_found`: no deletion of this session at this id", body = ErrorBody),
         (status = 409, description = "`wrong_step` with `step`: the flow is at another step", body = ErrorBody),
         (status = 410, description = "`flow_expired`: idle too long; start again", body = ErrorBody),
@@ -181,6 +186,7 @@ pub async fn api_verify(
         email_code: req.email_code,
         sms_code: req.sms_code,
         totp_code: req.totp_code,
+        passkey: req.passkey.map(|p| p.proof(&user)),
     };
     let next = deletion::verify(&state, &user, &live, &codes).await?;
     flow_json(&state, &user, &live, next).await

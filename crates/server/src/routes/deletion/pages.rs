@@ -169,6 +169,8 @@ async fn verify_page(
         email_code: keep("email_code", submitted.and_then(|c| c.email_code.as_ref())),
         sms_code: keep("sms_code", submitted.and_then(|c| c.sms_code.as_ref())),
         totp_code: keep("totp_code", submitted.and_then(|c| c.totp_code.as_ref())),
+        // An assertion works once: the page asks the passkey again.
+        passkey: None,
     };
     let (email_wait, sms_wait) =
         views::code_waits(state, user.account.id, offboard_core::Purpose::Deletion).await;
@@ -188,6 +190,7 @@ async fn verify_page(
                 .map(|p| p.masked())
                 .filter(|_| flow.factors.sms),
             needs_totp: flow.factors.totp,
+            needs_passkey: flow.factors.passkey,
             email_wait,
             sms_wait,
             notice: notice.map(str::to_owned),
@@ -453,6 +456,13 @@ pub struct VerifyForm {
     #[serde(default)]
     #[schema(nullable = false, pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub totp_code: Option<String>,
+    /// Filled by the page's passkey script: the ceremony and the assertion (JSON).
+    #[serde(default)]
+    #[schema(nullable = false)]
+    pub passkey_ceremony: Option<String>,
+    #[serde(default)]
+    #[schema(nullable = false)]
+    pub passkey_credential: Option<String>,
 }
 
 #[utoipa::path(post, path = "/deletion/{id}/verify", tag = "pages", operation_id = "page_deletion_verify_submit", params(("id" = String, Path, format = "uuid", description = "The flow's id")), security(("session_cookie" = [])),
@@ -470,10 +480,15 @@ pub async fn page_verify(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<VerifyForm>,
 ) -> Response {
+    let passkey = views::passkey_from_form(
+        form.passkey_ceremony.as_deref(),
+        form.passkey_credential.as_deref(),
+    );
     let codes = FactorCodes {
         email_code: form.email_code,
         sms_code: form.sms_code,
         totp_code: form.totp_code,
+        passkey: passkey.map(|p| p.proof(&user)),
     };
     let result = async {
         let live = deletion::load(&state, &user, &id, Request::Verify).await?;
@@ -536,6 +551,8 @@ pub async fn page_identity(
                 steps: steps(Step::Deleted),
                 deleted_at: views::When::at(done.deleted_at),
                 reregister_after: views::When::at(done.reregister_after),
+                passkey_ids: done.passkey_ids.join(" "),
+                rp_id: state.config.passkeys.rp_id.clone(),
             };
             let mut response = views::render(&page);
             let secure = !state.config.is_dev();

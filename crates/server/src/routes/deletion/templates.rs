@@ -95,6 +95,8 @@ pub struct DeletionVerifyPage {
     pub email: String,
     pub phone: Option<String>,
     pub needs_totp: bool,
+    /// A passkey is bound: the form asks it too (R16).
+    pub needs_passkey: bool,
     pub email_wait: i64,
     pub sms_wait: i64,
     pub notice: Option<String>,
@@ -127,6 +129,10 @@ pub struct DeletionDonePage {
     pub steps: Vec<StepView>,
     pub deleted_at: views::When,
     pub reregister_after: views::When,
+    /// The erased passkeys' credential ids, space-separated, for the Signal API; empty
+    /// when the account had none.
+    pub passkey_ids: String,
+    pub rp_id: String,
 }
 
 #[derive(Template)]

@@ -20,8 +20,11 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+mod passkeys;
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .merge(passkeys::routes())
         .routes(routes!(security_page))
         .routes(routes!(totp_setup_submit))
         .routes(routes!(totp_setup_page))
@@ -40,6 +43,11 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "totp_removed" => "The authenticator was removed.",
         "phone_bound" => "Your phone is bound. SMS codes go to it from now on.",
         "phone_removed" => "The phone was removed.",
+        "passkey_added" => "Your passkey is added. You can sign in with it, and it now confirms withdrawals, factor changes and the deletion.",
+        "passkey_renamed" => "The passkey was renamed.",
+        "passkey_removed" => "The passkey was removed. Delete it from your device's passkey list too.",
+        "passkey_required_on" => "Withdrawals, factor changes, the deletion and signing in now need your passkey.",
+        "passkey_required_off" => "A passkey is no longer required.",
         "code_sent_email" => "We emailed you a code. It works for 10 minutes.",
         "code_sent_sms" => "We texted you a code. It works for 10 minutes.",
         _ => return None,
@@ -50,12 +58,18 @@ fn notice_text(key: &str) -> Option<&'static str> {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub struct SecurityQuery {
     pub notice: Option<String>,
-    /// `totp` or `phone`: opens that factor's removal form (after its code was sent).
+    /// `totp`, `phone` or `passkey`: opens that factor's removal form (after its code was
+    /// sent).
     pub open: Option<String>,
 }
 
 /// The bound methods as the page lists them.
-fn factor_views(email: &str, masked_phone: Option<&str>, totp: bool) -> Vec<FactorView> {
+fn factor_views(
+    email: &str,
+    masked_phone: Option<&str>,
+    totp: bool,
+    passkeys: usize,
+) -> Vec<FactorView> {
     let mut views = vec![FactorView {
         label: "Email codes".to_owned(),
         detail: format!("Codes go to {email}"),
@@ -70,6 +84,14 @@ fn factor_views(email: &str, masked_phone: Option<&str>, totp: bool) -> Vec<Fact
         views.push(FactorView {
             label: "Authenticator app".to_owned(),
             detail: "On: signing in asks for its code".to_owned(),
+        });
+    }
+    if passkeys > 0 {
+        views.push(FactorView {
+            label: "Passkeys".to_owned(),
+            detail: format!(
+                "{passkeys} on this account: sign in without a password, or as the second step"
+            ),
         });
     }
     views
@@ -88,12 +110,13 @@ async fn render_security(
     let page = async {
         let sessions = state.store.list_sessions(user.account.id).await?;
         let bound = factors::bound_factors(state, &user.account).await?;
-        Ok::<_, AppError>((sessions, bound))
+        let passkeys = offboard_app::passkeys::list(state, user.account.id).await?;
+        Ok::<_, AppError>((sessions, bound, passkeys))
     }
     .await;
     let (email_wait, sms_wait) =
         views::code_waits(state, user.account.id, offboard_core::Purpose::Unbind).await;
-    let (sessions, bound) = match page {
+    let (sessions, bound, (passkeys, require_passkey)) = match page {
         Ok(v) => v,
         Err(err) => return views::error_page(&err, Some(layout(state, Some(user), csrf).await)),
     };
@@ -103,7 +126,12 @@ async fn render_security(
         .as_deref()
         .and_then(|p| PhoneNumber::parse(p).ok())
         .map(|p| p.masked());
-    let factor_views = factor_views(&user.account.email, phone.as_deref(), bound.totp);
+    let factor_views = factor_views(
+        &user.account.email,
+        phone.as_deref(),
+        bound.totp,
+        passkeys.len(),
+    );
     let sessions = sessions
         .into_iter()
         .map(|s| SessionView {
@@ -121,6 +149,9 @@ async fn render_security(
         identity_status: offboard_app::identity::status_line(state, user.account.id).await,
         sessions,
         totp_bound: bound.totp,
+        passkeys: passkeys.into_iter().map(views::PasskeyItem::from).collect(),
+        require_passkey,
+        passkey_limit: offboard_core::passkey::MAX_PASSKEYS,
         phone,
         notice: notice.and_then(notice_text).map(str::to_owned),
         error: message,
@@ -129,6 +160,7 @@ async fn render_security(
         open_removal: open.filter(|r| match r {
             Removal::Totp => bound.totp,
             Removal::Phone => bound.sms,
+            Removal::Passkey => bound.passkey,
         }),
         field_errors: views::FieldErrors::of(error),
         email_wait,
@@ -281,6 +313,7 @@ pub async fn totp_confirm_submit(
     }
 }
 
+/// Codes of every bound factor, and the passkey assertion the page's script adds.
 #[derive(Deserialize, ToSchema)]
 pub struct FactorCodesForm {
     #[serde(default)]
@@ -292,14 +325,27 @@ pub struct FactorCodesForm {
     #[serde(default)]
     #[schema(nullable = false, pattern = r"^\s*([0-9]\s*){6}$", example = "123456")]
     pub totp_code: Option<String>,
+    /// Filled by the page's passkey script: the ceremony and the assertion (JSON).
+    #[serde(default)]
+    #[schema(nullable = false)]
+    pub passkey_ceremony: Option<String>,
+    #[serde(default)]
+    #[schema(nullable = false)]
+    pub passkey_credential: Option<String>,
 }
 
-impl From<FactorCodesForm> for FactorCodes {
-    fn from(f: FactorCodesForm) -> Self {
+impl FactorCodesForm {
+    /// The codes, with the passkey assertion bound to this session.
+    pub fn codes(self, user: &Authenticated) -> FactorCodes {
+        let passkey = views::passkey_from_form(
+            self.passkey_ceremony.as_deref(),
+            self.passkey_credential.as_deref(),
+        );
         FactorCodes {
-            email_code: f.email_code,
-            sms_code: f.sms_code,
-            totp_code: f.totp_code,
+            email_code: self.email_code,
+            sms_code: self.sms_code,
+            totp_code: self.totp_code,
+            passkey: passkey.map(|p| p.proof(user)),
         }
     }
 }
@@ -317,7 +363,7 @@ pub async fn totp_remove_submit(
     csrf: CsrfToken,
     CsrfForm(form): CsrfForm<FactorCodesForm>,
 ) -> Response {
-    match bindings::remove_totp(&state, &user.account, form.into()).await {
+    match bindings::remove_totp(&state, &user.account, form.codes(&user)).await {
         Ok(()) => Redirect::to("/security?notice=totp_removed#main").into_response(),
         Err(err) => {
             let open = Some(Removal::Totp);
@@ -424,7 +470,7 @@ pub async fn phone_remove_submit(
     csrf: CsrfToken,
     CsrfForm(form): CsrfForm<FactorCodesForm>,
 ) -> Response {
-    match bindings::remove_phone(&state, &user.account, form.into()).await {
+    match bindings::remove_phone(&state, &user.account, form.codes(&user)).await {
         Ok(()) => Redirect::to("/security?notice=phone_removed#main").into_response(),
         Err(err) => {
             let open = Some(Removal::Phone);
