@@ -117,6 +117,16 @@ impl TestApp {
             .unwrap()
     }
 
+    pub async fn delete_json_as(&self, token: &str, path: &str, body: Value) -> reqwest::Response {
+        self.api
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// The typed client of this server, without a session; it carries the admin token
     /// when the server has one, so admin requests work from it and every clone.
     pub fn client(&self) -> Client {
