@@ -45,7 +45,9 @@ pub use error::StoreError;
 pub use factors::{CodeCheck, CodeSlot, IssuedCode, NewCode, TotpRow, UnsealedSecret};
 pub use identity::{IdentityChange, IdentityRow, NewIdentity, StoredDocumentNumber};
 pub use outbox::{OutboxMessage, StoredMessage};
-pub use passkeys::{AddPasskey, CeremonyRow, NewCeremony, NewPasskey, PasskeyRow, RemovePasskey};
+pub use passkeys::{
+    AddPasskey, CeremonyLimits, CeremonyRow, NewCeremony, NewPasskey, PasskeyRow, RemovePasskey,
+};
 pub use recovery::{NewRecoveryRequest, RecoveryApproval};
 pub use sessions::{NewSession, SessionKind, SessionRow};
 pub use support::{AgentRole, AgentRow, AgentSessionRow, NewAgent, RecoveryRow};

@@ -284,11 +284,24 @@ pub struct NewCeremony<'a> {
     pub id_hash: &'a str,
     pub account_id: Option<AccountId>,
     pub session_hash: Option<&'a str>,
+    /// Keyed hash of the client address, for anonymous sign-in ceremonies.
+    pub address_key: Option<&'a str>,
     pub sealed: &'a str,
     pub now: OffsetDateTime,
     pub expires_at: OffsetDateTime,
-    /// Refused (false) when this many wait already.
-    pub max_pending: i64,
+    pub limits: CeremonyLimits,
+}
+
+/// How many begun ceremonies may wait. Past a limit the oldest ones of that kind are
+/// dropped (never the new one refused): a flood from one address or account only churns
+/// its own, and the table stays bounded. The counts hold per transaction; two parallel
+/// inserts may overshoot by one each until the next insert trims them.
+#[derive(Debug, Clone, Copy)]
+pub struct CeremonyLimits {
+    pub per_address: i64,
+    pub per_account: i64,
+    /// Anonymous (sign-in) ceremonies from every address together.
+    pub anonymous: i64,
 }
 
 /// A ceremony taken back: its binding and sealed state.
@@ -299,37 +312,61 @@ pub struct CeremonyRow {
     pub sealed: String,
 }
 
+/// Drops all but the newest `keep` ceremonies matching `filter` (`$1` is its value, if any).
+/// `LIMIT .. OFFSET` reads the same on both engines.
+fn trim_sql(filter: &str, param: &str) -> String {
+    format!(
+        "DELETE FROM passkey_ceremonies WHERE id_hash IN (
+             SELECT id_hash FROM passkey_ceremonies WHERE {filter}
+             ORDER BY expires_at DESC, id_hash LIMIT 1000000000 OFFSET {param})"
+    )
+}
+
 impl Store {
-    /// Keeps a begun ceremony after dropping expired ones; false when `max_pending`
-    /// wait already (anonymous sign-in starts cannot grow the table without bound).
-    pub async fn keep_ceremony(&self, new: &NewCeremony<'_>) -> Result<bool, StoreError> {
-        let kept = crate::in_tx!(self, tx => {
+    /// Keeps a begun ceremony, after dropping expired ones and, past a limit, the oldest
+    /// of the same address, account or (for anonymous ones) of all anonymous ones.
+    pub async fn keep_ceremony(&self, new: &NewCeremony<'_>) -> Result<(), StoreError> {
+        let by_address = trim_sql("address_key = $1", "$2");
+        let by_account = trim_sql("account_id = $1", "$2");
+        let anonymous = trim_sql("account_id IS NULL", "$1");
+        let limits = new.limits;
+        crate::in_tx!(self, tx => {
             sqlx::query("DELETE FROM passkey_ceremonies WHERE expires_at <= $1")
                 .bind(to_unix(new.now))
                 .execute(&mut *tx)
                 .await?;
-            let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM passkey_ceremonies")
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
-            if n >= new.max_pending {
-                false
-            } else {
-                sqlx::query(
-                    "INSERT INTO passkey_ceremonies (id_hash, account_id, session_hash, sealed, expires_at)
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(new.id_hash)
-                .bind(new.account_id.map(|a| a.to_string()))
-                .bind(new.session_hash)
-                .bind(new.sealed)
-                .bind(to_unix(new.expires_at))
-                .execute(&mut *tx)
-                .await?;
-                true
+            if let Some(address) = new.address_key {
+                sqlx::query(&by_address)
+                    .bind(address)
+                    .bind((limits.per_address - 1).max(0))
+                    .execute(&mut *tx)
+                    .await?;
             }
+            match new.account_id {
+                Some(account) => sqlx::query(&by_account)
+                    .bind(account.to_string())
+                    .bind((limits.per_account - 1).max(0))
+                    .execute(&mut *tx)
+                    .await?,
+                None => sqlx::query(&anonymous)
+                    .bind((limits.anonymous - 1).max(0))
+                    .execute(&mut *tx)
+                    .await?,
+            };
+            sqlx::query(
+                "INSERT INTO passkey_ceremonies (id_hash, account_id, session_hash, address_key, sealed, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(new.id_hash)
+            .bind(new.account_id.map(|a| a.to_string()))
+            .bind(new.session_hash)
+            .bind(new.address_key)
+            .bind(new.sealed)
+            .bind(to_unix(new.expires_at))
+            .execute(&mut *tx)
+            .await?;
         });
-        Ok(kept)
+        Ok(())
     }
 
     /// Takes a ceremony out, so it can never be finished twice; `None` if unknown,

@@ -108,13 +108,19 @@ pub(crate) async fn begin_second_step(
 
 /// Signing in with a passkey alone: a challenge any of this site's passkeys can answer
 /// (the browser offers them; with conditional mediation, in the email field's autofill).
-pub async fn begin_sign_in(state: &AppState) -> Result<Challenge, AppError> {
+/// Anonymous, so the client address bounds how many it may keep waiting.
+pub async fn begin_sign_in(state: &AppState, client_addr: &str) -> Result<Challenge, AppError> {
     let webauthn = state.passkeys.webauthn()?;
     let (rcr, auth) = webauthn
         .start_discoverable_authentication()
         .map_err(|e| AppError::internal(format!("passkey sign-in: {e}")))?;
     let options = to_json(&rcr)?;
-    let ceremony = keep(state, Pending::Discover { state: auth }, None, None).await?;
+    let owner = ceremonies::Owner {
+        account: None,
+        session: None,
+        client_addr: Some(client_addr),
+    };
+    let ceremony = ceremonies::start(state, &Pending::Discover { state: auth }, owner).await?;
     Ok(Challenge { ceremony, options })
 }
 

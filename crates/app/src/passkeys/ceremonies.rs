@@ -8,15 +8,22 @@ use crate::state::AppState;
 use offboard_core::crypto::{random_token, token_hash};
 use offboard_core::passkey::CEREMONY_TTL;
 use offboard_core::{AccountId, Purpose};
-use offboard_store::NewCeremony;
+use offboard_store::{CeremonyLimits, NewCeremony};
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, PasskeyAuthentication, PasskeyRegistration,
 };
 
-/// At most this many ceremonies wait at once; past it a new one is refused (503) rather
-/// than letting anonymous sign-in starts grow the table without bound.
-const MAX_PENDING: i64 = 20_000;
+/// How many begun ceremonies wait before the oldest are dropped (`CeremonyLimits`): a
+/// login page asks for one sign-in ceremony per view (for autofill), so an address keeps
+/// its newest 20 (an office behind one address churns them, still finishing its own in
+/// seconds); an account its newest 20 (more than its 10 passkeys, so registrations begun
+/// together all finish or meet the passkey limit); anonymous ones 20,000 in all.
+const LIMITS: CeremonyLimits = CeremonyLimits {
+    per_address: 20,
+    per_account: 20,
+    anonymous: 20_000,
+};
 
 /// What a ceremony will finish.
 #[derive(Serialize, Deserialize)]
@@ -53,30 +60,44 @@ fn aad(id_hash: &str) -> Vec<u8> {
     format!("passkey-ceremony:{id_hash}").into_bytes()
 }
 
-/// Keeps a begun ceremony; its id (256 random bits) goes to the client. `None` when too
-/// many are waiting.
+/// Who begins a ceremony: the account and session, or (signing in) the client address.
+pub(crate) struct Owner<'a> {
+    pub account: Option<AccountId>,
+    pub session: Option<&'a str>,
+    pub client_addr: Option<&'a str>,
+}
+
+/// Keeps a begun ceremony; its id (256 random bits) goes to the client.
 pub(crate) async fn start(
     state: &AppState,
     pending: &Pending,
-    account: Option<AccountId>,
-    session: Option<&str>,
-) -> Result<Option<String>, AppError> {
+    owner: Owner<'_>,
+) -> Result<String, AppError> {
     let id = random_token();
     let id_hash = token_hash(&id);
     let json =
         serde_json::to_vec(pending).map_err(|e| AppError::internal(format!("ceremony: {e}")))?;
     let sealed = state.config.keys.secrets.seal(&aad(&id_hash), &json);
+    let address_key = owner.client_addr.map(|addr| {
+        state
+            .config
+            .keys
+            .blind_index
+            .keyed_hash("passkey-ceremony-address", addr)
+    });
     let now = state.now();
     let new = NewCeremony {
         id_hash: &id_hash,
-        account_id: account,
-        session_hash: session,
+        account_id: owner.account,
+        session_hash: owner.session,
+        address_key: address_key.as_deref(),
         sealed: &sealed,
         now,
         expires_at: now + CEREMONY_TTL,
-        max_pending: MAX_PENDING,
+        limits: LIMITS,
     };
-    Ok(state.store.keep_ceremony(&new).await?.then_some(id))
+    state.store.keep_ceremony(&new).await?;
+    Ok(id)
 }
 
 /// Takes the ceremony out (so it can never be finished twice); `None` if unknown, used,

@@ -92,23 +92,19 @@ pub(crate) fn ceremony_gone() -> AppError {
     .for_field("passkey")
 }
 
-/// Keeps a begun ceremony, or 503 when too many are waiting.
+/// Keeps a begun ceremony of an account (and session, when one began it).
 pub(crate) async fn keep(
     state: &AppState,
     pending: Pending,
     account: Option<AccountId>,
     session: Option<&str>,
 ) -> Result<String, AppError> {
-    ceremonies::start(state, &pending, account, session)
-        .await?
-        .ok_or_else(|| {
-            AppError::new(
-                ErrorKind::Unavailable,
-                "busy",
-                "Too many passkey requests are waiting. Try again in a minute.",
-            )
-            .retry_after(60)
-        })
+    let owner = ceremonies::Owner {
+        account,
+        session,
+        client_addr: None,
+    };
+    ceremonies::start(state, &pending, owner).await
 }
 
 /// The stored credentials of an account, opened; a row that does not open is skipped

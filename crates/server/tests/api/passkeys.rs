@@ -3,7 +3,8 @@
 //! removals, and the refusals (replay, another challenge or origin, a counter that goes
 //! back, the limit of 10 under parallel requests).
 
-use crate::helpers::{error_code, spawn_app, TestApp, PASSWORD};
+use crate::helpers::{error_code, spawn_app, spawn_app_with, TestApp, PASSWORD};
+use crate::identity::Db;
 use crate::passkey_device::Device;
 use offboard_store::Backend;
 use serde_json::{json, Value};
@@ -18,6 +19,7 @@ crate::both_backends!(
     r16_at_most_ten_passkeys_even_in_parallel,
     r16_removing_a_passkey_needs_every_factor,
     r16_require_passkey_makes_the_passkey_the_second_step_and_keeps_the_last,
+    r16_a_burst_of_sign_in_starts_crowds_out_only_its_own_address,
 );
 
 async fn json_of(res: reqwest::Response) -> Value {
@@ -527,5 +529,64 @@ async fn r16_require_passkey_makes_the_passkey_the_second_step_and_keeps_the_las
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (409, Some("passkey_still_required"))
+    );
+}
+
+/// A sign-in start from `address` (behind the trusted proxy).
+async fn sign_in_options_from(app: &TestApp, address: &str) -> Value {
+    let res = app
+        .api
+        .post(app.url("/api/v1/login/passkey/options"))
+        .header("x-forwarded-for", address)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "a start is never refused");
+    json_of(res).await
+}
+
+/// Anonymous sign-in starts are kept server-side; a flood from one address must neither
+/// grow the table without bound nor crowd out anyone else's sign-in: each address keeps
+/// its newest 20, older ones lapse.
+async fn r16_a_burst_of_sign_in_starts_crowds_out_only_its_own_address(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.trust_forwarded_for = true).await;
+    let (_, mut device) = user_with_passkey(&app, "pk-flood@example.com").await;
+    let db = Db::open(&app).await;
+    assert_eq!(db.count("passkey_ceremonies").await, 0);
+    let other = sign_in_options_from(&app, "198.51.100.7").await;
+    let first = sign_in_options_from(&app, "203.0.113.9").await;
+    app.advance(1).await;
+    let burst = (0..40).map(|_| sign_in_options_from(&app, "203.0.113.9"));
+    futures::future::join_all(burst).await;
+    let last = sign_in_options_from(&app, "203.0.113.9").await;
+    assert_eq!(
+        db.count("passkey_ceremonies").await,
+        21,
+        "the flooding address keeps its newest 20, the other address its one"
+    );
+
+    let credential = device.assert(&first["options"]);
+    let (status, body) =
+        error_code(finish_sign_in(&app, &first["ceremony"], &credential).await).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("passkey_ceremony_unknown")),
+        "the flooding address's oldest start lapsed"
+    );
+    let credential = device.assert(&other["options"]);
+    let res = finish_sign_in(&app, &other["ceremony"], &credential).await;
+    assert_eq!(
+        res.status(),
+        200,
+        "another address still signs in: {:?}",
+        res.text().await
+    );
+    let credential = device.assert(&last["options"]);
+    let res = finish_sign_in(&app, &last["ceremony"], &credential).await;
+    assert_eq!(
+        res.status(),
+        200,
+        "the newest start of the flooding address works"
     );
 }

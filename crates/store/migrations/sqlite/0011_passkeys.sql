@@ -27,8 +27,13 @@ CREATE TABLE passkey_ceremonies (
     id_hash      TEXT PRIMARY KEY,
     account_id   TEXT REFERENCES accounts(id),
     session_hash TEXT,
+    -- A keyed hash of the client address that began an anonymous sign-in ceremony: each
+    -- address keeps only its newest few (older ones are dropped), so no one can fill the
+    -- table and lock everyone else out of passkey sign-in.
+    address_key  TEXT,
     sealed       TEXT NOT NULL,
     expires_at   BIGINT NOT NULL
 );
 CREATE INDEX passkey_ceremonies_by_expiry ON passkey_ceremonies(expires_at);
 CREATE INDEX passkey_ceremonies_by_account ON passkey_ceremonies(account_id);
+CREATE INDEX passkey_ceremonies_by_address ON passkey_ceremonies(address_key);

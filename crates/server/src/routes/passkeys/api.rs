@@ -1,6 +1,7 @@
 //! JSON API for passkeys (API.md "Passkeys").
 
 use crate::error::{ApiResult, ErrorBody};
+use crate::http::client::ClientAddr;
 use crate::http::json::{created, ApiJson};
 use crate::http::session::ApiUser;
 use crate::wire::{
@@ -184,12 +185,17 @@ pub async fn set_required(
 
 /// Begins signing in with a passkey alone (discoverable, user verification required):
 /// pass `options` to `navigator.credentials.get` (`mediation: "conditional"` where the
-/// browser can), then send the result to `POST /api/v1/login/passkey`.
+/// browser can), then send the result to `POST /api/v1/login/passkey`. Each client
+/// address keeps its newest 20 begun sign-ins (older ones lapse), so a flood of starts
+/// cannot crowd anyone else out.
 #[utoipa::path(post, path = "/api/v1/login/passkey/options", tag = "accounts", operation_id = "accounts_passkey_options",
     responses((status = 200, body = PasskeyChallenge),
         (status = 503, description = "`passkey_unavailable`", body = ErrorBody)))]
-pub async fn sign_in_options(State(state): State<AppState>) -> ApiResult<Json<PasskeyChallenge>> {
-    Ok(Json(passkeys::begin_sign_in(&state).await?.into()))
+pub async fn sign_in_options(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+) -> ApiResult<Json<PasskeyChallenge>> {
+    Ok(Json(passkeys::begin_sign_in(&state, &addr).await?.into()))
 }
 
 /// Finishes a passkey sign-in: alone (the ceremony of `/api/v1/login/passkey/options`)
