@@ -104,6 +104,18 @@ pub async fn login(
         return Err(AppError::login_failed());
     };
     state.store.forget_login_attempt(attempt).await?;
+    // R17: a frozen account signs nobody in. Said only once the password is right, so
+    // the owner learns why and a stranger learns nothing (docs/security.md).
+    if account.frozen_at.is_some() {
+        audit::user(
+            state,
+            Some(account.id),
+            "login_refused",
+            Some("account frozen"),
+        )
+        .await;
+        return Err(crate::freeze::frozen_error());
+    }
     // Second factor: an account with an authenticator needs its code too.
     if crate::factors::bound_factors(state, &account).await?.totp {
         let Some(code) = totp_code.map(str::trim).filter(|c| !c.is_empty()) else {
@@ -125,8 +137,23 @@ pub async fn login(
     }
     let token = start_session(state, account.id, user_agent).await?;
     audit::user(state, Some(account.id), "login", None).await;
+    new_device_alert(state, &account, user_agent, client_addr).await;
     Ok(LoggedIn {
         account_id: account.id,
         token,
     })
+}
+
+/// R21: a sign-in from a device or address the account had not used sends an alert.
+async fn new_device_alert(
+    state: &AppState,
+    account: &offboard_store::AccountRow,
+    user_agent: Option<&str>,
+    client_addr: &str,
+) {
+    match crate::alerts::is_new_device(state, account.id, user_agent, client_addr).await {
+        Ok(true) => crate::alerts::send(state, account, crate::alerts::AlertKind::NewSignIn).await,
+        Ok(false) => {}
+        Err(err) => tracing::error!(%err, "sign-in device not recorded; no new-device alert"),
+    }
 }

@@ -107,6 +107,9 @@ pub struct ServerConfig {
     pub connections: ConnectionLimits,
     /// What email addresses are accepted and how they are folded (R9).
     pub email_policy: offboard_core::EmailPolicy,
+    /// The site's public address (`https://accounts.example.com`), put in front of the
+    /// links in messages (the alerts' freeze link); without it links are paths only.
+    pub public_url: Option<String>,
 }
 
 /// Limits that keep slow or idle clients from holding the server (issue 13, item 5).
@@ -264,6 +267,7 @@ impl ServerConfig {
             webhooks: Vec::new(),
             connections: ConnectionLimits::default(),
             email_policy: offboard_core::EmailPolicy::default(),
+            public_url: None,
         }
     }
 

@@ -9,12 +9,14 @@
 //! [`outbound::HttpClient`] port, which the edge implements.
 
 pub mod accounts;
+pub mod alerts;
 pub mod audit;
 pub mod bindings;
 pub mod config;
 pub mod deletion;
 pub mod error;
 pub mod factors;
+pub mod freeze;
 pub mod hashing;
 pub mod identity;
 pub mod job_outcome;

@@ -290,6 +290,11 @@ pub fn server_config(validated: &Validated) -> Result<ServerConfig> {
             allow_international: settings.allow_international_email,
             fold_plus_tags: settings.fold_plus_tags,
         },
+        public_url: settings
+            .public_url
+            .as_deref()
+            .map(|u| u.trim().trim_end_matches('/').to_owned())
+            .filter(|u| !u.is_empty()),
     })
 }
 

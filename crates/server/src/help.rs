@@ -18,6 +18,8 @@ pub struct HelpSection {
     pub paragraphs: &'static [&'static str],
 }
 
+mod freeze;
+
 pub const TOPICS: &[HelpTopic] = &[
     HelpTopic {
         slug: "delete-account",
@@ -451,6 +453,8 @@ pub const TOPICS: &[HelpTopic] = &[
             },
         ],
     },
+    freeze::UNEXPECTED_ALERT,
+    freeze::ACCOUNT_FROZEN,
 ];
 
 /// The contact form a help page that says "contact support" links to, with its topic

@@ -934,9 +934,7 @@ async fn concurrent_deposits_and_withdrawals_keep_the_books_balanced(store: Stor
                     .unwrap()
                 {
                     WithdrawalOutcome::Requested { withdrawal_id } => Some(withdrawal_id),
-                    WithdrawalOutcome::InsufficientFunds { .. } => {
-                        panic!("there was always enough")
-                    }
+                    other => panic!("there was always enough, and no freeze or hold: {other:?}"),
                 }
             }
         }));

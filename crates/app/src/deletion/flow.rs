@@ -234,6 +234,7 @@ pub async fn captcha_needed(state: &AppState, user: &Authenticated) -> Result<bo
 
 /// Starts or resumes the account's flow (one live flow per account, R2).
 pub async fn start(state: &AppState, user: &Authenticated) -> Result<(FlowRow, bool), AppError> {
+    crate::freeze::ensure_not_frozen(&user.account)?;
     let captcha = captcha_needed(state, user).await?;
     let now = state.now();
     let started = offboard_store::AuditEntry {
@@ -243,10 +244,19 @@ pub async fn start(state: &AppState, user: &Authenticated) -> Result<(FlowRow, b
         action: "deletion_started",
         detail: None,
     };
-    Ok(state
+    let (flow, created) = state
         .store
         .start_flow(user.account.id, &user.token_hash, captcha, now, &started)
-        .await?)
+        .await?;
+    if created {
+        crate::alerts::send(
+            state,
+            &user.account,
+            crate::alerts::AlertKind::DeletionStarted,
+        )
+        .await;
+    }
+    Ok((flow, created))
 }
 
 /// The flow object as API.md shows it.

@@ -9,6 +9,7 @@ pub mod contact;
 pub mod deletion;
 pub mod dev;
 pub mod factors;
+pub mod freeze;
 pub mod health;
 pub mod identity;
 pub mod pages;
@@ -109,6 +110,7 @@ pub fn openapi_router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(admin::routes())
         .merge(deletion::routes())
         .merge(recovery::routes())
+        .merge(freeze::routes())
         .merge(support::routes())
         .merge(contact::routes())
         .merge(console::routes())
