@@ -70,40 +70,7 @@ pub async fn login(
     client_addr: &str,
     user_agent: Option<&str>,
 ) -> Result<LoggedIn, AppError> {
-    let now = state.now();
-    let parsed = state.parse_email(email).ok();
-    let login_name = parsed
-        .as_ref()
-        .map(|e| e.as_str().to_owned())
-        .unwrap_or_else(|| email.trim().to_lowercase());
-    let keys = &state.config.keys;
-    let login_key = keys.blind_index.keyed_hash("login-throttle", &login_name);
-    let address_key = keys.blind_index.keyed_hash("address-throttle", client_addr);
-
-    let (attempt, failures) = state
-        .store
-        .begin_login_attempt(&login_key, &address_key, now)
-        .await?;
-    if let Decision::Throttled { retry_after } = throttle::decide(&failures, now) {
-        state.store.forget_login_attempt(attempt).await?;
-        let secs = u64::try_from(retry_after.whole_seconds()).unwrap_or(1);
-        return Err(AppError::login_failed().retry_after(secs));
-    }
-
-    let account = match &parsed {
-        Some(email) => state.store.find_account_by_email(email).await?,
-        None => None,
-    };
-    let matched = state
-        .hashing
-        .verify(account.as_ref().map(|a| a.password_hash.as_str()), password)
-        .await?;
-    let known = account.as_ref().map(|a| a.id);
-    let Some(account) = account.filter(|_| matched) else {
-        audit::user(state, known, "login_failed", None).await;
-        return Err(AppError::login_failed());
-    };
-    state.store.forget_login_attempt(attempt).await?;
+    let account = password_account(state, email, password, client_addr).await?;
     // R17: a frozen account signs nobody in. Said only once the password is right, so
     // the owner learns why and a stranger learns nothing (docs/security.md).
     if account.frozen_at.is_some() {
@@ -156,4 +123,49 @@ async fn new_device_alert(
         Ok(false) => {}
         Err(err) => tracing::error!(%err, "sign-in device not recorded; no new-device alert"),
     }
+}
+
+/// The active account behind an email and password, under login's throttle (R3's
+/// per-login and per-address budget). Every failure answers the same 401.
+pub(crate) async fn password_account(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    client_addr: &str,
+) -> Result<offboard_store::AccountRow, AppError> {
+    let now = state.now();
+    let parsed = state.parse_email(email).ok();
+    let login_name = parsed
+        .as_ref()
+        .map(|e| e.as_str().to_owned())
+        .unwrap_or_else(|| email.trim().to_lowercase());
+    let keys = &state.config.keys;
+    let login_key = keys.blind_index.keyed_hash("login-throttle", &login_name);
+    let address_key = keys.blind_index.keyed_hash("address-throttle", client_addr);
+
+    let (attempt, failures) = state
+        .store
+        .begin_login_attempt(&login_key, &address_key, now)
+        .await?;
+    if let Decision::Throttled { retry_after } = throttle::decide(&failures, now) {
+        state.store.forget_login_attempt(attempt).await?;
+        let secs = u64::try_from(retry_after.whole_seconds()).unwrap_or(1);
+        return Err(AppError::login_failed().retry_after(secs));
+    }
+
+    let account = match &parsed {
+        Some(email) => state.store.find_account_by_email(email).await?,
+        None => None,
+    };
+    let matched = state
+        .hashing
+        .verify(account.as_ref().map(|a| a.password_hash.as_str()), password)
+        .await?;
+    let known = account.as_ref().map(|a| a.id);
+    let Some(account) = account.filter(|_| matched) else {
+        audit::user(state, known, "login_failed", None).await;
+        return Err(AppError::login_failed());
+    };
+    state.store.forget_login_attempt(attempt).await?;
+    Ok(account)
 }

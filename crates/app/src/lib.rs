@@ -30,6 +30,7 @@ pub mod sessions;
 pub mod state;
 pub mod support;
 pub mod tombstones;
+pub mod unfreeze;
 pub mod webhooks;
 
 pub use config::{Keys, Mode, ServerConfig};

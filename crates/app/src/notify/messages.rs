@@ -77,6 +77,11 @@ pub fn purpose_words(purpose: &str) -> Option<PurposeWords> {
             short: "remove a second factor",
             subject: "Your offboard code to remove a second factor",
         },
+        "unfreeze" => PurposeWords {
+            phrase: "to lift the freeze of your offboard account",
+            short: "unfreeze your account",
+            subject: "Your offboard code to unfreeze your account",
+        },
         "login" => PurposeWords {
             phrase: "to finish signing in to your offboard account",
             short: "sign in",

@@ -16,6 +16,7 @@ both_backends!(
     a_frozen_account_refuses_sign_in_withdrawals_factor_changes_and_deletion,
     a_parallel_burst_on_the_link_freezes_once,
     support_recovery_lifts_the_freeze_and_deletion_waits,
+    the_owner_lifts_the_freeze_after_24_hours_with_every_factor_and_the_id_number,
 );
 
 const ADDRESS: &str = "0x52908400098527886E0F7030069857D2E4169EE7";
@@ -403,4 +404,105 @@ async fn support_recovery_lifts_the_freeze_and_deletion_waits(backend: Backend) 
         .unwrap();
     assert!(audit.iter().any(|a| a.action == "support_recovery_approved"
         && a.detail.as_deref().is_some_and(|d| d.contains("unfrozen"))));
+}
+
+// Rules R17, R5, R6 (PRODUCT.md).
+async fn the_owner_lifts_the_freeze_after_24_hours_with_every_factor_and_the_id_number(
+    backend: Backend,
+) {
+    let app = app(backend).await;
+    let email = "owner@example.com";
+    let (token, secret) = app.user_with_totp(email).await;
+    let body = json!({"document_type": "passport", "document_number": crate::support::DOC, "country": "DE", "expires_on": "2031-01-01"});
+    assert_eq!(
+        app.post_json_as(&token, "/api/v1/me/identity", body)
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(
+        app.post_json_as(&token, "/api/v1/me/freeze", json!({}))
+            .await
+            .status(),
+        200
+    );
+
+    let ask = |password: &str| {
+        app.post_json(
+            "/api/v1/unfreeze/codes",
+            json!({"email": email, "password": password, "channel": "email"}),
+        )
+    };
+    // A wrong password says nothing more than a failed login.
+    let (status, err) = error_code(ask("not the password").await).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let (status, err) = error_code(ask(PASSWORD).await).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (403, Some("unfreeze_too_early"))
+    );
+    assert!(err["error"]["allowed_from"].is_string());
+
+    app.advance(24 * 3600 + 1).await;
+    assert_eq!(ask(PASSWORD).await.status(), 202);
+    let code = app.latest_code(email).await;
+    let unfreeze = |body: Value| app.post_json("/api/v1/unfreeze", body);
+    let base = json!({"email": email, "password": PASSWORD, "email_code": code, "id_number": crate::support::DOC});
+    // Every bound factor: the authenticator too.
+    let (status, err) = error_code(unfreeze(base.clone()).await).await;
+    assert_eq!(
+        (status, err["error"]["field"].as_str()),
+        (422, Some("totp_code"))
+    );
+    let mut wrong_number = base.clone();
+    wrong_number["totp_code"] = json!(app.next_totp(&secret).await);
+    wrong_number["id_number"] = json!("X99999999");
+    let (status, err) = error_code(unfreeze(wrong_number).await).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (400, Some("identity_mismatch"))
+    );
+    assert_frozen(
+        app.post_json(
+            "/api/v1/login",
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await,
+        "still frozen",
+    )
+    .await;
+
+    let mut right = base.clone();
+    right["totp_code"] = json!(app.next_totp(&secret).await);
+    let res = unfreeze(right).await;
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    let res = app
+        .post_json("/api/v1/login", json!({"email": email, "password": PASSWORD, "totp_code": app.next_totp(&secret).await}))
+        .await;
+    assert_eq!(res.status(), 200, "signed in again");
+    let (status, err) = error_code(app.post_json("/api/v1/unfreeze", base).await).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (409, Some("not_frozen"))
+    );
+    let audit = app
+        .state
+        .store
+        .audit_of_account(
+            app.state
+                .store
+                .find_account_by_email(&app.state.parse_email(email).unwrap())
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+        )
+        .await
+        .unwrap();
+    assert!(audit
+        .iter()
+        .any(|a| a.action == "account_unfrozen" && a.actor == "user"));
 }

@@ -13,6 +13,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(api::freeze_by_link))
         .routes(routes!(api::freeze_mine))
+        .routes(routes!(api::unfreeze_code))
+        .routes(routes!(api::unfreeze_mine))
         .routes(routes!(pages::link_page, pages::link_submit))
         .routes(routes!(pages::security_freeze_submit))
 }
