@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod audit;
 pub mod bindings;
+pub mod compliance;
 pub mod config;
 pub mod deletion;
 pub mod error;

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api;
 pub mod assets;
+pub mod compliance;
 pub mod console;
 pub mod contact;
 pub mod deletion;
@@ -108,6 +109,7 @@ pub fn openapi_router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(identity::routes())
         .merge(assets::routes())
         .merge(admin::routes())
+        .merge(compliance::routes())
         .merge(deletion::routes())
         .merge(recovery::routes())
         .merge(freeze::routes())

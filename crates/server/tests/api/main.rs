@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod alerts;
+mod compliance;
 mod console;
 mod contact;
 mod deletion;
