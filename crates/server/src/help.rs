@@ -497,6 +497,9 @@ mod tests {
         "assets-remaining",
         "deletion-cool-off",
         "captcha",
+        // R17, R21: `freeze::HELP_FROZEN` and `alerts::HELP_UNEXPECTED_ALERT`.
+        "account-frozen",
+        "unexpected-alert",
     ];
 
     #[test]
