@@ -40,6 +40,9 @@ impl From<SourceError> for AppError {
     }
 }
 
+/// The help page on what keeps assets busy (the deletion's assets step links it too).
+pub const HELP_ASSETS: &str = "/help/assets-remaining";
+
 /// The one answer to a withdrawal a hold stops, whatever the hold's kind (R18: a
 /// compliance hold must read like any other).
 pub fn withdrawals_paused() -> AppError {
@@ -48,7 +51,7 @@ pub fn withdrawals_paused() -> AppError {
         "withdrawals_paused",
         "Withdrawals from this account are paused for now. Nothing was sent and your balance is unchanged; contact support if this lasts.",
     )
-    .with_help(crate::deletion::HELP_ASSETS)
+    .with_help(HELP_ASSETS)
 }
 
 /// Refuses a withdrawal of a frozen account (R17) or one a hold stops (R18), before

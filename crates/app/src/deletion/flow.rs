@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 
 pub const HELP_DELETE: &str = "/help/delete-account";
 pub const HELP_IDENTITY: &str = "/help/identity-check-failed";
-pub const HELP_ASSETS: &str = "/help/assets-remaining";
+pub const HELP_ASSETS: &str = ledger::HELP_ASSETS;
 pub const HELP_COOL_OFF: &str = "/help/deletion-cool-off";
 pub const HELP_CAPTCHA: &str = "/help/captcha";
 pub use crate::tombstones::HELP_REREGISTER;

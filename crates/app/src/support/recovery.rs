@@ -122,22 +122,26 @@ pub async fn approve_recovery(
         return Err(request_decided());
     }
     state.job_wake.notify_one();
-    // R21: the owner hears of it on the factors they had (the old phone too).
-    crate::alerts::send(state, &account, crate::alerts::AlertKind::RecoveryApproved).await;
-    if let Err(err) = factors::send_code(
+    tell_owner(state, &account).await;
+    Ok(())
+}
+
+/// After an approval: the security alert (R21), on the factors the owner had (the old
+/// phone too), and the password-reset code.
+async fn tell_owner(state: &AppState, account: &offboard_store::AccountRow) {
+    crate::alerts::send(state, account, crate::alerts::AlertKind::RecoveryApproved).await;
+    let reset = factors::send_code(
         state,
-        &account,
+        account,
         Purpose::PasswordReset,
         Channel::Email,
         None,
         None,
-    )
-    .await
-    {
+    );
+    if let Err(err) = reset.await {
         // The owner can ask for a reset code themselves once the wait is over.
         tracing::info!(code = err.code, "recovery: password reset code not sent");
     }
-    Ok(())
 }
 
 /// Rejects a recovery request; the requester is told by email, with the reason.
