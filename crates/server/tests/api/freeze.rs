@@ -17,6 +17,7 @@ both_backends!(
     a_parallel_burst_on_the_link_freezes_once,
     support_recovery_lifts_the_freeze_and_deletion_waits,
     the_owner_lifts_the_freeze_after_24_hours_with_every_factor_and_the_id_number,
+    the_unfreeze_page_lifts_the_freeze_with_csrf,
 );
 
 const ADDRESS: &str = "0x52908400098527886E0F7030069857D2E4169EE7";
@@ -505,4 +506,67 @@ async fn the_owner_lifts_the_freeze_after_24_hours_with_every_factor_and_the_id_
     assert!(audit
         .iter()
         .any(|a| a.action == "account_unfrozen" && a.actor == "user"));
+}
+
+// Rules R17 (PRODUCT.md): the same way out as a page, for an owner without a session.
+async fn the_unfreeze_page_lifts_the_freeze_with_csrf(backend: Backend) {
+    let app = app(backend).await;
+    let email = "pageowner@example.com";
+    app.signup(email).await;
+    let token = app.login(email).await;
+    let body = json!({"document_type": "passport", "document_number": crate::support::DOC, "country": "DE", "expires_on": "2031-01-01"});
+    assert_eq!(
+        app.post_json_as(&token, "/api/v1/me/identity", body)
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(
+        app.post_json_as(&token, "/api/v1/me/freeze", json!({}))
+            .await
+            .status(),
+        200
+    );
+    app.advance(24 * 3600 + 1).await;
+    let browser = client(true);
+    let csrf = app.csrf_token(&browser, "/unfreeze").await;
+    let sent = browser
+        .post(app.url("/unfreeze/codes"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email", email),
+            ("password", PASSWORD),
+            ("channel", "email"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    assert!(sent.text().await.unwrap().contains("We sent you a code"));
+    let code = app.latest_code(email).await;
+    let form = |csrf: &str| {
+        vec![
+            ("csrf_token", csrf.to_owned()),
+            ("email", email.to_owned()),
+            ("password", PASSWORD.to_owned()),
+            ("email_code", code.clone()),
+            ("id_number", crate::support::DOC.to_owned()),
+        ]
+    };
+    let forged = browser
+        .post(app.url("/unfreeze"))
+        .form(&form("forged"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let done = browser
+        .post(app.url("/unfreeze"))
+        .form(&form(&csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.unwrap().contains("The freeze is lifted"));
+    app.login(email).await;
 }

@@ -209,6 +209,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/freeze/{account_id}/{token}"),
     ("post", "/freeze/{account_id}/{token}"),
     ("post", "/security/freeze"),
+    ("get", "/unfreeze"),
+    ("post", "/unfreeze"),
+    ("post", "/unfreeze/codes"),
     (
         "post",
         "/api/v1/admin/accounts/{account_id}/compliance-holds",

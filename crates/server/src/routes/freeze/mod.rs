@@ -17,4 +17,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::unfreeze_mine))
         .routes(routes!(pages::link_page, pages::link_submit))
         .routes(routes!(pages::security_freeze_submit))
+        .routes(routes!(pages::unfreeze_form, pages::unfreeze_submit))
+        .routes(routes!(pages::unfreeze_code_submit))
 }
