@@ -70,6 +70,51 @@ pub async fn login(
     client_addr: &str,
     user_agent: Option<&str>,
 ) -> Result<LoggedIn, AppError> {
+    let account = password_account(state, email, password, client_addr).await?;
+    // R17: a frozen account signs nobody in. Said only once the password is right, so
+    // the owner learns why and a stranger learns nothing (docs/security.md).
+    if account.frozen_at.is_some() {
+        audit::user(
+            state,
+            Some(account.id),
+            "login_refused",
+            Some("account frozen"),
+        )
+        .await;
+        return Err(crate::freeze::frozen_error());
+    }
+    second_factor(state, &account, totp_code).await?;
+    let token = start_session(state, account.id, user_agent).await?;
+    audit::user(state, Some(account.id), "login", None).await;
+    new_device_alert(state, &account, user_agent, client_addr).await;
+    Ok(LoggedIn {
+        account_id: account.id,
+        token,
+    })
+}
+
+/// R21: a sign-in from a device or address the account had not used sends an alert.
+pub(crate) async fn new_device_alert(
+    state: &AppState,
+    account: &offboard_store::AccountRow,
+    user_agent: Option<&str>,
+    client_addr: &str,
+) {
+    match crate::alerts::is_new_device(state, account.id, user_agent, client_addr).await {
+        Ok(true) => crate::alerts::send(state, account, crate::alerts::AlertKind::NewSignIn).await,
+        Ok(false) => {}
+        Err(err) => tracing::error!(%err, "sign-in device not recorded; no new-device alert"),
+    }
+}
+
+/// The active account behind an email and password, under login's throttle (R3's
+/// per-login and per-address budget). Every failure answers the same 401.
+pub(crate) async fn password_account(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    client_addr: &str,
+) -> Result<offboard_store::AccountRow, AppError> {
     let now = state.now();
     let parsed = state.parse_email(email).ok();
     let login_name = parsed
@@ -104,13 +149,7 @@ pub async fn login(
         return Err(AppError::login_failed());
     };
     state.store.forget_login_attempt(attempt).await?;
-    second_factor(state, &account, totp_code).await?;
-    let token = start_session(state, account.id, user_agent).await?;
-    audit::user(state, Some(account.id), "login", None).await;
-    Ok(LoggedIn {
-        account_id: account.id,
-        token,
-    })
+    Ok(account)
 }
 
 /// The second step after a right password: the authenticator code, or a passkey (its

@@ -1,6 +1,7 @@
 //! Binding and removing second factors (R5): the authenticator, the phone, and the codes
 //! that approve a withdrawal or a removal. Shared by the API and the Security page.
 
+use crate::alerts::{self, AlertKind};
 use crate::audit;
 use crate::error::{AppError, ErrorKind};
 use crate::factors::{self, FactorCodes};
@@ -21,6 +22,7 @@ pub async fn begin_totp(
     state: &AppState,
     account: &offboard_store::AccountRow,
 ) -> Result<TotpSetup, AppError> {
+    crate::freeze::ensure_not_frozen(account)?;
     let secret = totp::generate_secret();
     let uri = totp::otpauth_uri(&secret, &account.email).map_err(AppError::internal)?;
     let sealed = totp::seal_secret(&state.config.keys.secrets, &account.id.to_string(), &secret);
@@ -46,6 +48,7 @@ pub async fn remove_totp(
     account: &offboard_store::AccountRow,
     codes: FactorCodes,
 ) -> Result<(), AppError> {
+    crate::freeze::ensure_not_frozen(account)?;
     if !factors::bound_factors(state, account).await?.totp {
         return Err(AppError::new(
             ErrorKind::NotFound,
@@ -56,6 +59,7 @@ pub async fn remove_totp(
     factors::verify_all(state, account, Purpose::Unbind, None, &codes).await?;
     state.store.remove_totp(account.id, state.now()).await?;
     audit::user(state, Some(account.id), "totp_removed", None).await;
+    alerts::send(state, account, AlertKind::FactorRemoved).await;
     Ok(())
 }
 
@@ -64,6 +68,7 @@ pub async fn begin_phone(
     account: &offboard_store::AccountRow,
     phone: &str,
 ) -> Result<i64, AppError> {
+    crate::freeze::ensure_not_frozen(account)?;
     let phone = PhoneNumber::parse(phone)
         .map_err(|e| AppError::validation("phone", e).with_help(factors::HELP_SMS_MISSING))?;
     if account.phone.is_some() {
@@ -94,6 +99,7 @@ pub async fn confirm_phone(
     account: &offboard_store::AccountRow,
     code: &str,
 ) -> Result<(), AppError> {
+    crate::freeze::ensure_not_frozen(account)?;
     let check = factors::check_code(
         state,
         account.id,
@@ -119,6 +125,7 @@ pub async fn confirm_phone(
         Err(other) => return Err(other.into()),
     }
     audit::user(state, Some(account.id), "phone_bound", None).await;
+    alerts::send(state, account, AlertKind::FactorAdded).await;
     Ok(())
 }
 
@@ -127,6 +134,7 @@ pub async fn remove_phone(
     account: &offboard_store::AccountRow,
     codes: FactorCodes,
 ) -> Result<(), AppError> {
+    crate::freeze::ensure_not_frozen(account)?;
     if account.phone.is_none() {
         return Err(AppError::new(
             ErrorKind::NotFound,
@@ -137,6 +145,7 @@ pub async fn remove_phone(
     factors::verify_all(state, account, Purpose::Unbind, None, &codes).await?;
     state.store.clear_phone(account.id, state.now()).await?;
     audit::user(state, Some(account.id), "phone_removed", None).await;
+    alerts::send(state, account, AlertKind::FactorRemoved).await;
     Ok(())
 }
 

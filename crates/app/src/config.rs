@@ -109,6 +109,9 @@ pub struct ServerConfig {
     pub email_policy: offboard_core::EmailPolicy,
     /// The WebAuthn relying party of passkeys (R16).
     pub passkeys: PasskeyConfig,
+    /// The site's public address (`https://accounts.example.com`), put in front of the
+    /// links in messages (the alerts' freeze link); without it links are paths only.
+    pub public_url: Option<String>,
 }
 
 /// The WebAuthn relying party: the id (a registrable domain, or `localhost`) and the
@@ -288,6 +291,7 @@ impl ServerConfig {
             connections: ConnectionLimits::default(),
             email_policy: offboard_core::EmailPolicy::default(),
             passkeys: PasskeyConfig::dev_for(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            public_url: None,
         }
     }
 

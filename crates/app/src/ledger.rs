@@ -40,6 +40,33 @@ impl From<SourceError> for AppError {
     }
 }
 
+/// The help page on what keeps assets busy (the deletion's assets step links it too).
+pub const HELP_ASSETS: &str = "/help/assets-remaining";
+
+/// The one answer to a withdrawal a hold stops, whatever the hold's kind (R18: a
+/// compliance hold must read like any other).
+pub fn withdrawals_paused() -> AppError {
+    AppError::new(
+        ErrorKind::Conflict,
+        "withdrawals_paused",
+        "Withdrawals from this account are paused for now. Nothing was sent and your balance is unchanged; contact support if this lasts.",
+    )
+    .with_help(HELP_ASSETS)
+}
+
+/// Refuses a withdrawal of a frozen account (R17) or one a hold stops (R18), before
+/// any code is spent.
+pub async fn ensure_can_withdraw(
+    state: &AppState,
+    account: &offboard_store::AccountRow,
+) -> Result<(), AppError> {
+    crate::freeze::ensure_not_frozen(account)?;
+    if state.store.withdrawals_held(account.id).await? {
+        return Err(withdrawals_paused());
+    }
+    Ok(())
+}
+
 /// What an account holds, from the configured source.
 pub async fn holdings(state: &AppState, account_id: AccountId) -> Result<Holdings, SourceError> {
     match &state.config.asset_source {

@@ -9,12 +9,15 @@
 //! [`outbound::HttpClient`] port, which the edge implements.
 
 pub mod accounts;
+pub mod alerts;
 pub mod audit;
 pub mod bindings;
+pub mod compliance;
 pub mod config;
 pub mod deletion;
 pub mod error;
 pub mod factors;
+pub mod freeze;
 pub mod hashing;
 pub mod identity;
 pub mod job_outcome;
@@ -29,6 +32,7 @@ pub mod sessions;
 pub mod state;
 pub mod support;
 pub mod tombstones;
+pub mod unfreeze;
 pub mod webhooks;
 
 pub use config::{Keys, Mode, PasskeyConfig, ServerConfig};

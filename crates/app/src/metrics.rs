@@ -15,3 +15,8 @@ pub fn code_sent(channel: &'static str) {
 pub fn job_outcome(kind: &'static str, outcome: &'static str) {
     metrics::counter!("offboard_jobs_total", "kind" => kind, "outcome" => outcome).increment(1);
 }
+
+/// A security alert could not be queued (R21): operators should see it.
+pub fn alert_lost(alert: &'static str) {
+    metrics::counter!("offboard_alerts_lost_total", "alert" => alert).increment(1);
+}

@@ -106,6 +106,7 @@ pub async fn confirm_reset(
             &audit_line,
         )
         .await?;
+    crate::alerts::send(state, &account, crate::alerts::AlertKind::PasswordReset).await;
     Ok(())
 }
 

@@ -18,7 +18,7 @@ use offboard_store::{ClaimedJob, DeliveryAttempt, StoreError, WebhookEndpoint};
 pub enum EndpointError {
     #[error("`url` must be an absolute http or https address")]
     Url,
-    #[error("`events` must name at least one of account.deleted, account.deletion_started, account.recovered")]
+    #[error("`events` must name at least one of account.deleted, account.deletion_started, account.recovered, account.frozen")]
     Events,
 }
 

@@ -10,14 +10,17 @@ pub enum EventType {
     AccountDeletionStarted,
     /// Support approved an assisted recovery (R11).
     AccountRecovered,
+    /// The owner froze the account (R17): every session was revoked.
+    AccountFrozen,
 }
 
 impl EventType {
     /// Every event, in the order endpoints list them.
-    pub const ALL: [EventType; 3] = [
+    pub const ALL: [EventType; 4] = [
         EventType::AccountDeleted,
         EventType::AccountDeletionStarted,
         EventType::AccountRecovered,
+        EventType::AccountFrozen,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -25,6 +28,7 @@ impl EventType {
             EventType::AccountDeleted => "account.deleted",
             EventType::AccountDeletionStarted => "account.deletion_started",
             EventType::AccountRecovered => "account.recovered",
+            EventType::AccountFrozen => "account.frozen",
         }
     }
 

@@ -32,10 +32,12 @@ pub enum Purpose {
     Login,
     /// The first authenticator code that turns a new authenticator on.
     FactorSetup,
+    /// The owner lifting a freeze after 24 hours (R17; every bound factor).
+    Unfreeze,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 7] = [
+    pub const ALL: [Purpose; 8] = [
         Purpose::PhoneBinding,
         Purpose::Withdrawal,
         Purpose::Deletion,
@@ -43,6 +45,7 @@ impl Purpose {
         Purpose::Unbind,
         Purpose::Login,
         Purpose::FactorSetup,
+        Purpose::Unfreeze,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +57,7 @@ impl Purpose {
             Purpose::Unbind => "unbind",
             Purpose::Login => "login",
             Purpose::FactorSetup => "factor_setup",
+            Purpose::Unfreeze => "unfreeze",
         }
     }
 

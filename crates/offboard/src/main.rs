@@ -291,6 +291,11 @@ pub fn server_config(validated: &Validated) -> Result<ServerConfig> {
             fold_plus_tags: settings.fold_plus_tags,
         },
         passkeys: validated.passkeys.clone(),
+        public_url: settings
+            .public_url
+            .as_deref()
+            .map(|u| u.trim().trim_end_matches('/').to_owned())
+            .filter(|u| !u.is_empty()),
     })
 }
 

@@ -89,6 +89,9 @@ pub struct Settings {
     pub allow_international_email: bool,
     /// R9: treat `name+tag@domain` as `name@domain` (one account, one tombstone).
     pub fold_plus_tags: bool,
+    /// The site's public address (e.g. `https://accounts.example.com`), put in front of
+    /// the freeze link in security alerts (R17); without it the link is a path only.
+    pub public_url: Option<String>,
     /// Where dev mode keeps its generated keys; defaults to beside the SQLite file.
     pub keys_file: Option<PathBuf>,
     /// 64 hex characters. Required in production (or in `keys_file`).
@@ -211,6 +214,7 @@ impl Default for Settings {
             max_connections: 1024,
             allow_international_email: false,
             fold_plus_tags: false,
+            public_url: None,
             keys_file: None,
             blind_index_key: None,
             document_key: None,

@@ -18,6 +18,8 @@ pub struct HelpSection {
     pub paragraphs: &'static [&'static str],
 }
 
+mod freeze;
+
 pub const TOPICS: &[HelpTopic] = &[
     HelpTopic {
         slug: "delete-account",
@@ -501,6 +503,8 @@ pub const TOPICS: &[HelpTopic] = &[
             },
         ],
     },
+    freeze::UNEXPECTED_ALERT,
+    freeze::ACCOUNT_FROZEN,
 ];
 /// The contact form a help page that says "contact support" links to, with its topic
 /// chosen. Pages for people who cannot log in point to the recovery request instead

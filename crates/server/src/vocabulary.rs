@@ -139,6 +139,8 @@ pub enum WebhookEvent {
     AccountDeletionStarted,
     #[schema(rename = "account.recovered")]
     AccountRecovered,
+    #[schema(rename = "account.frozen")]
+    AccountFrozen,
 }
 
 /// Whether a recovery request's typed ID number matched the one on file.

@@ -128,6 +128,10 @@ pub struct AccountSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, format = DateTime)]
     pub identity_locked_until: Option<String>,
+    /// RFC 3339; present while the account is frozen (R17).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = DateTime)]
+    pub frozen_at: Option<String>,
 }
 
 /// How API.md names an account status.
@@ -153,6 +157,7 @@ impl From<&support::AccountSummary> for AccountSummary {
             },
             open_deletion_step: s.open_deletion_step.map(|step| step.as_str().to_owned()),
             identity_locked_until: s.identity_locked_until.map(rfc3339),
+            frozen_at: s.frozen_at.map(rfc3339),
         }
     }
 }

@@ -29,6 +29,8 @@ pub struct AccountRow {
     pub phone: Option<String>,
     pub status: AccountStatus,
     pub created_at: OffsetDateTime,
+    /// R17: set while the account is frozen.
+    pub frozen_at: Option<OffsetDateTime>,
 }
 
 impl std::fmt::Debug for AccountRow {
@@ -36,11 +38,12 @@ impl std::fmt::Debug for AccountRow {
         f.debug_struct("AccountRow")
             .field("id", &self.id)
             .field("status", &self.status)
+            .field("frozen_at", &self.frozen_at)
             .finish_non_exhaustive()
     }
 }
 
-const ACCOUNT_COLUMNS: &str = "id, email, password_hash, phone, status, created_at";
+const ACCOUNT_COLUMNS: &str = "id, email, password_hash, phone, status, created_at, frozen_at";
 
 pub(crate) fn account_from_row<R: Row>(row: &R) -> Result<AccountRow, StoreError>
 where
@@ -48,6 +51,7 @@ where
     String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     Option<String>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     let id: String = row.try_get("id")?;
     Ok(AccountRow {
@@ -63,6 +67,7 @@ where
         phone: row.try_get("phone")?,
         status: AccountStatus::parse(&row.try_get::<String, _>("status")?)?,
         created_at: from_unix(row.try_get("created_at")?),
+        frozen_at: row.try_get::<Option<i64>, _>("frozen_at")?.map(from_unix),
     })
 }
 

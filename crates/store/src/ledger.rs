@@ -39,8 +39,17 @@ pub enum DepositOutcome {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WithdrawalOutcome {
-    Requested { withdrawal_id: String },
-    InsufficientFunds { available: Decimal },
+    Requested {
+        withdrawal_id: String,
+    },
+    InsufficientFunds {
+        available: Decimal,
+    },
+    /// R17: the account was frozen (checked under the ledger lock the freeze takes).
+    Frozen,
+    /// A hold that stops withdrawals stands (R18: the caller answers the same for every
+    /// such hold, whatever its kind).
+    Held,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +95,7 @@ pub struct WithdrawalRow {
     pub created_at: OffsetDateTime,
 }
 
-fn lock_key(account_id: &str) -> String {
+pub(crate) fn lock_key(account_id: &str) -> String {
     format!("ledger:{account_id}")
 }
 
@@ -178,6 +187,7 @@ macro_rules! journal_line {
         .await?
     };
 }
+pub(crate) use journal_line;
 
 /// Reads the cached available balance inside the transaction.
 macro_rules! available_in_tx {
@@ -195,6 +205,7 @@ macro_rules! available_in_tx {
         }
     }};
 }
+pub(crate) use available_in_tx;
 
 /// Writes the cached available balance inside the transaction.
 macro_rules! set_available_in_tx {
@@ -210,6 +221,7 @@ macro_rules! set_available_in_tx {
         .await?
     };
 }
+pub(crate) use set_available_in_tx;
 
 impl Store {
     /// Credits a deposit (R4: never to a deleted account). With an idempotency key, a
@@ -300,7 +312,21 @@ impl Store {
         let account = account_id.to_string();
         let outcome = locked_tx!(self, lock_key(&account), tx => {
             let balance = available_in_tx!(tx, &account, asset);
-            if balance < amount {
+            let frozen: Option<i64> = sqlx::query("SELECT frozen_at FROM accounts WHERE id = $1")
+                .bind(&account)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("frozen_at")?;
+            let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM holds WHERE account_id = $1 AND blocks_withdrawals = 1")
+                .bind(&account)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            if frozen.is_some() {
+                WithdrawalOutcome::Frozen
+            } else if held > 0 {
+                WithdrawalOutcome::Held
+            } else if balance < amount {
                 WithdrawalOutcome::InsufficientFunds { available: balance }
             } else {
                 let id = uuid::Uuid::now_v7().to_string();
@@ -399,25 +425,14 @@ impl Store {
         reference: &str,
         now: OffsetDateTime,
     ) -> Result<Option<String>, StoreError> {
-        if self.get_account(account_id).await?.is_none() {
-            return Ok(None);
-        }
-        let id = uuid::Uuid::now_v7().to_string();
-        on_db!(self, pool => sqlx::query("INSERT INTO holds (id, account_id, kind, reference, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&id)
-            .bind(account_id.to_string())
-            .bind(kind)
-            .bind(reference)
-            .bind(to_unix(now))
-            .execute(pool)
+        self.add_hold_blocking(account_id, kind, reference, false, now)
             .await
-            .map(|_| ()))?;
-        Ok(Some(id))
     }
 
-    /// False if there was no such hold.
+    /// False if there was no such hold. A compliance hold is lifted only through
+    /// [`Store::release_compliance_hold`], which audits it (R18).
     pub async fn release_hold(&self, hold_id: &str) -> Result<bool, StoreError> {
-        let n = on_db!(self, pool => sqlx::query("DELETE FROM holds WHERE id = $1").bind(hold_id).execute(pool).await.map(|r| r.rows_affected()))?;
+        let n = on_db!(self, pool => sqlx::query("DELETE FROM holds WHERE id = $1 AND compliance_reason IS NULL").bind(hold_id).execute(pool).await.map(|r| r.rows_affected()))?;
         Ok(n == 1)
     }
 

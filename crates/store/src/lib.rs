@@ -22,6 +22,10 @@ pub use ledger::{
     DepositOutcome, DepositRow, LedgerAudit, SettleOutcome, SettledBy, Settlement,
     WithdrawalOutcome, WithdrawalRow,
 };
+mod freeze;
+pub use freeze::{AlertMessage, Freeze, FreezeBy, FreezeOutcome, LinkRefusal, NewAlert};
+mod compliance;
+pub use compliance::ComplianceHoldRow;
 mod outbox;
 mod passkeys;
 mod recovery;

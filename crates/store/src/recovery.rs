@@ -31,7 +31,8 @@ pub struct RecoveryApproval<'a> {
 
 impl Store {
     /// Approves a recovery request, all or nothing: the decision, the authenticator and
-    /// phone removed, every session ended, the cool-off started and `account.recovered`
+    /// phone removed, a freeze lifted (R17: support's recovery path is one of the two
+    /// ways out of it), every session ended, the cool-off started and `account.recovered`
     /// written to the outbox. False (and nothing changed) if the request was decided
     /// meanwhile. Runs under the account's factor lock, like every factor change.
     pub async fn approve_recovery(&self, a: &RecoveryApproval<'_>) -> Result<bool, StoreError> {
@@ -54,7 +55,7 @@ impl Store {
                 // R11/R16: the passkeys go with the other factors (the person lost them).
                 sqlx::query("DELETE FROM passkeys WHERE account_id = $1").bind(&account).execute(&mut *tx).await?;
                 sqlx::query("DELETE FROM passkey_ceremonies WHERE account_id = $1").bind(&account).execute(&mut *tx).await?;
-                sqlx::query("UPDATE accounts SET phone = NULL, require_passkey = 0, factors_changed_at = $1, cooloff_until = $2 WHERE id = $3")
+                sqlx::query("UPDATE accounts SET phone = NULL, require_passkey = 0, factors_changed_at = $1, cooloff_until = $2, frozen_at = NULL WHERE id = $3")
                     .bind(now)
                     .bind(to_unix(a.cooloff_until))
                     .bind(&account)

@@ -62,7 +62,7 @@ impl Store {
         on_db!(self, pool => {
             let row = sqlx::query(
                 "SELECT s.token_hash, s.created_at AS session_created_at, s.last_seen_at, s.user_agent,
-                        a.id, a.email, a.password_hash, a.phone, a.status, a.created_at
+                        a.id, a.email, a.password_hash, a.phone, a.status, a.created_at, a.frozen_at
                  FROM sessions s JOIN accounts a ON a.id = s.account_id
                  WHERE s.token_hash = $1 AND s.kind = $2 AND a.status = 'active'",
             )

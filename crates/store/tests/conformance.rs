@@ -45,6 +45,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    freeze_spends_its_link_once_and_refunds_pending_withdrawals,
     a_started_flow_and_its_audit_commit_together,
     accounts_round_trip,
     duplicate_email_is_a_conflict,
@@ -979,9 +980,7 @@ async fn concurrent_deposits_and_withdrawals_keep_the_books_balanced(store: Stor
                     .unwrap()
                 {
                     WithdrawalOutcome::Requested { withdrawal_id } => Some(withdrawal_id),
-                    WithdrawalOutcome::InsufficientFunds { .. } => {
-                        panic!("there was always enough")
-                    }
+                    other => panic!("there was always enough, and no freeze or hold: {other:?}"),
                 }
             }
         }));
@@ -1913,4 +1912,108 @@ async fn the_erasure_deletes_support_requests(store: Store) {
     );
     assert!(store.support_requests_of(id).await.unwrap().is_empty());
     assert_eq!(store.support_requests_of(other).await.unwrap().len(), 1);
+}
+
+// R17: the freeze's one transaction: the link (by hash, for its account, unexpired) is
+// spent once, sessions go, pending withdrawals are refunded with balanced journal lines,
+// and a frozen account's withdrawal is refused under the ledger lock.
+async fn freeze_spends_its_link_once_and_refunds_pending_withdrawals(store: Store) {
+    use offboard_store::{
+        AuditEntry, Freeze, FreezeBy, FreezeOutcome, LinkRefusal, NewAlert, WithdrawalOutcome,
+    };
+    let id = account(&store, "freeze@example.com").await;
+    let other = account(&store, "other@example.com").await;
+    store.deposit(id, "BTC", d("1"), None, T0).await.unwrap();
+    let WithdrawalOutcome::Requested { withdrawal_id } = store
+        .request_withdrawal(id, "BTC", d("0.4"), "bc1qexample", T0)
+        .await
+        .unwrap()
+    else {
+        panic!("enough funds")
+    };
+    let alert = |hash: &'static str| NewAlert {
+        account_id: id,
+        alert: "new_sign_in",
+        token_hash: hash,
+        expires_at: T0 + Duration::days(7),
+        messages: &[],
+        now: T0,
+    };
+    store.queue_alert(&alert("hash-1")).await.unwrap();
+    let freeze = |account, hash: &'static str, now| Freeze {
+        account_id: account,
+        by: FreezeBy::Link { token_hash: hash },
+        event_payload: "{}",
+        audit: AuditEntry {
+            at: now,
+            account_id: Some(account),
+            actor: "user",
+            action: "account_frozen",
+            detail: None,
+        },
+        now,
+    };
+    let refused = |why| FreezeOutcome::Refused(why);
+    assert_eq!(
+        store
+            .freeze_account(&freeze(other, "hash-1", T0))
+            .await
+            .unwrap(),
+        refused(LinkRefusal::Unknown)
+    );
+    assert_eq!(
+        store
+            .freeze_account(&freeze(id, "hash-2", T0))
+            .await
+            .unwrap(),
+        refused(LinkRefusal::Unknown)
+    );
+    assert_eq!(
+        store
+            .freeze_account(&freeze(id, "hash-1", T0 + Duration::days(8)))
+            .await
+            .unwrap(),
+        refused(LinkRefusal::Expired)
+    );
+    assert_eq!(
+        store
+            .freeze_account(&freeze(id, "hash-1", T0))
+            .await
+            .unwrap(),
+        FreezeOutcome::Frozen {
+            cancelled_withdrawals: vec![withdrawal_id]
+        }
+    );
+    assert_eq!(
+        store
+            .freeze_account(&freeze(id, "hash-1", T0))
+            .await
+            .unwrap(),
+        refused(LinkRefusal::Used)
+    );
+    let holdings = store.holdings(id).await.unwrap();
+    assert!(holdings.pending.is_empty());
+    assert_eq!(holdings.balances[0].amount, d("1"));
+    assert!(store.ledger_audit().await.unwrap().violations().is_empty());
+    assert!(matches!(
+        store
+            .request_withdrawal(id, "BTC", d("0.1"), "bc1qexample", T0)
+            .await
+            .unwrap(),
+        WithdrawalOutcome::Frozen
+    ));
+    assert!(store
+        .get_account(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .frozen_at
+        .is_some());
+    assert!(store
+        .get_account(other)
+        .await
+        .unwrap()
+        .unwrap()
+        .frozen_at
+        .is_none());
 }

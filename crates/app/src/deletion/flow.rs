@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 
 pub const HELP_DELETE: &str = "/help/delete-account";
 pub const HELP_IDENTITY: &str = "/help/identity-check-failed";
-pub const HELP_ASSETS: &str = "/help/assets-remaining";
+pub const HELP_ASSETS: &str = ledger::HELP_ASSETS;
 pub const HELP_COOL_OFF: &str = "/help/deletion-cool-off";
 pub const HELP_CAPTCHA: &str = "/help/captcha";
 pub use crate::tombstones::HELP_REREGISTER;
@@ -235,6 +235,7 @@ pub async fn captcha_needed(state: &AppState, user: &Authenticated) -> Result<bo
 
 /// Starts or resumes the account's flow (one live flow per account, R2).
 pub async fn start(state: &AppState, user: &Authenticated) -> Result<(FlowRow, bool), AppError> {
+    crate::freeze::ensure_not_frozen(&user.account)?;
     let captcha = captcha_needed(state, user).await?;
     let now = state.now();
     let started = offboard_store::AuditEntry {
@@ -244,10 +245,19 @@ pub async fn start(state: &AppState, user: &Authenticated) -> Result<(FlowRow, b
         action: "deletion_started",
         detail: None,
     };
-    Ok(state
+    let (flow, created) = state
         .store
         .start_flow(user.account.id, &user.token_hash, captcha, now, &started)
-        .await?)
+        .await?;
+    if created {
+        crate::alerts::send(
+            state,
+            &user.account,
+            crate::alerts::AlertKind::DeletionStarted,
+        )
+        .await;
+    }
+    Ok((flow, created))
 }
 
 /// The flow object as API.md shows it.

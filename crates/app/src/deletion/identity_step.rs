@@ -15,7 +15,7 @@ use offboard_core::identity::DocumentNumber;
 use offboard_store::IdentityAttempt;
 use time::OffsetDateTime;
 
-fn identity_locked(until: OffsetDateTime) -> AppError {
+pub(crate) fn identity_locked(until: OffsetDateTime) -> AppError {
     AppError::new(
         ErrorKind::Locked,
         "identity_locked",
@@ -116,16 +116,28 @@ async fn answer_matches(
                 .verify(Some(&user.account.password_hash), password)
                 .await?
         }
-        IdentityAnswer::Number(typed) => match DocumentNumber::parse(typed) {
-            Ok(number) => {
-                let index = crate::identity::document_index(state, &number);
-                approved.iter().any(|stored| {
-                    constant_time_eq(stored.index.as_bytes(), index.as_bytes())
-                        && crate::identity::open_number(state, account_id, &stored.sealed)
-                            .is_some_and(|n| n.matches(&number))
-                })
-            }
-            Err(_) => false,
-        },
+        IdentityAnswer::Number(typed) => number_matches(state, account_id, approved, typed),
     })
+}
+
+/// Whether `typed` is the number of one of the account's approved documents (blind
+/// index first, then the decrypted original): the deletion's identity step and the
+/// owner's unfreeze (R17) ask the same.
+pub fn number_matches(
+    state: &AppState,
+    account_id: offboard_core::AccountId,
+    approved: &[offboard_store::StoredDocumentNumber],
+    typed: &str,
+) -> bool {
+    match DocumentNumber::parse(typed) {
+        Ok(number) => {
+            let index = crate::identity::document_index(state, &number);
+            approved.iter().any(|stored| {
+                constant_time_eq(stored.index.as_bytes(), index.as_bytes())
+                    && crate::identity::open_number(state, account_id, &stored.sealed)
+                        .is_some_and(|n| n.matches(&number))
+            })
+        }
+        Err(_) => false,
+    }
 }

@@ -7,4 +7,5 @@ mod flow;
 mod identity_step;
 
 pub use flow::*;
-pub use identity_step::submit_identity;
+pub(crate) use identity_step::identity_locked;
+pub use identity_step::{number_matches, submit_identity};

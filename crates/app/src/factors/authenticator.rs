@@ -79,6 +79,7 @@ pub async fn confirm_authenticator(
     account_id: AccountId,
     code: &str,
 ) -> Result<(), AppError> {
+    crate::freeze::ensure_not_frozen_now(state, account_id).await?;
     check_totp(
         state,
         account_id,
@@ -88,6 +89,9 @@ pub async fn confirm_authenticator(
     )
     .await?;
     audit::user(state, Some(account_id), "totp_bound", None).await;
+    if let Some(account) = state.store.get_account(account_id).await? {
+        crate::alerts::send(state, &account, crate::alerts::AlertKind::FactorAdded).await;
+    }
     Ok(())
 }
 

@@ -77,6 +77,11 @@ pub fn purpose_words(purpose: &str) -> Option<PurposeWords> {
             short: "remove a second factor",
             subject: "Your offboard code to remove a second factor",
         },
+        "unfreeze" => PurposeWords {
+            phrase: "to lift the freeze of your offboard account",
+            short: "unfreeze your account",
+            subject: "Your offboard code to unfreeze your account",
+        },
         "login" => PurposeWords {
             phrase: "to finish signing in to your offboard account",
             short: "sign in",
@@ -130,6 +135,11 @@ fn templates() -> &'static Environment<'static> {
             (
                 "deletion_notice.html",
                 include_str!("../../templates/email/deletion_notice.html"),
+            ),
+            ("alert.txt", include_str!("../../templates/email/alert.txt")),
+            (
+                "alert.html",
+                include_str!("../../templates/email/alert.html"),
             ),
         ] {
             if let Err(err) = env.add_template(name, source) {
@@ -193,6 +203,43 @@ pub fn deletion_notice(deleted_at: &str, reregister_after: &str) -> Notice {
         subject: subject.to_owned(),
         text: render("deletion_notice.txt", &fields),
         html: render("deletion_notice.html", &fields),
+    }
+}
+
+/// A security alert (R21) in every shape we send it. Debug prints only the subject: the
+/// other fields hold the freeze link, a credential.
+#[derive(Clone)]
+pub struct AlertText {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub sms: String,
+}
+
+impl fmt::Debug for AlertText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AlertText")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The alert for `what` happened (`"a sign-in from a new device"`) at `when`, with the
+/// one-time freeze link and the help page (both absolute when the site's address is
+/// known).
+pub fn alert_message(
+    subject: &str,
+    what: &str,
+    when: &str,
+    freeze_url: &str,
+    help_url: &str,
+) -> AlertText {
+    let fields = context! { subject, what, when, freeze_url, help_url };
+    AlertText {
+        subject: subject.to_owned(),
+        text: render("alert.txt", &fields),
+        html: render("alert.html", &fields),
+        sms: format!("offboard alert: {what}. Not you? Freeze: {freeze_url}"),
     }
 }
 

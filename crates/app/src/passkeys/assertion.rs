@@ -256,6 +256,7 @@ pub async fn finish_sign_in(
     ceremony: &str,
     credential: &Value,
     user_agent: Option<&str>,
+    client_addr: &str,
 ) -> Result<SignedIn, AppError> {
     let credential = parse_credential(credential)?;
     let taken = ceremonies::take(state, ceremony).await?;
@@ -274,16 +275,29 @@ pub async fn finish_sign_in(
         }
     };
     let account_id = used.account_id;
-    let live = state
+    let Some(account) = state
         .store
         .get_account(account_id)
         .await?
-        .is_some_and(|a| a.status == offboard_store::AccountStatus::Active);
-    if !live {
+        .filter(|a| a.status == offboard_store::AccountStatus::Active)
+    else {
         return Err(unknown_passkey());
+    };
+    // R17: a frozen account signs nobody in; said once the passkey proved its owner, as
+    // a password sign-in says it once the password is right.
+    if account.frozen_at.is_some() {
+        audit::user(
+            state,
+            Some(account_id),
+            "login_refused",
+            Some("account frozen"),
+        )
+        .await;
+        return Err(crate::freeze::frozen_error());
     }
     spend(state, used).await?;
     let token = crate::sessions::start_session(state, account_id, user_agent).await?;
     audit::user(state, Some(account_id), "login", Some("method=passkey")).await;
+    crate::accounts::new_device_alert(state, &account, user_agent, client_addr).await;
     Ok(SignedIn { account_id, token })
 }

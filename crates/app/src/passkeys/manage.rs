@@ -16,6 +16,7 @@ pub async fn remove(
     id: &str,
     codes: &FactorCodes,
 ) -> Result<(), AppError> {
+    crate::freeze::ensure_not_frozen(account)?;
     if !state
         .store
         .passkeys(account.id)
@@ -35,7 +36,10 @@ pub async fn remove(
         detail: None,
     };
     match state.store.remove_passkey(account.id, id, now, &audit).await? {
-        RemovePasskey::Removed => Ok(()),
+        RemovePasskey::Removed => {
+            crate::alerts::send(state, account, crate::alerts::AlertKind::FactorRemoved).await;
+            Ok(())
+        }
         RemovePasskey::NotFound => Err(AppError::not_found()),
         RemovePasskey::StillRequired => Err(AppError::new(
             ErrorKind::Conflict,
@@ -54,6 +58,7 @@ pub async fn set_required(
     on: bool,
     codes: &FactorCodes,
 ) -> Result<(), AppError> {
+    crate::freeze::ensure_not_frozen(account)?;
     if !on {
         crate::factors::verify_all(state, account, Purpose::Unbind, None, codes).await?;
     }

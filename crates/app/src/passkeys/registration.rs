@@ -21,6 +21,7 @@ pub async fn begin_registration(
     user: &Authenticated,
     name: &str,
 ) -> Result<Challenge, AppError> {
+    crate::freeze::ensure_not_frozen(&user.account)?;
     let name = name_of(name)?;
     let webauthn = state.passkeys.webauthn()?;
     let rows = state.store.passkeys(user.account.id).await?;
@@ -72,6 +73,7 @@ pub async fn finish_registration(
     ceremony: &str,
     credential: &Value,
 ) -> Result<PasskeySummary, AppError> {
+    crate::freeze::ensure_not_frozen_now(state, user.account.id).await?;
     let webauthn = state.passkeys.webauthn()?;
     let taken = ceremonies::take(state, ceremony).await?;
     let Some(taken) = taken.filter(|c| {
@@ -97,7 +99,9 @@ pub async fn finish_registration(
         .with_help(HELP_PASSKEYS)
         .for_field("credential")
     })?;
-    store_new(state, user.account.id, &name, &key).await
+    let added = store_new(state, user.account.id, &name, &key).await?;
+    crate::alerts::send(state, &user.account, crate::alerts::AlertKind::FactorAdded).await;
+    Ok(added)
 }
 
 async fn store_new(

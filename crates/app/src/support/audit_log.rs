@@ -33,8 +33,11 @@ pub struct AuditItem {
 
 /// An audit log, oldest first. Support actions name the agent (by email) and reason;
 /// other details stay out, so no secret or personal detail reaches the viewer.
+/// Entries about compliance holds are shown to lead agents only (R18: an agent without
+/// the lead role must not learn that an account is under investigation).
 pub async fn audit_entries(
     state: &AppState,
+    viewer: &AgentAuth,
     scope: &AuditScope,
 ) -> Result<Vec<AuditItem>, AppError> {
     let records: Vec<(Option<String>, offboard_store::AuditRecord)> = match scope {
@@ -73,6 +76,9 @@ pub async fn audit_entries(
     let mut emails: HashMap<String, Option<String>> = HashMap::new();
     let mut out = Vec::with_capacity(records.len());
     for (account_id, record) in records {
+        if !viewer.is_lead() && crate::compliance::is_compliance_action(&record.action) {
+            continue;
+        }
         let actor = Actor::parse(&record.actor);
         let (agent, reason) = match actor.as_ref().and_then(Actor::agent_id) {
             Some(agent_id) => {

@@ -24,6 +24,8 @@ pub struct AccountSummary {
     pub open_deletion_step: Option<offboard_core::deletion::Step>,
     /// Set while the identity step is locked after wrong answers.
     pub identity_locked_until: Option<OffsetDateTime>,
+    /// R17: when the account was frozen, while it is.
+    pub frozen_at: Option<OffsetDateTime>,
 }
 
 async fn summary(state: &AppState, account: &AccountRow) -> Result<AccountSummary, AppError> {
@@ -43,6 +45,7 @@ async fn summary(state: &AppState, account: &AccountRow) -> Result<AccountSummar
         identity,
         open_deletion_step,
         identity_locked_until: offboard_core::deletion::identity_locked_until(failures, last, now),
+        frozen_at: account.frozen_at,
     })
 }
 

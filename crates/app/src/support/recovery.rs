@@ -93,7 +93,13 @@ pub async fn approve_recovery(
     // revoked), say to end their own sessions. No personal data.
     let payload = serde_json::json!({"account_id": account.id.to_string(), "recovered_at": offboard_core::clock::rfc3339(now)}).to_string();
     let actor = agent.actor();
-    let detail = reason_detail(Some(&format!("request={id}")), reason);
+    // R17: an approved recovery also lifts a freeze (support's path out of it).
+    let request_note = if account.frozen_at.is_some() {
+        format!("request={id} unfrozen")
+    } else {
+        format!("request={id}")
+    };
+    let detail = reason_detail(Some(&request_note), reason);
     let approval = offboard_store::RecoveryApproval {
         request_id: id,
         account_id: account.id,
@@ -116,20 +122,26 @@ pub async fn approve_recovery(
         return Err(request_decided());
     }
     state.job_wake.notify_one();
-    if let Err(err) = factors::send_code(
+    tell_owner(state, &account).await;
+    Ok(())
+}
+
+/// After an approval: the security alert (R21), on the factors the owner had (the old
+/// phone too), and the password-reset code.
+async fn tell_owner(state: &AppState, account: &offboard_store::AccountRow) {
+    crate::alerts::send(state, account, crate::alerts::AlertKind::RecoveryApproved).await;
+    let reset = factors::send_code(
         state,
-        &account,
+        account,
         Purpose::PasswordReset,
         Channel::Email,
         None,
         None,
-    )
-    .await
-    {
+    );
+    if let Err(err) = reset.await {
         // The owner can ask for a reset code themselves once the wait is over.
         tracing::info!(code = err.code, "recovery: password reset code not sent");
     }
-    Ok(())
 }
 
 /// Rejects a recovery request; the requester is told by email, with the reason.

@@ -21,6 +21,9 @@ const LINKED: &[&str] = &[
     "captcha",
     "passkeys",
     "lost-passkey",
+    // R17, R21: `freeze::HELP_FROZEN` and `alerts::HELP_UNEXPECTED_ALERT`.
+    "account-frozen",
+    "unexpected-alert",
 ];
 
 #[test]

@@ -200,6 +200,9 @@ pub struct HoldRequest {
     /// The host's reference, 1 to 200 characters (e.g. the order number).
     #[schema(min_length = 1, max_length = 200)]
     pub reference: String,
+    /// Also stop withdrawals while the hold stands (they answer `withdrawals_paused`).
+    #[serde(default)]
+    pub blocks_withdrawals: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -239,7 +242,13 @@ pub async fn add_hold(
     }
     match state
         .store
-        .add_hold(account_id, kind, reference, state.now())
+        .add_hold_blocking(
+            account_id,
+            kind,
+            reference,
+            req.blocks_withdrawals,
+            state.now(),
+        )
         .await?
     {
         Some(hold_id) => {

@@ -85,6 +85,7 @@ impl std::fmt::Debug for LoginRequest {
         (status = 400, description = "`invalid_code`: a wrong authenticator code", body = ErrorBody),
         (status = 401, description = "`unauthorized`, identical for every failure (throttling adds `Retry-After`); `totp_required` after a right password when an authenticator is bound; `passkey_required` (with `passkey`: a challenge for `POST /api/v1/login/passkey`, and `totp_allowed`) when a passkey is bound", body = ErrorBody,
             headers(("Retry-After" = u64, description = "seconds to wait, when throttled"))),
+        (status = 403, description = "`account_frozen`, only after the right password (R17)", body = ErrorBody),
         (status = 422, body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many wrong authenticator codes in the last hour", body = ErrorBody),
     ))]

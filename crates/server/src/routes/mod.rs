@@ -4,11 +4,13 @@
 pub mod admin;
 pub mod api;
 pub mod assets;
+pub mod compliance;
 pub mod console;
 pub mod contact;
 pub mod deletion;
 pub mod dev;
 pub mod factors;
+pub mod freeze;
 pub mod health;
 pub mod identity;
 pub mod pages;
@@ -109,8 +111,10 @@ pub fn openapi_router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(identity::routes())
         .merge(assets::routes())
         .merge(admin::routes())
+        .merge(compliance::routes())
         .merge(deletion::routes())
         .merge(recovery::routes())
+        .merge(freeze::routes())
         .merge(support::routes())
         .merge(contact::routes())
         .merge(console::routes())

@@ -242,12 +242,19 @@ pub async fn login_passkey_submit(
     State(state): State<AppState>,
     csrf: CsrfToken,
     headers: HeaderMap,
+    ClientAddr(addr): ClientAddr,
     CsrfForm(form): CsrfForm<PasskeyLoginForm>,
 ) -> Response {
     let credential = serde_json::from_str(&form.credential).unwrap_or(serde_json::Value::Null);
     let user_agent = crate::http::session::user_agent(&headers);
-    match offboard_app::passkeys::finish_sign_in(&state, &form.ceremony, &credential, user_agent)
-        .await
+    match offboard_app::passkeys::finish_sign_in(
+        &state,
+        &form.ceremony,
+        &credential,
+        user_agent,
+        &addr,
+    )
+    .await
     {
         Ok(done) => signed_in_redirect(&state, done.token, "/security"),
         Err(err) if err.status().is_client_error() => {

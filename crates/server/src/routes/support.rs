@@ -245,7 +245,7 @@ pub struct AuditQuery {
         (status = 422, description = "`validation_error`: give exactly one of `account_id` or `agent`", body = ErrorBody)))]
 pub async fn audit_log(
     State(state): State<AppState>,
-    _agent: ApiAgent,
+    ApiAgent(agent): ApiAgent,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditItem>>> {
     let scope = match (q.account_id, q.agent) {
@@ -258,6 +258,6 @@ pub async fn audit_log(
             ))
         }
     };
-    let entries = support::audit_entries(&state, &scope).await?;
+    let entries = support::audit_entries(&state, &agent, &scope).await?;
     Ok(Json(entries.into_iter().map(AuditItem::from).collect()))
 }

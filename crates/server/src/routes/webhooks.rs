@@ -30,7 +30,7 @@ pub struct NewWebhook {
     /// Where deliveries are POSTed (http or https).
     #[schema(format = "uri", example = "https://platform.example/hooks/offboard")]
     pub url: String,
-    /// Any of `account.deleted`, `account.deletion_started`, `account.recovered`.
+    /// Any of `account.deleted`, `account.deletion_started`, `account.recovered`, `account.frozen`.
     #[schema(value_type = Vec<crate::vocabulary::WebhookEvent>)]
     pub events: Vec<String>,
 }

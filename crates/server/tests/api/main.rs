@@ -4,6 +4,8 @@
 mod helpers;
 
 mod accounts;
+mod alerts;
+mod compliance;
 mod console;
 mod contact;
 mod deletion;
@@ -12,6 +14,7 @@ mod detour_pages;
 mod edge;
 mod events;
 mod factors;
+mod freeze;
 mod identity;
 mod ledger;
 mod openapi;

@@ -20,6 +20,7 @@ crate::both_backends!(
     r16_removing_a_passkey_needs_every_factor,
     r16_require_passkey_makes_the_passkey_the_second_step_and_keeps_the_last,
     r16_a_burst_of_sign_in_starts_crowds_out_only_its_own_address,
+    r17_r21_a_passkey_change_alerts_and_a_frozen_account_signs_in_with_no_passkey,
 );
 
 async fn json_of(res: reqwest::Response) -> Value {
@@ -588,5 +589,46 @@ async fn r16_a_burst_of_sign_in_starts_crowds_out_only_its_own_address(backend: 
         res.status(),
         200,
         "the newest start of the flooding address works"
+    );
+}
+
+/// R21: adding and removing a passkey are factor changes, each alerted; R17: once frozen,
+/// the passkey signs nobody in (said after the assertion proved its owner, like the
+/// password sign-in), and no passkey can be added.
+async fn r17_r21_a_passkey_change_alerts_and_a_frozen_account_signs_in_with_no_passkey(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let email = "pk-frozen@example.com";
+    let (token, mut device) = user_with_passkey(&app, email).await;
+    assert_eq!(
+        crate::alerts::alert_subjects(&app, email).await,
+        ["offboard security alert: second factor added"],
+        "one alert for the added passkey"
+    );
+    let res = app
+        .post_json_as(&token, "/api/v1/me/freeze", json!({}))
+        .await;
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+
+    let begun = sign_in_options(&app).await;
+    let credential = device.assert(&begun["options"]);
+    let (status, body) =
+        error_code(finish_sign_in(&app, &begun["ceremony"], &credential).await).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("account_frozen"))
+    );
+    let res = app
+        .post_json(
+            "/api/v1/login",
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+    let (status, body) = error_code(res).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("account_frozen")),
+        "the password sign-in says the same, before any passkey step"
     );
 }

@@ -216,6 +216,35 @@ const ROUTES: &[(&str, &str)] = &[
         "post",
         "/api/v1/admin/webhooks/deliveries/{delivery_id}/replay",
     ),
+    // Issue 17: freeze, unfreeze, compliance holds.
+    ("post", "/api/v1/freeze"),
+    ("post", "/api/v1/me/freeze"),
+    ("post", "/api/v1/unfreeze/codes"),
+    ("post", "/api/v1/unfreeze"),
+    ("get", "/freeze/{account_id}/{token}"),
+    ("post", "/freeze/{account_id}/{token}"),
+    ("post", "/security/freeze"),
+    ("get", "/unfreeze"),
+    ("post", "/unfreeze"),
+    ("post", "/unfreeze/codes"),
+    (
+        "post",
+        "/api/v1/admin/accounts/{account_id}/compliance-holds",
+    ),
+    (
+        "get",
+        "/api/v1/admin/accounts/{account_id}/compliance-holds",
+    ),
+    ("delete", "/api/v1/admin/compliance-holds/{hold_id}"),
+    (
+        "post",
+        "/api/v1/support/accounts/{account_id}/compliance-holds",
+    ),
+    (
+        "get",
+        "/api/v1/support/accounts/{account_id}/compliance-holds",
+    ),
+    ("delete", "/api/v1/support/compliance-holds/{hold_id}"),
 ];
 
 async fn openapi_describes_every_route(backend: Backend) {

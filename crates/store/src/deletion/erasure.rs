@@ -83,8 +83,10 @@ const SCRUB_JOB_SQL: &str = "INSERT INTO jobs (id, kind, state, run_at, created_
      ON CONFLICT (id) DO NOTHING";
 
 /// The tables whose rows of the account the erasure deletes outright.
-const REVOKED_TABLES: [&str; 10] = [
+const REVOKED_TABLES: [&str; 12] = [
     "sessions",
+    "freeze_tokens",
+    "sign_in_devices",
     "otp_codes",
     "otp_failures",
     "totp_factors",

@@ -20,6 +20,18 @@ impl Store {
         })
     }
 
+    /// The channel a queued message goes by (`email`, or `sms` for an alert's text).
+    pub async fn queued_mail_channel(&self, id: &str) -> Result<Option<String>, StoreError> {
+        on_db!(self, pool => {
+            sqlx::query("SELECT channel FROM mail_queue WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+                .map(|r| r.try_get("channel").map_err(StoreError::from))
+                .transpose()
+        })
+    }
+
     pub async fn forget_mail(&self, id: &str) -> Result<(), StoreError> {
         on_db!(self, pool => sqlx::query("DELETE FROM mail_queue WHERE id = $1").bind(id).execute(pool).await.map(|_| ()))?;
         Ok(())

@@ -5,9 +5,11 @@ use crate::{Store, StoreError};
 use sqlx::Row;
 
 /// Every table the final step erases rows or values of (R20: the scrub job vacuums them).
-pub const ERASED_TABLES: [&str; 17] = [
+pub const ERASED_TABLES: [&str; 19] = [
     "accounts",
     "sessions",
+    "freeze_tokens",
+    "sign_in_devices",
     "otp_codes",
     "otp_failures",
     "totp_factors",

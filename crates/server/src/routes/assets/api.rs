@@ -11,6 +11,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use offboard_app::alerts::AlertKind;
 use offboard_app::audit;
 use offboard_app::factors::{self, FactorCodes};
 use offboard_app::ledger;
@@ -151,6 +152,7 @@ pub async fn request_withdrawal(
             "Withdrawals are made on the exchange itself; this server reads balances from it.",
         ));
     }
+    ledger::ensure_can_withdraw(state, account).await?;
     let asset = asset_field(state, &req.asset)?;
     let amount = amount_field(state, &asset, &req.amount)?;
     let address = req.address.trim();
@@ -193,9 +195,13 @@ pub async fn request_withdrawal(
                 Some(&format!("asset={asset} amount={amount}")),
             )
             .await;
+            offboard_app::alerts::send(state, account, AlertKind::WithdrawalRequested).await;
             Ok(withdrawal_id)
         }
         WithdrawalOutcome::InsufficientFunds { available } => Err(insufficient(&asset, available)),
+        // Frozen or held meanwhile (checked again under the ledger lock).
+        WithdrawalOutcome::Frozen => Err(offboard_app::freeze::frozen_error()),
+        WithdrawalOutcome::Held => Err(ledger::withdrawals_paused()),
     }
 }
 
@@ -216,7 +222,8 @@ fn insufficient(asset: &str, available: rust_decimal::Decimal) -> AppError {
     security(("user_token" = []), ("session_cookie" = [])),
     responses((status = 201, body = WithdrawalResponse),
         (status = 400, description = "`invalid_code` / `code_expired` / `code_used` / `code_exhausted`, with `factor`", body = ErrorBody),
-        (status = 409, description = "`insufficient_funds` with `available`; `conflict` when balances come from the host platform (withdraw there)", body = ErrorBody),
+        (status = 403, description = "`account_frozen`: the account is frozen (R17)", body = ErrorBody),
+        (status = 409, description = "`insufficient_funds` with `available`; `withdrawals_paused`: a hold stops withdrawals; `conflict` when balances come from the host platform (withdraw there)", body = ErrorBody),
         (status = 422, description = "`validation_error`: asset, amount, address, or a missing code", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many wrong codes in the last hour", body = ErrorBody)))]
 pub async fn withdraw(

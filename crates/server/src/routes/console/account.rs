@@ -39,9 +39,12 @@ pub(super) async fn render_account(
             return Err(offboard_app::identity::no_such_account());
         };
         let identity = state.store.identity(summary.account_id).await?;
-        let entries =
-            support::audit_entries(state, &AuditScope::Account(summary.account_id.to_string()))
-                .await?;
+        let entries = support::audit_entries(
+            state,
+            agent,
+            &AuditScope::Account(summary.account_id.to_string()),
+        )
+        .await?;
         Ok::<_, AppError>((summary, identity, entries))
     }
     .await;

@@ -34,7 +34,7 @@ pub async fn audit_page(
         .unwrap_or_else(|| agent.agent.email.clone());
     let page_layout = signed_out_layout(&state, &csrf);
     let (entries, error, status) =
-        match support::audit_entries(&state, &AuditScope::Agent(subject.clone())).await {
+        match support::audit_entries(&state, &agent, &AuditScope::Agent(subject.clone())).await {
             Ok(entries) => (entries, None, StatusCode::OK),
             Err(err) if err.status().is_client_error() => {
                 (Vec::new(), Some(err.message.clone()), err.status())

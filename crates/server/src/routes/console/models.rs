@@ -45,6 +45,7 @@ pub(super) struct SummaryView {
     pub(super) identity_status: &'static str,
     pub(super) open_deletion_step: Option<String>,
     pub(super) identity_locked_until: Option<String>,
+    pub(super) frozen_at: Option<String>,
 }
 
 impl SummaryView {
@@ -74,6 +75,7 @@ impl SummaryView {
                 .open_deletion_step
                 .map(|step| step.as_str().to_owned()),
             identity_locked_until: summary.identity_locked_until.map(rfc3339),
+            frozen_at: summary.frozen_at.map(rfc3339),
         }
     }
 }

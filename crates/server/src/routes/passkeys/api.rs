@@ -209,10 +209,12 @@ pub async fn sign_in_options(
 pub async fn sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<PasskeyAssertion>,
 ) -> ApiResult<Json<LoginResponse>> {
     let user_agent = crate::http::session::user_agent(&headers);
-    let done = passkeys::finish_sign_in(&state, &req.ceremony, &req.credential, user_agent).await?;
+    let done =
+        passkeys::finish_sign_in(&state, &req.ceremony, &req.credential, user_agent, &addr).await?;
     Ok(Json(LoginResponse {
         token: done.token,
         account_id: done.account_id.to_string(),
