@@ -86,25 +86,11 @@ pub async fn login(
     second_factor(state, &account, totp_code).await?;
     let token = start_session(state, account.id, user_agent).await?;
     audit::user(state, Some(account.id), "login", None).await;
-    new_device_alert(state, &account, user_agent, client_addr).await;
+    crate::alerts::new_device_alert(state, &account, user_agent, client_addr).await;
     Ok(LoggedIn {
         account_id: account.id,
         token,
     })
-}
-
-/// R21: a sign-in from a device or address the account had not used sends an alert.
-pub(crate) async fn new_device_alert(
-    state: &AppState,
-    account: &offboard_store::AccountRow,
-    user_agent: Option<&str>,
-    client_addr: &str,
-) {
-    match crate::alerts::is_new_device(state, account.id, user_agent, client_addr).await {
-        Ok(true) => crate::alerts::send(state, account, crate::alerts::AlertKind::NewSignIn).await,
-        Ok(false) => {}
-        Err(err) => tracing::error!(%err, "sign-in device not recorded; no new-device alert"),
-    }
 }
 
 /// The active account behind an email and password, under login's throttle (R3's

@@ -195,6 +195,20 @@ pub async fn is_new_device(
         .await
 }
 
+/// R21: a sign-in from a device or address the account had not used sends an alert.
+pub(crate) async fn new_device_alert(
+    state: &AppState,
+    account: &AccountRow,
+    user_agent: Option<&str>,
+    client_addr: &str,
+) {
+    match is_new_device(state, account.id, user_agent, client_addr).await {
+        Ok(true) => send(state, account, AlertKind::NewSignIn).await,
+        Ok(false) => {}
+        Err(err) => tracing::error!(%err, "sign-in device not recorded; no new-device alert"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

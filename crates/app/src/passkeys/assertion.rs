@@ -298,6 +298,6 @@ pub async fn finish_sign_in(
     spend(state, used).await?;
     let token = crate::sessions::start_session(state, account_id, user_agent).await?;
     audit::user(state, Some(account_id), "login", Some("method=passkey")).await;
-    crate::accounts::new_device_alert(state, &account, user_agent, client_addr).await;
+    crate::alerts::new_device_alert(state, &account, user_agent, client_addr).await;
     Ok(SignedIn { account_id, token })
 }
