@@ -87,7 +87,7 @@ test('an alert link freezes the account, signs out the other browser, and the co
     await owner.waitForURL(`${BASE}/login`);
     await owner.fill('#email', email);
     await owner.fill('#password', PASSWORD);
-    await owner.getByRole('button', { name: 'Sign in' }).click();
+    await owner.getByRole('button', { name: 'Sign in', exact: true }).click();
     await owner.locator('#login-error').waitFor();
     assert.match(await owner.locator('#login-error').innerText(), /frozen/);
   });

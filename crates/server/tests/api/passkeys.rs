@@ -21,6 +21,7 @@ crate::both_backends!(
     r16_require_passkey_makes_the_passkey_the_second_step_and_keeps_the_last,
     r16_a_burst_of_sign_in_starts_crowds_out_only_its_own_address,
     r17_r21_a_passkey_change_alerts_and_a_frozen_account_signs_in_with_no_passkey,
+    r16_a_withdrawal_needs_the_passkey_with_the_codes,
 );
 
 async fn json_of(res: reqwest::Response) -> Value {
@@ -631,4 +632,51 @@ async fn r17_r21_a_passkey_change_alerts_and_a_frozen_account_signs_in_with_no_p
         (403, Some("account_frozen")),
         "the password sign-in says the same, before any passkey step"
     );
+}
+
+/// R16: a bound passkey is one of "every bound factor" of a withdrawal: missing, or an
+/// assertion for another purpose, is refused without using up the right email code.
+async fn r16_a_withdrawal_needs_the_passkey_with_the_codes(backend: Backend) {
+    let app = crate::alerts::app(backend).await;
+    let email = "pk-withdraw@example.com";
+    let id = app.signup(email).await;
+    let token = app.login(email).await;
+    let mut device = Device::new();
+    add_passkey(&app, &token, &mut device, "Phone").await;
+    crate::ledger::deposit(&app, &id, "ETH", "2").await;
+    let res = app
+        .post_json_as(
+            &token,
+            "/api/v1/me/codes",
+            json!({"channel": "email", "purpose": "withdrawal"}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let code = app.latest_code(email).await;
+    let withdraw = |body: Value| app.post_json_as(&token, "/api/v1/me/withdrawals", body);
+    let address = "0x52908400098527886E0F7030069857D2E4169EE7";
+    let base = json!({"asset": "ETH", "amount": "0.5", "address": address, "email_code": code});
+
+    let (status, body) = error_code(withdraw(base.clone()).await).await;
+    assert_eq!(
+        (
+            status,
+            body["error"]["code"].as_str(),
+            body["error"]["field"].as_str()
+        ),
+        (422, Some("validation_error"), Some("passkey")),
+        "no assertion: {body}"
+    );
+    let mut other_purpose = base.clone();
+    other_purpose["passkey"] = passkey_proof(&app, &token, &mut device, "deletion").await;
+    let (status, body) = error_code(withdraw(other_purpose).await).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("passkey_ceremony_unknown")),
+        "a deletion's challenge does not confirm a withdrawal: {body}"
+    );
+    let mut right = base.clone();
+    right["passkey"] = passkey_proof(&app, &token, &mut device, "withdrawal").await;
+    let res = withdraw(right).await;
+    assert_eq!(res.status(), 201, "{:?}", res.text().await);
 }
