@@ -330,7 +330,10 @@ impl Store {
         let by_account = trim_sql("account_id = $1", "$2");
         let anonymous = trim_sql("account_id IS NULL", "$1");
         let limits = new.limits;
-        crate::in_tx!(self, tx => {
+        // One lock for every ceremony insert: the trims of parallel inserts delete
+        // overlapping rows, which on PostgreSQL deadlock without it (SQLite's writer is one
+        // at a time anyway). Each holds it for a few short statements.
+        crate::locked_tx!(self, "passkey-ceremonies", tx => {
             sqlx::query("DELETE FROM passkey_ceremonies WHERE expires_at <= $1")
                 .bind(to_unix(new.now))
                 .execute(&mut *tx)
