@@ -294,8 +294,8 @@ pub struct NewCeremony<'a> {
 
 /// How many begun ceremonies may wait. Past a limit the oldest ones of that kind are
 /// dropped (never the new one refused): a flood from one address or account only churns
-/// its own, and the table stays bounded. The counts hold per transaction; two parallel
-/// inserts may overshoot by one each until the next insert trims them.
+/// its own, and the table stays bounded. Inserts take one lock, so the counts hold
+/// exactly under parallel requests.
 #[derive(Debug, Clone, Copy)]
 pub struct CeremonyLimits {
     pub per_address: i64,
