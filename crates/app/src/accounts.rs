@@ -2,7 +2,6 @@
 
 use crate::audit;
 use crate::error::{AppError, ErrorKind};
-use crate::sessions::start_session;
 use crate::state::AppState;
 use offboard_core::throttle::{self, Decision};
 use offboard_core::{AccountId, Password};
@@ -13,6 +12,9 @@ pub async fn signup(state: &AppState, email: &str, password: &str) -> Result<Acc
     let email = state
         .parse_email(email)
         .map_err(|e| AppError::validation("email", e))?;
+    // A place in the hashing queue first: a storm of sign-ups is refused before it costs
+    // a query.
+    let place = state.hashing.reserve()?;
     // R9: an email of an account deleted less than 30 days ago waits.
     let hash = crate::tombstones::hash(
         state.config.keys.blind_index.clone(),
@@ -21,7 +23,7 @@ pub async fn signup(state: &AppState, email: &str, password: &str) -> Result<Acc
     );
     crate::tombstones::check(state, "email address", &hash).await?;
     let password = Password::parse(password).map_err(|e| AppError::validation("password", e))?;
-    let hash = state.hashing.hash(password.expose()).await?;
+    let hash = place.hash(password.expose()).await?;
     let id = AccountId::new();
     let now = state.now();
     match state.store.create_account(id, &email, &hash, now).await {
@@ -70,7 +72,7 @@ pub async fn login(
     client_addr: &str,
     user_agent: Option<&str>,
 ) -> Result<LoggedIn, AppError> {
-    let account = password_account(state, email, password, client_addr).await?;
+    let (account, attempt) = checked_password(state, email, password, client_addr).await?;
     // R17: a frozen account signs nobody in. Said only once the password is right, so
     // the owner learns why and a stranger learns nothing (docs/security.md).
     if account.frozen_at.is_some() {
@@ -84,9 +86,15 @@ pub async fn login(
         return Err(crate::freeze::frozen_error());
     }
     second_factor(state, &account, totp_code).await?;
-    let token = start_session(state, account.id, user_agent).await?;
-    audit::user(state, Some(account.id), "login", None).await;
-    crate::alerts::new_device_alert(state, &account, user_agent, client_addr).await;
+    let token = crate::sessions::sign_in(
+        state,
+        &account,
+        Some(attempt),
+        None,
+        user_agent,
+        client_addr,
+    )
+    .await?;
     Ok(LoggedIn {
         account_id: account.id,
         token,
@@ -101,6 +109,19 @@ pub(crate) async fn password_account(
     password: &str,
     client_addr: &str,
 ) -> Result<offboard_store::AccountRow, AppError> {
+    let (account, attempt) = checked_password(state, email, password, client_addr).await?;
+    state.store.forget_login_attempt(attempt).await?;
+    Ok(account)
+}
+
+/// [`password_account`] leaving its throttle attempt to the caller, who forgets it with
+/// what else the success writes (the attempt counts as a failure until then).
+async fn checked_password(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    client_addr: &str,
+) -> Result<(offboard_store::AccountRow, i64), AppError> {
     let now = state.now();
     let parsed = state.parse_email(email).ok();
     let login_name = parsed
@@ -111,6 +132,9 @@ pub(crate) async fn password_account(
     let login_key = keys.blind_index.keyed_hash("login-throttle", &login_name);
     let address_key = keys.blind_index.keyed_hash("address-throttle", client_addr);
 
+    // A place in the hashing queue before anything is written: when logins arrive faster
+    // than the cores hash, the excess is refused at once (503) and charges no attempt.
+    let place = state.hashing.reserve()?;
     let (attempt, failures) = state
         .store
         .begin_login_attempt(&login_key, &address_key, now)
@@ -125,8 +149,7 @@ pub(crate) async fn password_account(
         Some(email) => state.store.find_account_by_email(email).await?,
         None => None,
     };
-    let matched = state
-        .hashing
+    let matched = place
         .verify(account.as_ref().map(|a| a.password_hash.as_str()), password)
         .await?;
     let known = account.as_ref().map(|a| a.id);
@@ -134,8 +157,7 @@ pub(crate) async fn password_account(
         audit::user(state, known, "login_failed", None).await;
         return Err(AppError::login_failed());
     };
-    state.store.forget_login_attempt(attempt).await?;
-    Ok(account)
+    Ok((account, attempt))
 }
 
 /// The second step after a right password: the authenticator code, or a passkey (its
@@ -146,8 +168,9 @@ async fn second_factor(
     account: &offboard_store::AccountRow,
     totp_code: Option<&str>,
 ) -> Result<(), AppError> {
-    let bound = crate::factors::bound_factors(state, account).await?;
-    let (_, passkey_required) = state.store.passkey_state(account.id).await?;
+    // The row was read by this login a moment ago, with its factors (one query).
+    let bound = crate::factors::bound_factors(account);
+    let passkey_required = account.factors.require_passkey;
     let code = totp_code.map(str::trim).filter(|c| !c.is_empty());
     let totp_allowed = bound.totp && !passkey_required;
     if bound.passkey && !(totp_allowed && code.is_some()) {

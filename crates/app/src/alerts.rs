@@ -177,36 +177,14 @@ pub async fn queue(
 /// R21's "new device or address": the keyed hash of the user agent and the client
 /// address, remembered per account; true when this sign-in is from a new one (and the
 /// account had signed in before from another).
-pub async fn is_new_device(
-    state: &AppState,
-    account_id: AccountId,
-    user_agent: Option<&str>,
-    client_addr: &str,
-) -> Result<bool, StoreError> {
+/// The keyed hash a sign-in device (user agent and address) is known by (R21).
+pub fn device_key(state: &AppState, user_agent: Option<&str>, client_addr: &str) -> String {
     let device = format!("{}\n{client_addr}", user_agent.unwrap_or(""));
-    let key = state
+    state
         .config
         .keys
         .blind_index
-        .keyed_hash("sign-in-device", &device);
-    state
-        .store
-        .note_sign_in_device(account_id, &key, state.now())
-        .await
-}
-
-/// R21: a sign-in from a device or address the account had not used sends an alert.
-pub(crate) async fn new_device_alert(
-    state: &AppState,
-    account: &AccountRow,
-    user_agent: Option<&str>,
-    client_addr: &str,
-) {
-    match is_new_device(state, account.id, user_agent, client_addr).await {
-        Ok(true) => send(state, account, AlertKind::NewSignIn).await,
-        Ok(false) => {}
-        Err(err) => tracing::error!(%err, "sign-in device not recorded; no new-device alert"),
-    }
+        .keyed_hash("sign-in-device", &device)
 }
 
 #[cfg(test)]

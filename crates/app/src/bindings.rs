@@ -49,7 +49,7 @@ pub async fn remove_totp(
     codes: FactorCodes,
 ) -> Result<(), AppError> {
     crate::freeze::ensure_not_frozen(account)?;
-    if !factors::bound_factors(state, account).await?.totp {
+    if !factors::bound_factors(account).totp {
         return Err(AppError::new(
             ErrorKind::NotFound,
             "not_found",

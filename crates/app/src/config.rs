@@ -83,6 +83,9 @@ pub struct ServerConfig {
     pub keys: Keys,
     /// Threads that compute argon2id; defaults to one per core.
     pub password_workers: usize,
+    /// Password hashes admitted per worker (running or waiting); more are refused with a
+    /// 503 and `Retry-After` at once instead of queueing without end.
+    pub password_queue: usize,
     /// Honour `X-Forwarded-For` from a trusted reverse proxy for the client address.
     pub trust_forwarded_for: bool,
     /// Where email and text messages go.
@@ -277,6 +280,7 @@ impl ServerConfig {
             password_workers: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
+            password_queue: crate::hashing::DEFAULT_QUEUE_PER_WORKER,
             trust_forwarded_for: false,
             delivery: Delivery::DevOutbox,
             admin_token: None,

@@ -220,9 +220,18 @@ impl From<StoreError> for AppError {
     }
 }
 
-impl From<crate::hashing::PoolStopped> for AppError {
-    fn from(err: crate::hashing::PoolStopped) -> Self {
-        AppError::internal(err)
+impl From<crate::hashing::HashError> for AppError {
+    fn from(err: crate::hashing::HashError) -> Self {
+        match err {
+            // A full queue refuses at once; the client retries (issue 18's login storm).
+            crate::hashing::HashError::Busy => AppError::new(
+                ErrorKind::Unavailable,
+                "unavailable",
+                "The service is busy. Try again in a moment.",
+            )
+            .retry_after(1),
+            stopped @ crate::hashing::HashError::Stopped => AppError::internal(stopped),
+        }
     }
 }
 

@@ -20,3 +20,8 @@ pub fn job_outcome(kind: &'static str, outcome: &'static str) {
 pub fn alert_lost(alert: &'static str) {
     metrics::counter!("offboard_alerts_lost_total", "alert" => alert).increment(1);
 }
+
+/// A password hash or check was refused because the hashing queue was full (a 503).
+pub fn password_queue_refused() {
+    metrics::counter!("offboard_password_queue_refused_total").increment(1);
+}

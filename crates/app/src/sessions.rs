@@ -7,7 +7,7 @@ use crate::state::AppState;
 use offboard_core::crypto::{random_token, token_hash};
 use offboard_core::session::{SessionPolicy, SessionVerdict};
 use offboard_core::AccountId;
-use offboard_store::{AccountRow, NewSession, SessionKind};
+use offboard_store::{AccountRow, AuditEntry, NewSession, SessionKind, SignIn};
 use time::Duration;
 
 /// Agent sessions end after 30 minutes idle and 8 hours at most.
@@ -46,6 +46,51 @@ pub async fn start_session(
             user_agent: user_agent.as_deref(),
         })
         .await?;
+    Ok(token)
+}
+
+/// Signs `account` in: the session, its audit line (`login`, with `detail`), the device
+/// noted and, once that committed, R21's alert when the device is new. `attempt` is the
+/// password login's throttle attempt, forgotten in the same transaction. Answers the
+/// token to hand to the client (once).
+pub async fn sign_in(
+    state: &AppState,
+    account: &AccountRow,
+    attempt: Option<i64>,
+    detail: Option<&str>,
+    user_agent: Option<&str>,
+    client_addr: &str,
+) -> Result<String, AppError> {
+    let token = random_token();
+    let hash = token_hash(&token);
+    let user_agent = user_agent.map(|ua| ua.chars().take(200).collect::<String>());
+    let now = state.now();
+    let actor = offboard_core::actor::Actor::User.to_string();
+    let device_key = crate::alerts::device_key(state, user_agent.as_deref(), client_addr);
+    let new_device = state
+        .store
+        .sign_in(&SignIn {
+            attempt,
+            session: NewSession {
+                token_hash: &hash,
+                account_id: account.id,
+                kind: SessionKind::User,
+                now,
+                user_agent: user_agent.as_deref(),
+            },
+            audit: AuditEntry {
+                at: now,
+                account_id: Some(account.id),
+                actor: &actor,
+                action: "login",
+                detail,
+            },
+            device_key: &device_key,
+        })
+        .await?;
+    if new_device {
+        crate::alerts::send(state, account, crate::alerts::AlertKind::NewSignIn).await;
+    }
     Ok(token)
 }
 

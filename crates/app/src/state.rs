@@ -60,7 +60,7 @@ impl AppState {
             Some(dev) => dev.clone(),
             None => Arc::new(offboard_core::SystemClock),
         };
-        let hashing = HashingPool::start(config.password_workers);
+        let hashing = HashingPool::start(config.password_workers, config.password_queue);
         let passkeys = crate::passkeys::relying_party::RelyingParty::new(&config.passkeys);
         let notifier =
             Notifier::from_delivery(config.mode, &config.delivery, store.clone(), http.clone());

@@ -248,6 +248,7 @@ pub fn server_config(validated: &Validated) -> Result<ServerConfig> {
                 .map(|n| n.get())
                 .unwrap_or(2)
         }),
+        password_queue: settings.password_queue,
         trust_forwarded_for: settings.trust_forwarded_for,
         delivery: validated.delivery.clone(),
         admin_token: settings.admin_token.clone(),

@@ -115,6 +115,8 @@ pub struct Settings {
     pub secrets_key: Option<SecretString>,
     pub email_delivery: Option<EmailDelivery>,
     pub password_workers: Option<usize>,
+    /// Password hashes admitted per worker before a 503 (see `ServerConfig`).
+    pub password_queue: usize,
     pub trust_forwarded_for: bool,
     pub log_format: LogFormat,
     /// SMTP relay for email (required when `email_delivery = "smtp"`, the production default).
@@ -224,6 +226,7 @@ impl Default for Settings {
             secrets_key: None,
             email_delivery: None,
             password_workers: None,
+            password_queue: offboard_app::hashing::DEFAULT_QUEUE_PER_WORKER,
             trust_forwarded_for: false,
             log_format: LogFormat::Text,
             smtp_host: None,
@@ -383,6 +386,9 @@ impl Settings {
         }
         if self.password_workers == Some(0) {
             bail!("setting `password_workers` must be at least 1");
+        }
+        if self.password_queue == 0 {
+            bail!("setting `password_queue` must be at least 1");
         }
         Ok(())
     }

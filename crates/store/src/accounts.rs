@@ -1,4 +1,5 @@
-use crate::{from_unix, in_tx, on_db, to_unix, AuditEntry, Store, StoreError};
+use crate::{from_unix, in_tx, on_db, on_reader, to_unix, AuditEntry, Store, StoreError};
+use offboard_core::identity::IdentityStatus;
 use offboard_core::{AccountId, EmailAddress};
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -31,6 +32,23 @@ pub struct AccountRow {
     pub created_at: OffsetDateTime,
     /// R17: set while the account is frozen.
     pub frozen_at: Option<OffsetDateTime>,
+    /// Its second factors as they were when the row was read (same query).
+    pub factors: FactorSnapshot,
+    /// Its identity record's status; `None` when nothing is on file.
+    pub identity_status: Option<IdentityStatus>,
+}
+
+/// The second factors of an account, read with the account row: the hot paths (`/me`,
+/// login, every coded step) need them with the account, and one query is one hand-off
+/// to the database instead of three (docs/performance.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FactorSnapshot {
+    /// A confirmed authenticator app.
+    pub totp: bool,
+    /// Registered passkeys (R16).
+    pub passkeys: usize,
+    /// The owner asked for a passkey at every sign-in and withdrawal.
+    pub require_passkey: bool,
 }
 
 impl std::fmt::Debug for AccountRow {
@@ -43,7 +61,13 @@ impl std::fmt::Debug for AccountRow {
     }
 }
 
-const ACCOUNT_COLUMNS: &str = "id, email, password_hash, phone, status, created_at, frozen_at";
+/// An account's columns with its factor snapshot and identity status, for queries whose
+/// accounts table is named `a` (subqueries on indexed account ids: one round trip).
+pub(crate) const ACCOUNT_COLUMNS: &str =
+    "a.id, a.email, a.password_hash, a.phone, a.status, a.created_at, a.frozen_at, a.require_passkey,
+     (SELECT t.confirmed_at FROM totp_factors t WHERE t.account_id = a.id) AS totp_confirmed_at,
+     (SELECT COUNT(*) FROM passkeys p WHERE p.account_id = a.id) AS passkey_count,
+     (SELECT i.status FROM identities i WHERE i.account_id = a.id) AS identity_status";
 
 pub(crate) fn account_from_row<R: Row>(row: &R) -> Result<AccountRow, StoreError>
 where
@@ -68,6 +92,20 @@ where
         status: AccountStatus::parse(&row.try_get::<String, _>("status")?)?,
         created_at: from_unix(row.try_get("created_at")?),
         frozen_at: row.try_get::<Option<i64>, _>("frozen_at")?.map(from_unix),
+        factors: FactorSnapshot {
+            totp: row
+                .try_get::<Option<i64>, _>("totp_confirmed_at")?
+                .is_some(),
+            passkeys: usize::try_from(row.try_get::<i64, _>("passkey_count")?).unwrap_or(0),
+            require_passkey: row.try_get::<Option<i64>, _>("require_passkey")? == Some(1),
+        },
+        identity_status: row
+            .try_get::<Option<String>, _>("identity_status")?
+            .map(|s| {
+                IdentityStatus::parse(&s)
+                    .map_err(|_| StoreError::Corrupt(format!("identity status {s:?}")))
+            })
+            .transpose()?,
     })
 }
 
@@ -98,17 +136,17 @@ impl Store {
         email: &EmailAddress,
     ) -> Result<Option<AccountRow>, StoreError> {
         let sql = format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email = $1 AND status = 'active'"
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.email = $1 AND a.status = 'active'"
         );
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let row = sqlx::query(&sql).bind(email.as_str()).fetch_optional(pool).await?;
             row.as_ref().map(account_from_row).transpose()
         })
     }
 
     pub async fn get_account(&self, id: AccountId) -> Result<Option<AccountRow>, StoreError> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
-        on_db!(self, pool => {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = $1");
+        on_reader!(self, pool => {
             let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(pool).await?;
             row.as_ref().map(account_from_row).transpose()
         })

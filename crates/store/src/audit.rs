@@ -1,4 +1,4 @@
-use crate::{from_unix, on_db, to_unix, Store, StoreError};
+use crate::{from_unix, on_db, on_reader, to_unix, Store, StoreError};
 use offboard_core::AccountId;
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -60,7 +60,7 @@ impl Store {
         &self,
         account_id: AccountId,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let rows = sqlx::query("SELECT at, actor, action, detail FROM audit_log WHERE account_id = $1 ORDER BY id")
                 .bind(account_id.to_string())
                 .fetch_all(pool)
@@ -86,7 +86,7 @@ impl Store {
         &self,
         actor: &str,
     ) -> Result<Vec<(Option<String>, AuditRecord)>, StoreError> {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let rows = sqlx::query("SELECT at, account_id, actor, action, detail FROM audit_log WHERE actor = $1 ORDER BY id")
                 .bind(actor)
                 .fetch_all(pool)

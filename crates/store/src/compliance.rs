@@ -3,7 +3,7 @@
 //! query, the same shape, the same time) cannot tell one from a host's hold. The
 //! internal reason is sealed by the caller; only the host and lead agents read it.
 
-use crate::{from_unix, in_tx, on_db, to_unix, AuditEntry, Store, StoreError};
+use crate::{from_unix, in_tx, on_db, on_reader, to_unix, AuditEntry, Store, StoreError};
 use offboard_core::AccountId;
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -111,7 +111,7 @@ impl Store {
     /// Whether a hold that stops withdrawals stands on the account (any kind: R18 answers
     /// the same for all).
     pub async fn withdrawals_held(&self, account_id: AccountId) -> Result<bool, StoreError> {
-        let n: i64 = on_db!(self, pool => sqlx::query("SELECT COUNT(*) AS n FROM holds WHERE account_id = $1 AND blocks_withdrawals = 1")
+        let n: i64 = on_reader!(self, pool => sqlx::query("SELECT COUNT(*) AS n FROM holds WHERE account_id = $1 AND blocks_withdrawals = 1")
             .bind(account_id.to_string())
             .fetch_one(pool)
             .await?
@@ -145,7 +145,7 @@ impl Store {
             "SELECT id, account_id, reference, compliance_reason, placed_by, blocks_withdrawals, created_at FROM holds
              WHERE compliance_reason IS NOT NULL AND {filter} ORDER BY created_at, id"
         );
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             sqlx::query(&sql)
                 .bind(value)
                 .fetch_all(pool)

@@ -5,6 +5,10 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// SQLite reader connections: each has its own sqlx worker thread, and two cores gain
+/// nothing from more (docs/performance.md).
+const SQLITE_READERS: u32 = 4;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -58,13 +62,29 @@ impl Store {
                 let is_memory =
                     path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:");
                 let created = (!is_memory && !path.exists()).then(|| path.clone());
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(8)
+                // One writer (writes queue here, in order, never in SQLite's busy
+                // handler) beside readers that WAL lets run while it writes. An in-memory
+                // database is one per connection, so it keeps the writer for everything.
+                let writer = SqlitePoolOptions::new()
+                    .max_connections(1)
                     .min_connections(1)
-                    .connect_with(options)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options.clone())
                     .await?;
+                let readers = if is_memory {
+                    None
+                } else {
+                    let read_only = options.create_if_missing(false).pragma("query_only", "ON");
+                    Some(
+                        SqlitePoolOptions::new()
+                            .max_connections(SQLITE_READERS)
+                            .min_connections(1)
+                            .connect_with(read_only)
+                            .await?,
+                    )
+                };
                 Ok((
-                    Store::new(Db::Sqlite(pool)),
+                    Store::new(Db::Sqlite(writer), readers),
                     ConnectReport {
                         backend: Backend::Sqlite,
                         created_sqlite_file: created,
@@ -78,7 +98,7 @@ impl Store {
                     .connect(url)
                     .await?;
                 Ok((
-                    Store::new(Db::Postgres(pool)),
+                    Store::new(Db::Postgres(pool), None),
                     ConnectReport {
                         backend: Backend::Postgres,
                         created_sqlite_file: None,

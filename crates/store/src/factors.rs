@@ -3,7 +3,7 @@
 //! single writer; a PostgreSQL advisory lock), so 100 parallel guesses cannot each see
 //! "4 tries so far" — the lost-update bug behind a real CVE in a peer.
 
-use crate::{from_unix, locked_tx, on_db, to_unix, Store, StoreError};
+use crate::{from_unix, locked_tx, on_db, on_reader, to_unix, Store, StoreError};
 use offboard_core::otp::{
     self, Channel, Purpose, SendContext, SendDecision, StoredCode, Verdict, VerifyContext,
 };
@@ -300,7 +300,7 @@ impl Store {
     }
 
     pub async fn totp_factor(&self, account_id: AccountId) -> Result<Option<TotpRow>, StoreError> {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let row = sqlx::query("SELECT secret, confirmed_at, last_step FROM totp_factors WHERE account_id = $1")
                 .bind(account_id.to_string())
                 .fetch_optional(pool)
@@ -375,7 +375,7 @@ impl Store {
         channel: Channel,
         now: OffsetDateTime,
     ) -> Result<i64, StoreError> {
-        let last: Option<i64> = on_db!(self, pool => sqlx::query(
+        let last: Option<i64> = on_reader!(self, pool => sqlx::query(
             "SELECT MAX(created_at) AS last FROM otp_codes WHERE account_id = $1 AND purpose = $2 AND channel = $3",
         )
         .bind(account_id.to_string())
@@ -399,7 +399,7 @@ impl Store {
         account_id: AccountId,
         since: OffsetDateTime,
     ) -> Result<u32, StoreError> {
-        let n: i64 = on_db!(self, pool => sqlx::query("SELECT COUNT(*) AS n FROM otp_failures WHERE account_id = $1 AND at > $2")
+        let n: i64 = on_reader!(self, pool => sqlx::query("SELECT COUNT(*) AS n FROM otp_failures WHERE account_id = $1 AND at > $2")
             .bind(account_id.to_string())
             .bind(to_unix(since))
             .fetch_one(pool)
@@ -414,7 +414,7 @@ impl Store {
         account_id: AccountId,
         purpose: Purpose,
     ) -> Result<Option<String>, StoreError> {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let row = sqlx::query(
                 "SELECT destination FROM otp_codes WHERE account_id = $1 AND purpose = $2 AND retired_at IS NULL AND used_at IS NULL
                  ORDER BY created_at DESC, id DESC LIMIT 1",
@@ -496,7 +496,7 @@ impl Store {
     /// Authenticator secrets stored before they were sealed (R20): every user factor and
     /// agent whose secret is not in sealed form.
     pub async fn unsealed_factor_secrets(&self) -> Result<Vec<UnsealedSecret>, StoreError> {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let rows = sqlx::query(
                 "SELECT 'totp_factors' AS tbl, account_id AS owner, secret FROM totp_factors WHERE secret NOT LIKE 'v1.%'
                  UNION ALL

@@ -7,7 +7,7 @@ use crate::ledger::{
     available_in_tx, dec, journal_line, lock_key, set_available_in_tx, BOOK_AVAILABLE,
     BOOK_WITHDRAWING,
 };
-use crate::{from_unix, in_tx, locked_tx, on_db, to_unix, AuditEntry, Store, StoreError};
+use crate::{from_unix, in_tx, locked_tx, on_reader, to_unix, AuditEntry, Store, StoreError};
 use offboard_core::AccountId;
 use rust_decimal::Decimal;
 use sqlx::Row;
@@ -146,6 +146,30 @@ macro_rules! cancel_pending_withdrawals {
     }};
 }
 
+/// Records a sign-in device of an account; answers whether it is new to an account that
+/// had signed in before (R21's new-device alert). One body for both sign-in paths.
+macro_rules! note_device {
+    ($tx:ident, $account:expr, $device_key:expr, $now:expr) => {{
+        let known: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sign_in_devices WHERE account_id = $1")
+            .bind($account)
+            .fetch_one(&mut *$tx)
+            .await?
+            .try_get("n")?;
+        let added = sqlx::query(
+            "INSERT INTO sign_in_devices (account_id, device_key, first_seen_at) VALUES ($1, $2, $3)
+             ON CONFLICT (account_id, device_key) DO NOTHING",
+        )
+        .bind($account)
+        .bind($device_key)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected();
+        added == 1 && known > 0
+    }};
+}
+pub(crate) use note_device;
+
 impl Store {
     /// Stores an alert's freeze token and queues its messages with their jobs, in one
     /// transaction.
@@ -175,37 +199,6 @@ impl Store {
             }
         });
         Ok(())
-    }
-
-    /// Records that the account signed in from `device_key`; true when that device is
-    /// new and the account had signed in from another one before (the first device of
-    /// an account is its own sign-up, not news).
-    pub async fn note_sign_in_device(
-        &self,
-        account_id: AccountId,
-        device_key: &str,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let account = account_id.to_string();
-        let news = in_tx!(self, tx => {
-            let known: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sign_in_devices WHERE account_id = $1")
-                .bind(&account)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
-            let added = sqlx::query(
-                "INSERT INTO sign_in_devices (account_id, device_key, first_seen_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (account_id, device_key) DO NOTHING",
-            )
-            .bind(&account)
-            .bind(device_key)
-            .bind(to_unix(now))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            added == 1 && known > 0
-        });
-        Ok(news)
     }
 
     /// R17: freezes the account in one transaction under its ledger lock: the link spent
@@ -293,7 +286,7 @@ impl Store {
         )>,
         StoreError,
     > {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             sqlx::query("SELECT alert, created_at, expires_at, used_at FROM freeze_tokens WHERE account_id = $1 ORDER BY created_at DESC")
                 .bind(account_id.to_string())
                 .fetch_all(pool)
@@ -321,7 +314,7 @@ impl Store {
         token_hash: &str,
         now: OffsetDateTime,
     ) -> Result<Option<LinkRefusal>, StoreError> {
-        let row: Option<(i64, Option<i64>)> = on_db!(self, pool => {
+        let row: Option<(i64, Option<i64>)> = on_reader!(self, pool => {
             sqlx::query("SELECT expires_at, used_at FROM freeze_tokens WHERE token_hash = $1 AND account_id = $2")
                 .bind(token_hash)
                 .bind(account_id.to_string())

@@ -7,7 +7,7 @@
 //! PostgreSQL advisory lock), so two submissions at once cannot interleave their number
 //! lists.
 
-use crate::{from_unix, on_db, to_unix, Db, Store, StoreError};
+use crate::{from_unix, on_reader, to_unix, Db, Store, StoreError};
 use offboard_core::identity::{format_date, Country, DocumentType, IdentityStatus};
 use offboard_core::AccountId;
 use sqlx::Row;
@@ -322,7 +322,7 @@ impl Store {
         &self,
         account_id: AccountId,
     ) -> Result<(bool, usize, Option<IdentityStatus>), StoreError> {
-        let (confirmed_at, passkeys, status): (Option<i64>, i64, Option<String>) = on_db!(self, pool => {
+        let (confirmed_at, passkeys, status): (Option<i64>, i64, Option<String>) = on_reader!(self, pool => {
             let row = sqlx::query(
                 "SELECT (SELECT confirmed_at FROM totp_factors WHERE account_id = $1) AS confirmed_at,
                         (SELECT COUNT(*) FROM passkeys WHERE account_id = $1) AS passkeys,
@@ -346,7 +346,7 @@ impl Store {
         &self,
         account_id: AccountId,
     ) -> Result<(bool, Option<IdentityStatus>), StoreError> {
-        let (confirmed_at, status): (Option<i64>, Option<String>) = on_db!(self, pool => {
+        let (confirmed_at, status): (Option<i64>, Option<String>) = on_reader!(self, pool => {
             let row = sqlx::query(
                 "SELECT (SELECT confirmed_at FROM totp_factors WHERE account_id = $1) AS confirmed_at,
                         (SELECT status FROM identities WHERE account_id = $1) AS status",
@@ -367,7 +367,7 @@ impl Store {
         let account = account_id.to_string();
         type Head = (String, String, String, String, i64, i64);
         type Number = (String, String, i64, Option<i64>, Option<String>);
-        let (head, numbers): (Option<Head>, Vec<Number>) = on_db!(self, pool => {
+        let (head, numbers): (Option<Head>, Vec<Number>) = on_reader!(self, pool => {
             let head = sqlx::query(
                 "SELECT document_type, country, expires_on, status, created_at, updated_at FROM identities WHERE account_id = $1",
             )
@@ -492,7 +492,7 @@ impl Store {
         &self,
         index: &str,
     ) -> Result<Vec<AccountId>, StoreError> {
-        let ids: Vec<String> = on_db!(self, pool => {
+        let ids: Vec<String> = on_reader!(self, pool => {
             let rows = sqlx::query(
                 "SELECT account_id, MIN(id) AS first_id FROM identity_numbers WHERE number_index = $1
                  GROUP BY account_id ORDER BY first_id",
@@ -512,7 +512,7 @@ impl Store {
         &self,
         account_id: AccountId,
     ) -> Result<Vec<IdentityChange>, StoreError> {
-        let rows: Vec<(i64, String, String)> = on_db!(self, pool => {
+        let rows: Vec<(i64, String, String)> = on_reader!(self, pool => {
             let rows = sqlx::query("SELECT at, actor, change FROM identity_history WHERE account_id = $1 ORDER BY id")
                 .bind(account_id.to_string())
                 .fetch_all(pool)

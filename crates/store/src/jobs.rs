@@ -4,7 +4,7 @@
 //! time, so the statement is the lock). A job whose lease ran out, because its instance
 //! died, is claimed again by another instance: effects must be idempotent.
 
-use crate::{from_unix, on_db, to_unix, Db, Store, StoreError};
+use crate::{from_unix, on_db, on_reader, to_unix, Db, Store, StoreError};
 use sqlx::Row;
 use time::{Duration, OffsetDateTime};
 
@@ -312,7 +312,7 @@ impl Store {
     }
 
     pub async fn job_counts(&self) -> Result<JobCounts, StoreError> {
-        let rows: Vec<(String, i64)> = on_db!(self, pool => {
+        let rows: Vec<(String, i64)> = on_reader!(self, pool => {
             sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
                 .fetch_all(pool)
                 .await?
@@ -334,7 +334,7 @@ impl Store {
     }
 
     pub async fn job(&self, id: &str) -> Result<Option<JobRow>, StoreError> {
-        let row = on_db!(self, pool => {
+        let row = on_reader!(self, pool => {
             sqlx::query("SELECT id, kind, state, attempts, run_at, lease_owner, last_error FROM jobs WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)

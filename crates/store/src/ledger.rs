@@ -4,7 +4,7 @@
 //! cached `available` balance always equals the sum of the account's `available` lines
 //! (checked by the conformance suite under concurrency).
 
-use crate::{from_unix, locked_tx, on_db, to_unix, Store, StoreError};
+use crate::{from_unix, locked_tx, on_db, on_reader, to_unix, Store, StoreError};
 use offboard_core::money::Holdings;
 use offboard_core::AccountId;
 use rust_decimal::Decimal;
@@ -361,7 +361,7 @@ impl Store {
         now: OffsetDateTime,
         settled_by: &SettledBy<'_>,
     ) -> Result<SettleOutcome, StoreError> {
-        let owner: Option<String> = on_db!(self, pool => sqlx::query("SELECT account_id FROM withdrawals WHERE id = $1")
+        let owner: Option<String> = on_reader!(self, pool => sqlx::query("SELECT account_id FROM withdrawals WHERE id = $1")
             .bind(withdrawal_id)
             .fetch_optional(pool)
             .await?
@@ -443,7 +443,7 @@ impl Store {
     }
 
     pub async fn deposits_of(&self, account_id: AccountId) -> Result<Vec<DepositRow>, StoreError> {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             sqlx::query("SELECT id, asset, amount, status, created_at FROM deposits WHERE account_id = $1 ORDER BY created_at, id")
                 .bind(account_id.to_string())
                 .fetch_all(pool)
@@ -466,7 +466,7 @@ impl Store {
         &self,
         account_id: AccountId,
     ) -> Result<Vec<WithdrawalRow>, StoreError> {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             sqlx::query("SELECT id, asset, amount, address, status, created_at FROM withdrawals WHERE account_id = $1 ORDER BY created_at, id")
                 .bind(account_id.to_string())
                 .fetch_all(pool)
@@ -489,7 +489,7 @@ impl Store {
     /// For invariant checks: (account, book, asset) → sum of journal lines, and the
     /// cached available balances.
     pub async fn ledger_audit(&self) -> Result<LedgerAudit, StoreError> {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let mut sums: std::collections::BTreeMap<(Option<String>, String, String), Decimal> = Default::default();
             for r in sqlx::query("SELECT account_id, book, asset, amount FROM ledger_journal").fetch_all(pool).await? {
                 let key = (r.try_get::<Option<String>, _>("account_id")?, r.try_get("book")?, r.try_get("asset")?);

@@ -38,7 +38,7 @@ mod throttle;
 mod webhooks;
 pub use webhooks::{delivery_id, DeliveryAttempt, DeliveryRow, PendingDelivery, WebhookEndpoint};
 
-pub use accounts::{AccountRow, AccountStatus};
+pub use accounts::{AccountRow, AccountStatus, FactorSnapshot};
 pub use audit::{AuditEntry, AuditRecord};
 pub use connect::{Backend, ConnectReport};
 pub use deletion::{
@@ -53,7 +53,7 @@ pub use passkeys::{
     AddPasskey, CeremonyLimits, CeremonyRow, NewCeremony, NewPasskey, PasskeyRow, RemovePasskey,
 };
 pub use recovery::{NewRecoveryRequest, RecoveryApproval};
-pub use sessions::{NewSession, SessionKind, SessionRow};
+pub use sessions::{NewSession, SessionKind, SessionRow, SignIn};
 pub use support::{AgentRole, AgentRow, AgentSessionRow, NewAgent, RecoveryRow};
 pub use support_requests::{NewSupportRequest, QueuedMail, SupportAnswer, SupportRequestRow};
 
@@ -69,14 +69,22 @@ pub(crate) enum Db {
 /// The handle every part of the server uses to reach the database. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// On SQLite, the one writer connection: every write, and every read that is not
+    /// marked as a read (`on_reader!`), goes through it.
     pub(crate) db: Db,
+    /// SQLite only: `query_only` connections for the reads marked `on_reader!`. Writes
+    /// queue in the application for the single writer (first come, first served) instead
+    /// of sleeping in SQLite's busy handler, while reads (WAL: they never wait for the
+    /// writer) run beside it. `None` on PostgreSQL and for an in-memory SQLite database.
+    pub(crate) sqlite_readers: Option<SqlitePool>,
     /// Fault injection for the final erasure (0 = off).
     #[cfg(feature = "testing")]
     pub(crate) faults: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// Runs the same body against whichever pool backs the store; `$pool` is bound to the
-/// concrete `&SqlitePool` or `&PgPool`.
+/// concrete `&SqlitePool` or `&PgPool`. On SQLite that is the writer connection: use this
+/// for anything that writes, outside a transaction.
 macro_rules! on_db {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.db {
@@ -86,6 +94,21 @@ macro_rules! on_db {
     };
 }
 pub(crate) use on_db;
+
+/// Like [`on_db!`] for a body that only reads: on SQLite it runs on the reader pool (whose
+/// connections are `query_only`, so a write put here by mistake fails loudly in tests).
+macro_rules! on_reader {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            $crate::Db::Sqlite(writer) => {
+                let $pool = $store.sqlite_readers.as_ref().unwrap_or(writer);
+                $body
+            }
+            $crate::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_reader;
 
 /// Runs the body inside one write transaction and commits it; an early `?` return rolls
 /// back. SQLite transactions start `IMMEDIATE` so two writers queue on the busy timeout
@@ -136,9 +159,10 @@ macro_rules! locked_tx {
 pub(crate) use locked_tx;
 
 impl Store {
-    pub(crate) fn new(db: Db) -> Store {
+    pub(crate) fn new(db: Db, sqlite_readers: Option<SqlitePool>) -> Store {
         Store {
             db,
+            sqlite_readers,
             #[cfg(feature = "testing")]
             faults: Default::default(),
         }
@@ -158,6 +182,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(readers) = &self.sqlite_readers {
+            readers.close().await;
+        }
         on_db!(self, pool => pool.close().await)
     }
 }

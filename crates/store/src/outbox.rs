@@ -1,4 +1,4 @@
-use crate::{from_unix, on_db, to_unix, Store, StoreError};
+use crate::{from_unix, on_db, on_reader, to_unix, Store, StoreError};
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -45,7 +45,7 @@ impl Store {
         to: Option<&str>,
         limit: i64,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let rows = sqlx::query(
                 "SELECT channel, recipient, subject, body, code, sent_at FROM dev_outbox
                  WHERE (CAST($1 AS TEXT) IS NULL OR recipient = $1) ORDER BY id DESC LIMIT $2",

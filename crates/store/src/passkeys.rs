@@ -4,7 +4,7 @@
 //! unaudited.
 
 use crate::audit::insert_audit;
-use crate::{from_unix, locked_tx, on_db, to_unix, AuditEntry, Store, StoreError};
+use crate::{from_unix, locked_tx, on_db, on_reader, to_unix, AuditEntry, Store, StoreError};
 use offboard_core::AccountId;
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -80,7 +80,7 @@ impl Store {
     pub async fn passkeys(&self, account_id: AccountId) -> Result<Vec<PasskeyRow>, StoreError> {
         let sql =
             format!("SELECT {COLUMNS} FROM passkeys WHERE account_id = $1 ORDER BY created_at, id");
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let rows = sqlx::query(&sql).bind(account_id.to_string()).fetch_all(pool).await?;
             rows.iter().map(|r| passkey_row!(r)).collect()
         })
@@ -92,7 +92,7 @@ impl Store {
         credential_key: &str,
     ) -> Result<Option<PasskeyRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM passkeys WHERE credential_key = $1");
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let row = sqlx::query(&sql).bind(credential_key).fetch_optional(pool).await?;
             row.as_ref().map(|r| passkey_row!(r)).transpose()
         })
@@ -100,7 +100,7 @@ impl Store {
 
     /// How many passkeys the account has and whether it requires one.
     pub async fn passkey_state(&self, account_id: AccountId) -> Result<(usize, bool), StoreError> {
-        let (n, required): (i64, i64) = on_db!(self, pool => {
+        let (n, required): (i64, i64) = on_reader!(self, pool => {
             let row = sqlx::query(
                 "SELECT (SELECT COUNT(*) FROM passkeys WHERE account_id = $1) AS n,
                         (SELECT require_passkey FROM accounts WHERE id = $1) AS required",

@@ -1,6 +1,6 @@
 //! Recovery requests: people who cannot log in ask support for help (R11).
 
-use crate::{locked_tx, on_db, to_unix, Store, StoreError};
+use crate::{locked_tx, on_reader, to_unix, Store, StoreError};
 use offboard_core::AccountId;
 use time::OffsetDateTime;
 
@@ -123,7 +123,7 @@ impl Store {
         &self,
     ) -> Result<Vec<(String, Option<String>, String, String)>, StoreError> {
         use sqlx::Row;
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             sqlx::query("SELECT id, account_id, email, id_number_check FROM recovery_requests WHERE status = 'open' ORDER BY created_at, id")
                 .fetch_all(pool)
                 .await?

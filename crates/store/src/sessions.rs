@@ -1,4 +1,6 @@
-use crate::{from_unix, on_db, to_unix, Store, StoreError};
+use crate::audit::insert_audit;
+use crate::freeze::note_device;
+use crate::{from_unix, in_tx, on_db, on_reader, to_unix, AuditEntry, Store, StoreError};
 use offboard_core::AccountId;
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -28,6 +30,18 @@ pub struct NewSession<'a> {
     pub user_agent: Option<&'a str>,
 }
 
+/// What a successful sign-in writes, in one transaction: one turn of the writer instead
+/// of four (docs/performance.md).
+#[derive(Debug)]
+pub struct SignIn<'a> {
+    /// The password login's throttle attempt, forgotten now that it succeeded.
+    pub attempt: Option<i64>,
+    pub session: NewSession<'a>,
+    pub audit: AuditEntry<'a>,
+    /// Keyed hash of the device (user agent and address) for R21's new-device alert.
+    pub device_key: &'a str,
+}
+
 #[derive(Debug, Clone)]
 pub struct SessionRow {
     pub token_hash: String,
@@ -37,9 +51,11 @@ pub struct SessionRow {
     pub user_agent: Option<String>,
 }
 
-impl Store {
-    pub async fn create_session(&self, new: NewSession<'_>) -> Result<(), StoreError> {
-        on_db!(self, pool => sqlx::query(
+/// Inserts a session (`$new`: a `&NewSession`) on `$conn`.
+macro_rules! insert_session {
+    ($conn:expr, $new:expr) => {{
+        let new: &NewSession<'_> = $new;
+        sqlx::query(
             "INSERT INTO sessions (token_hash, account_id, kind, created_at, last_seen_at, user_agent)
              VALUES ($1, $2, $3, $4, $4, $5)",
         )
@@ -48,8 +64,35 @@ impl Store {
         .bind(new.kind.as_str())
         .bind(to_unix(new.now))
         .bind(new.user_agent)
-        .execute(pool).await.map(|_| ()))?;
+        .execute($conn)
+        .await
+        .map(|_| ())
+    }};
+}
+
+impl Store {
+    pub async fn create_session(&self, new: NewSession<'_>) -> Result<(), StoreError> {
+        on_db!(self, pool => insert_session!(pool, &new))?;
         Ok(())
+    }
+
+    /// Records a successful sign-in: the throttle attempt forgotten, the session, its
+    /// audit line and the device, all or nothing. Answers whether the device is new to
+    /// an account that had signed in before.
+    pub async fn sign_in(&self, s: &SignIn<'_>) -> Result<bool, StoreError> {
+        let account = s.session.account_id.to_string();
+        let new_device = in_tx!(self, tx => {
+            if let Some(attempt) = s.attempt {
+                sqlx::query("DELETE FROM login_attempts WHERE id = $1")
+                    .bind(attempt)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            insert_session!(&mut *tx, &s.session)?;
+            insert_audit!(tx, &s.audit);
+            note_device!(tx, &account, s.device_key, to_unix(s.session.now))
+        });
+        Ok(new_device)
     }
 
     /// The session and its (active) account in one query: the lookup every
@@ -59,13 +102,15 @@ impl Store {
         token_hash: &str,
         kind: SessionKind,
     ) -> Result<Option<(SessionRow, crate::AccountRow)>, StoreError> {
-        on_db!(self, pool => {
-            let row = sqlx::query(
+        on_reader!(self, pool => {
+            let sql = format!(
                 "SELECT s.token_hash, s.created_at AS session_created_at, s.last_seen_at, s.user_agent,
-                        a.id, a.email, a.password_hash, a.phone, a.status, a.created_at, a.frozen_at
+                        {}
                  FROM sessions s JOIN accounts a ON a.id = s.account_id
                  WHERE s.token_hash = $1 AND s.kind = $2 AND a.status = 'active'",
-            )
+                crate::accounts::ACCOUNT_COLUMNS
+            );
+            let row = sqlx::query(&sql)
             .bind(token_hash)
             .bind(kind.as_str())
             .fetch_optional(pool)
@@ -91,7 +136,7 @@ impl Store {
         &self,
         account_id: AccountId,
     ) -> Result<Vec<SessionRow>, StoreError> {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let rows = sqlx::query(
                 "SELECT token_hash, created_at, last_seen_at, user_agent FROM sessions
                  WHERE account_id = $1 ORDER BY created_at DESC",

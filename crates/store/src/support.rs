@@ -1,7 +1,7 @@
 //! Support (R11): agents, their sessions (apart from user sessions) and the decisions on
 //! recovery requests.
 
-use crate::{from_unix, on_db, to_unix, Store, StoreError};
+use crate::{from_unix, on_db, on_reader, to_unix, Store, StoreError};
 use offboard_core::deletion::RecoveryStatus;
 use offboard_core::AccountId;
 use sqlx::Row;
@@ -160,7 +160,7 @@ impl Store {
 
     pub async fn find_agent_by_email(&self, email: &str) -> Result<Option<AgentRow>, StoreError> {
         let sql = format!("SELECT {AGENT_COLUMNS} FROM support_agents WHERE email = $1");
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let row = sqlx::query(&sql).bind(email).fetch_optional(pool).await?;
             row.as_ref().map(agent_from_row).transpose()
         })
@@ -168,7 +168,7 @@ impl Store {
 
     pub async fn get_agent(&self, id: &str) -> Result<Option<AgentRow>, StoreError> {
         let sql = format!("SELECT {AGENT_COLUMNS} FROM support_agents WHERE id = $1");
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
             row.as_ref().map(agent_from_row).transpose()
         })
@@ -240,7 +240,7 @@ impl Store {
         &self,
         token_hash: &str,
     ) -> Result<Option<AgentSessionRow>, StoreError> {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let row = sqlx::query(
                 "SELECT s.agent_id, s.created_at, s.last_seen_at
                  FROM agent_sessions s JOIN support_agents a ON a.id = s.agent_id
@@ -284,7 +284,7 @@ impl Store {
         &self,
         phone: &str,
     ) -> Result<Option<AccountId>, StoreError> {
-        let id: Option<String> = on_db!(self, pool => {
+        let id: Option<String> = on_reader!(self, pool => {
             let row = sqlx::query("SELECT id FROM accounts WHERE phone = $1 AND status = 'active'")
                 .bind(phone)
                 .fetch_optional(pool)
@@ -303,7 +303,7 @@ impl Store {
         let sql = format!(
             "SELECT {RECOVERY_COLUMNS} FROM recovery_requests WHERE status = 'open' ORDER BY created_at, id"
         );
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let rows = sqlx::query(&sql).fetch_all(pool).await?;
             rows.iter().map(recovery_from_row).collect()
         })
@@ -311,7 +311,7 @@ impl Store {
 
     pub async fn recovery_request(&self, id: &str) -> Result<Option<RecoveryRow>, StoreError> {
         let sql = format!("SELECT {RECOVERY_COLUMNS} FROM recovery_requests WHERE id = $1");
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
             row.as_ref().map(recovery_from_row).transpose()
         })

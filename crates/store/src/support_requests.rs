@@ -3,7 +3,7 @@
 //! them all (R7, R20: the message is personal data).
 
 use crate::jobs::MAIL_JOB_SQL;
-use crate::{from_unix, locked_tx, on_db, to_unix, Store, StoreError};
+use crate::{from_unix, locked_tx, on_reader, to_unix, Store, StoreError};
 use offboard_core::support::{SupportRequestStatus, SupportTopic, MAX_OPEN_SUPPORT_REQUESTS};
 use offboard_core::AccountId;
 use sqlx::Row;
@@ -134,7 +134,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM support_requests WHERE account_id = $1 ORDER BY created_at DESC, id DESC"
         );
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let rows = sqlx::query(&sql).bind(account_id.to_string()).fetch_all(pool).await?;
             rows.iter().map(request_from_row).collect()
         })
@@ -145,7 +145,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM support_requests WHERE status = 'open' ORDER BY created_at, id"
         );
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let rows = sqlx::query(&sql).fetch_all(pool).await?;
             rows.iter().map(request_from_row).collect()
         })
@@ -153,7 +153,7 @@ impl Store {
 
     pub async fn support_request(&self, id: &str) -> Result<Option<SupportRequestRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM support_requests WHERE id = $1");
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
             row.as_ref().map(request_from_row).transpose()
         })

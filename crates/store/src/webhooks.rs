@@ -4,7 +4,7 @@
 //! Delivery ids are derived from the event and endpoint, so running a fan-out twice
 //! (after a crash) writes nothing new.
 
-use crate::{from_unix, in_tx, on_db, to_unix, Store, StoreError};
+use crate::{from_unix, in_tx, on_db, on_reader, to_unix, Store, StoreError};
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -118,7 +118,7 @@ impl Store {
 
     pub async fn webhook_endpoint(&self, id: &str) -> Result<Option<WebhookEndpoint>, StoreError> {
         let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1");
-        let row = on_db!(self, pool => {
+        let row = on_reader!(self, pool => {
             sqlx::query(&sql).bind(id).fetch_optional(pool).await?.as_ref().map(endpoint_from_row).transpose()?
         });
         Ok(row)
@@ -127,7 +127,7 @@ impl Store {
     pub async fn webhook_endpoints(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
         let sql =
             format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY created_at, id");
-        let rows = on_db!(self, pool => {
+        let rows = on_reader!(self, pool => {
             sqlx::query(&sql).fetch_all(pool).await?.iter().map(endpoint_from_row).collect::<Result<Vec<_>, _>>()?
         });
         Ok(rows)
@@ -202,7 +202,7 @@ impl Store {
     }
 
     pub async fn pending_delivery(&self, id: &str) -> Result<Option<PendingDelivery>, StoreError> {
-        let row = on_db!(self, pool => {
+        let row = on_reader!(self, pool => {
             sqlx::query(
                 "SELECT d.id, d.endpoint_id, d.status, w.url, w.secret_sealed, e.id AS event_id, e.type, e.payload, e.created_at
                  FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id JOIN events e ON e.id = d.event_id
@@ -273,7 +273,7 @@ impl Store {
         endpoint_id: &str,
         limit: i64,
     ) -> Result<Vec<DeliveryRow>, StoreError> {
-        let rows = on_db!(self, pool => {
+        let rows = on_reader!(self, pool => {
             sqlx::query(
                 "SELECT d.id, d.endpoint_id, d.event_id, e.type, d.status, d.attempts, d.last_status, d.last_error, d.created_at, d.delivered_at
                  FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
@@ -330,7 +330,7 @@ impl Store {
 
     /// When the oldest delivery still pending was created (webhook lag).
     pub async fn oldest_pending_delivery(&self) -> Result<Option<OffsetDateTime>, StoreError> {
-        let at: Option<i64> = on_db!(self, pool => {
+        let at: Option<i64> = on_reader!(self, pool => {
             sqlx::query("SELECT MIN(created_at) AS at FROM webhook_deliveries WHERE status = 'pending'")
                 .fetch_one(pool)
                 .await?

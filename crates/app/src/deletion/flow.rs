@@ -268,7 +268,7 @@ pub async fn view(
     step: Step,
 ) -> Result<Flow, AppError> {
     let now = state.now();
-    let bound = factors::bound_factors(state, &user.account).await?;
+    let bound = factors::bound_factors(&user.account);
     let identity_method = if identity_approved(state, user).await? {
         IdentityMethod::IdNumber
     } else {

@@ -67,6 +67,12 @@ pub async fn submit_identity(
         };
         IdentityAnswer::Number(typed)
     };
+    // A password answer takes its place in the hashing queue before a try is charged:
+    // a busy server answers 503 and costs the user nothing.
+    let place = match answer {
+        IdentityAnswer::Password(_) => Some(state.hashing.reserve()?),
+        IdentityAnswer::Number(_) => None,
+    };
     // R6: the answer is counted and the lock checked in one serialised step before it
     // is evaluated, so a parallel burst cannot evaluate more than five.
     let (attempt_id, used) = match state.store.begin_identity_attempt(account_id, now).await? {
@@ -76,7 +82,7 @@ pub async fn submit_identity(
             failures,
         } => (attempt_id, failures),
     };
-    if !answer_matches(state, user, &approved, answer).await? {
+    if !answer_matches(state, user, &approved, answer, place).await? {
         audit::user(state, Some(account_id), "deletion_identity_failed", None).await;
         if let Some(until) = deletion::identity_locked_until(used, Some(now), now) {
             return Err(identity_locked(until));
@@ -107,15 +113,15 @@ async fn answer_matches(
     user: &Authenticated,
     approved: &[offboard_store::StoredDocumentNumber],
     answer: IdentityAnswer<'_>,
+    place: Option<crate::hashing::Reservation>,
 ) -> Result<bool, AppError> {
     let account_id = user.account.id;
+    let password_hash = Some(user.account.password_hash.as_str());
     Ok(match answer {
-        IdentityAnswer::Password(password) => {
-            state
-                .hashing
-                .verify(Some(&user.account.password_hash), password)
-                .await?
-        }
+        IdentityAnswer::Password(password) => match place {
+            Some(place) => place.verify(password_hash, password).await?,
+            None => state.hashing.verify(password_hash, password).await?,
+        },
         IdentityAnswer::Number(typed) => number_matches(state, account_id, approved, typed),
     })
 }

@@ -55,36 +55,30 @@ impl BoundFactors {
     }
 }
 
-/// The bound factors and the identity status (`None`: nothing on file) in one query:
-/// what `GET /api/v1/me` and the support summary show.
-pub async fn factors_and_identity(
-    state: &AppState,
-    account: &AccountRow,
-) -> Result<(BoundFactors, Option<IdentityStatus>), AppError> {
-    let (totp, passkeys, identity) = state.store.factor_overview(account.id).await?;
-    let factors = BoundFactors {
-        sms: account.phone.is_some(),
-        totp,
-        passkey: passkeys > 0,
-    };
-    Ok((factors, identity))
+/// The bound factors and the identity status (`None`: nothing on file), as read with the
+/// account row: what `GET /api/v1/me` and the support summary show.
+pub fn factors_and_identity(account: &AccountRow) -> (BoundFactors, Option<IdentityStatus>) {
+    (bound_factors(account), account.identity_status)
 }
 
-pub async fn bound_factors(
+/// The factors bound when the account row was read (the request's own snapshot: its
+/// session and account come from one query, docs/performance.md).
+pub fn bound_factors(account: &AccountRow) -> BoundFactors {
+    BoundFactors {
+        sms: account.phone.is_some(),
+        totp: account.factors.totp,
+        passkey: account.factors.passkeys > 0,
+    }
+}
+
+/// The factors bound now (the account read again): for a page drawn after an action of
+/// the same request changed them.
+pub async fn current_factors(
     state: &AppState,
     account: &AccountRow,
 ) -> Result<BoundFactors, AppError> {
-    let totp = state
-        .store
-        .totp_factor(account.id)
-        .await?
-        .is_some_and(|t| t.confirmed);
-    let (passkeys, _) = state.store.passkey_state(account.id).await?;
-    Ok(BoundFactors {
-        sms: account.phone.is_some(),
-        totp,
-        passkey: passkeys > 0,
-    })
+    let fresh = state.store.get_account(account.id).await?;
+    Ok(bound_factors(fresh.as_ref().unwrap_or(account)))
 }
 
 /// Sends a code of `purpose` on `channel` to the account's address, or to `to_phone`
@@ -374,7 +368,7 @@ pub async fn verify_all(
     flow_id: Option<&str>,
     codes: &FactorCodes,
 ) -> Result<(), AppError> {
-    let wanted = required_codes(bound_factors(state, account).await?, codes)?;
+    let wanted = required_codes(bound_factors(account), codes)?;
     // Every code is checked before any is used up, so one wrong code spends none.
     let check = |channel, code: String| async move {
         check_code(state, account.id, purpose, channel, flow_id, &code, false).await

@@ -296,8 +296,14 @@ pub async fn finish_sign_in(
         return Err(crate::freeze::frozen_error());
     }
     spend(state, used).await?;
-    let token = crate::sessions::start_session(state, account_id, user_agent).await?;
-    audit::user(state, Some(account_id), "login", Some("method=passkey")).await;
-    crate::alerts::new_device_alert(state, &account, user_agent, client_addr).await;
+    let token = crate::sessions::sign_in(
+        state,
+        &account,
+        None,
+        Some("method=passkey"),
+        user_agent,
+        client_addr,
+    )
+    .await?;
     Ok(SignedIn { account_id, token })
 }

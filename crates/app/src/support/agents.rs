@@ -93,6 +93,7 @@ pub async fn login(
     let login_key = keys.blind_index.keyed_hash("agent-login-throttle", &email);
     let address_key = keys.blind_index.keyed_hash("address-throttle", client_addr);
     let started = state.now();
+    let place = state.hashing.reserve()?;
     let (attempt, failures) = state
         .store
         .begin_login_attempt(&login_key, &address_key, started)
@@ -105,8 +106,7 @@ pub async fn login(
             .retry_after(u64::try_from(retry_after.whole_seconds()).unwrap_or(1)));
     }
     let agent = state.store.find_agent_by_email(&email).await?;
-    let password_ok = state
-        .hashing
+    let password_ok = place
         .verify(agent.as_ref().map(|a| a.password_hash.as_str()), password)
         .await?;
     let Some(agent) = agent else {

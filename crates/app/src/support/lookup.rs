@@ -30,7 +30,7 @@ pub struct AccountSummary {
 
 async fn summary(state: &AppState, account: &AccountRow) -> Result<AccountSummary, AppError> {
     let active = account.status == AccountStatus::Active;
-    let (bound, identity) = factors::factors_and_identity(state, account).await?;
+    let (bound, identity) = factors::factors_and_identity(account);
     let open_deletion_step = if active {
         state.store.live_flow(account.id).await?.map(|f| f.step)
     } else {

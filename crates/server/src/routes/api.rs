@@ -44,6 +44,8 @@ pub struct SignupResponse {
 #[utoipa::path(post, path = "/api/v1/signup", tag = "accounts", operation_id = "accounts_signup", request_body = SignupRequest,
     responses(
         (status = 201, body = SignupResponse),
+        (status = 503, description = "`unavailable` with `Retry-After`: more passwords are offered than the server hashes; nothing was done, send it again", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait before sending it again"))),
         (status = 403, description = "`reregistration_blocked` with `allowed_from`: the email belonged to an account deleted less than the re-registration wait ago", body = ErrorBody),
         (status = 409, description = "`conflict`: the email is already registered", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
@@ -82,6 +84,8 @@ impl std::fmt::Debug for LoginRequest {
 #[utoipa::path(post, path = "/api/v1/login", tag = "accounts", operation_id = "accounts_login", request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
+        (status = 503, description = "`unavailable` with `Retry-After`: more passwords are offered than the server hashes; no attempt was charged, send it again", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait before sending it again"))),
         (status = 400, description = "`invalid_code`: a wrong authenticator code", body = ErrorBody),
         (status = 401, description = "`unauthorized`, identical for every failure (throttling adds `Retry-After`); `totp_required` after a right password when an authenticator is bound; `passkey_required` (with `passkey`: a challenge for `POST /api/v1/login/passkey`, and `totp_allowed`) when a passkey is bound", body = ErrorBody,
             headers(("Retry-After" = u64, description = "seconds to wait, when throttled"))),
@@ -142,13 +146,10 @@ pub struct MeResponse {
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", operation_id = "accounts_me",
     security(("user_token" = []), ("session_cookie" = [])),
     responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)))]
-pub async fn me(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-) -> ApiResult<Json<MeResponse>> {
-    // One query for both (the hottest authenticated read; see docs/performance.md).
-    let (factors, identity) =
-        offboard_app::factors::factors_and_identity(&state, &user.account).await?;
+pub async fn me(ApiUser(user): ApiUser) -> ApiResult<Json<MeResponse>> {
+    // Read with the session and the account, in one query (the hottest authenticated
+    // read; see docs/performance.md).
+    let (factors, identity) = offboard_app::factors::factors_and_identity(&user.account);
     Ok(Json(MeResponse {
         account_id: user.account.id.to_string(),
         email: user.account.email,

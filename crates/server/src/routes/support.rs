@@ -59,6 +59,8 @@ pub struct AgentToken {
 /// replayed code, disabled agent) answers the same 401.
 #[utoipa::path(post, path = "/api/v1/support/login", tag = "support", operation_id = "support_login", request_body = AgentLogin,
     responses((status = 200, body = AgentToken),
+        (status = 503, description = "`unavailable` with `Retry-After`: more passwords are offered than the server hashes; nothing was done, send it again", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait before sending it again"))),
         (status = 401, description = "`unauthorized`, the same for every failure (throttling adds `Retry-After`)", body = ErrorBody,
             headers(("Retry-After" = u64, description = "seconds to wait, when throttled")))))]
 pub async fn login(

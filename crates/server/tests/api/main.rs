@@ -18,6 +18,7 @@ mod freeze;
 mod identity;
 mod ledger;
 mod openapi;
+mod overload;
 mod pages;
 mod passkey_device;
 mod passkeys;

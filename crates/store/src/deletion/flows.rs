@@ -2,7 +2,7 @@
 //! with compare-and-set; the captcha's single use (R3); the 24-hour cool-off that blocks
 //! a deletion after a reset or recovery.
 
-use crate::{from_unix, locked_tx, on_db, to_unix, Store, StoreError};
+use crate::{from_unix, locked_tx, on_db, on_reader, to_unix, Store, StoreError};
 use offboard_core::deletion::{FlowStatus, Step};
 use offboard_core::AccountId;
 use sqlx::Row;
@@ -58,7 +58,7 @@ impl Store {
         let sql = format!(
             "SELECT {FLOW_COLUMNS} FROM deletion_flows WHERE account_id = $1 AND status = 'live'"
         );
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let row = sqlx::query(&sql).bind(account_id.to_string()).fetch_optional(pool).await?;
             row.as_ref().map(flow_from_row).transpose()
         })
@@ -66,7 +66,7 @@ impl Store {
 
     pub async fn flow(&self, id: &str) -> Result<Option<FlowRow>, StoreError> {
         let sql = format!("SELECT {FLOW_COLUMNS} FROM deletion_flows WHERE id = $1");
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
             row.as_ref().map(flow_from_row).transpose()
         })
@@ -214,7 +214,7 @@ impl Store {
         &self,
         account_id: AccountId,
     ) -> Result<Option<OffsetDateTime>, StoreError> {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let row = sqlx::query("SELECT cooloff_until FROM accounts WHERE id = $1").bind(account_id.to_string()).fetch_optional(pool).await?;
             Ok(match row {
                 Some(row) => row.try_get::<Option<i64>, _>("cooloff_until")?.map(from_unix),

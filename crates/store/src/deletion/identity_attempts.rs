@@ -1,7 +1,7 @@
 //! The identity step's wrong answers (R6): counted per account over 24 hours, charged
 //! before an answer is evaluated, taken back for a right one, cleared by support (R11).
 
-use crate::{from_unix, locked_tx, on_db, to_unix, Store, StoreError};
+use crate::{from_unix, locked_tx, on_db, on_reader, to_unix, Store, StoreError};
 use offboard_core::AccountId;
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -26,7 +26,7 @@ impl Store {
         account_id: AccountId,
         now: OffsetDateTime,
     ) -> Result<(u32, Option<OffsetDateTime>), StoreError> {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let row = sqlx::query(IDENTITY_FAILURES_SQL)
                 .bind(account_id.to_string())
                 .bind(to_unix(now - offboard_core::deletion::IDENTITY_LOCK))

@@ -1,7 +1,7 @@
 //! What the erasure leaves for delivery: the queued deletion notice (R12), sent and then
 //! forgotten by its mail job, and the events for downstream services (R13).
 
-use crate::{on_db, Store, StoreError};
+use crate::{on_db, on_reader, Store, StoreError};
 use sqlx::Row;
 
 impl Store {
@@ -10,7 +10,7 @@ impl Store {
         &self,
         id: &str,
     ) -> Result<Option<(String, String, String, Option<String>)>, StoreError> {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             sqlx::query("SELECT recipient_sealed, subject, body, html FROM mail_queue WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
@@ -22,7 +22,7 @@ impl Store {
 
     /// The channel a queued message goes by (`email`, or `sms` for an alert's text).
     pub async fn queued_mail_channel(&self, id: &str) -> Result<Option<String>, StoreError> {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             sqlx::query("SELECT channel FROM mail_queue WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
@@ -39,7 +39,7 @@ impl Store {
 
     /// Events written by the outbox, oldest first: (type, payload).
     pub async fn events(&self) -> Result<Vec<(String, String)>, StoreError> {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             sqlx::query("SELECT type, payload FROM events ORDER BY created_at, id")
                 .fetch_all(pool)
                 .await?

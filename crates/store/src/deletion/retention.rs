@@ -2,7 +2,7 @@
 //! (R9), sealed retained records with their wrapped keys (R10), and the purge that
 //! removes both when their time is up.
 
-use crate::{from_unix, in_tx, on_db, to_unix, AuditEntry, Store, StoreError};
+use crate::{from_unix, in_tx, on_db, on_reader, to_unix, AuditEntry, Store, StoreError};
 use offboard_core::AccountId;
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -14,7 +14,7 @@ impl Store {
         hash: &str,
         now: OffsetDateTime,
     ) -> Result<Option<OffsetDateTime>, StoreError> {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             let row = sqlx::query("SELECT MAX(allowed_from) AS until FROM tombstones WHERE hash = $1 AND allowed_from > $2")
                 .bind(hash)
                 .bind(to_unix(now))
@@ -55,7 +55,7 @@ impl Store {
         &self,
         account_id: AccountId,
     ) -> Result<Vec<(String, String, String)>, StoreError> {
-        on_db!(self, pool => {
+        on_reader!(self, pool => {
             sqlx::query(
                 "SELECT r.kind, r.sealed, k.wrapped_key FROM retained_records r JOIN retention_keys k ON k.record_id = r.id
                  WHERE r.account_id = $1 ORDER BY r.created_at, r.id",

@@ -183,7 +183,7 @@ async fn render_assets(
     };
     let loaded = async {
         let holdings = ledger::holdings(state, user.account.id).await?;
-        let bound = factors::bound_factors(state, &user.account).await?;
+        let bound = factors::current_factors(state, &user.account).await?;
         Ok::<_, AppError>((holdings, bound))
     }
     .await;

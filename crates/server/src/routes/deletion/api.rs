@@ -206,6 +206,8 @@ pub struct IdentityRequest {
     security(("user_token" = []), ("session_cookie" = [])),
     responses((status = 200, description = "deleted: the flow at `deleted` with `deleted_at` and `reregister_after`", body = FlowView),
         (status = 400, description = "`identity_mismatch` with `attempts_left` and `field`", body = ErrorBody),
+        (status = 503, description = "`unavailable` with `Retry-After`: a password answer met a full hashing queue; no try was charged", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait before sending it again"))),
         (status = 404, description = "`not_found`: no deletion of this session at this id", body = ErrorBody),
         (status = 409, description = "`assets_remaining` with `blocking` (a deposit landed), or `wrong_step` with `step`", body = ErrorBody),
         (status = 410, description = "`flow_expired`", body = ErrorBody),

@@ -109,7 +109,7 @@ async fn render_security(
 ) -> Response {
     let page = async {
         let sessions = state.store.list_sessions(user.account.id).await?;
-        let bound = factors::bound_factors(state, &user.account).await?;
+        let bound = factors::current_factors(state, &user.account).await?;
         let passkeys = offboard_app::passkeys::list(state, user.account.id).await?;
         Ok::<_, AppError>((sessions, bound, passkeys))
     }
