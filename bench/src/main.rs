@@ -43,8 +43,10 @@ enum Command {
     /// Runs every scenario against one running server and writes its figures as JSON.
     Run(RunArgs),
     /// One scenario alone for a profiler to watch (`perf record -p <server pid>`, see
-    /// bench/profile): accounts are made first, then `login`, `me` or `steps` (paced at
-    /// 300 req/s) runs for the given seconds, announced by a `LOAD-START` line.
+    /// bench/profile) or for a smoke test: accounts are made first, then `login`, `me`,
+    /// `steps` (paced at 300 req/s), `storm` (logins at 4× a 1 s argon2id bound over 256
+    /// connections, /me beside them) or `erase` (up to 40 final steps, prepared first)
+    /// runs for the given seconds, announced by a `LOAD-START` line.
     Load {
         #[arg(long)]
         url: String,
@@ -52,7 +54,7 @@ enum Command {
         admin_token: String,
         #[arg(long)]
         pid: u32,
-        /// `login`, `me` or `steps`.
+        /// `login`, `me`, `steps`, `storm` or `erase`.
         #[arg(long)]
         what: String,
         #[arg(long, default_value_t = 10)]
@@ -145,6 +147,8 @@ async fn real_main() -> Result<()> {
             // Accounts first (steps need one per four requests at 300 req/s).
             let setup = match what.as_str() {
                 "steps" => Duration::from_secs_f64((seconds as f64 * 300.0 / 4.0 / 50.0).max(2.0)),
+                // An account per storm connection (about 100 sign-ups/s on 2 cores).
+                "storm" => Duration::from_secs(4),
                 _ => Duration::from_secs(2),
             };
             let (_, mut accounts) = scenarios::signup(&target, pid, "p", 4, setup).await?;
@@ -155,18 +159,32 @@ async fn real_main() -> Result<()> {
             if what != "login" {
                 scenarios::login(&target, pid, &mut accounts, 4, setup_login).await?;
             }
-            let prepared = if what == "steps" {
-                scenarios::prepare_steps(&target, "p", &accounts, 4)
-                    .await?
-                    .0
+            let prepared = match what.as_str() {
+                "steps" => {
+                    scenarios::prepare_steps(&target, "p", &accounts, 4)
+                        .await?
+                        .0
+                }
+                "erase" => {
+                    let few = &accounts[..accounts.len().min(40)];
+                    scenarios::prepare_erasures(&target, "p", few, 4, Duration::from_secs(60))
+                        .await?
+                        .0
+                }
+                _ => Vec::new(),
+            };
+            let bound = if what == "storm" {
+                store::argon2_bound(cores(), Duration::from_secs(1))?.verifies_per_s
             } else {
-                Vec::new()
+                0.0
             };
             // A profiler attached to the server starts when it sees this line.
             eprintln!("LOAD-START");
             let out = match what.as_str() {
                 "login" => serde_json::to_value(
-                    scenarios::login(&target, pid, &mut accounts, connections, duration).await?,
+                    scenarios::login(&target, pid, &mut accounts, connections, duration)
+                        .await?
+                        .report,
                 )?,
                 "me" => {
                     let tokens: Vec<String> =
@@ -178,7 +196,21 @@ async fn real_main() -> Result<()> {
                 "steps" => serde_json::to_value(
                     scenarios::steps(&target, pid, prepared, 32, 300.0, duration).await?,
                 )?,
-                other => bail!("--what is login, me or steps, not {other}"),
+                "storm" => {
+                    let emails = accounts.iter().map(|x| x.email.clone()).collect();
+                    let tokens = accounts.iter().filter_map(|x| x.token.clone()).collect();
+                    let plan = scenarios::StormPlan::at_bound(bound, duration);
+                    serde_json::to_value(
+                        scenarios::storm(&target, pid, emails, tokens, plan).await?,
+                    )?
+                }
+                "erase" => {
+                    let prepare = (Duration::ZERO, 0);
+                    serde_json::to_value(
+                        scenarios::erasures(&target, pid, prepared, 4, duration, prepare).await?,
+                    )?
+                }
+                other => bail!("--what is login, me, steps, storm or erase, not {other}"),
             };
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())

@@ -18,7 +18,7 @@ fn num(v: &Value, key: &str) -> Option<f64> {
     v.get(key).and_then(Value::as_f64)
 }
 
-const TARGETS: [Target; 9] = [
+const TARGETS: [Target; 12] = [
     (
         "login_ratio",
         "≥ 0.9",
@@ -33,21 +33,39 @@ const TARGETS: [Target; 9] = [
     ),
     (
         "me_rps",
-        "≥ 7,800 (SQLite)",
+        "≥ 7,800",
         |v| num(v, "me_rps").map(|x| x >= 7800.0),
-        Some("sqlite"),
+        None,
     ),
     (
         "me_p99_ms",
-        "< 5 (SQLite)",
+        "< 5",
         |v| num(v, "me_p99_ms").map(|x| x < 5.0),
-        Some("sqlite"),
+        None,
+    ),
+    (
+        "storm_login_p99_ms",
+        "< 500",
+        |v| num(v, "storm_login_p99_ms").map(|x| x < 500.0),
+        None,
+    ),
+    (
+        "storm_refused_fast_p99_ms",
+        "< 50",
+        |v| num(v, "storm_refused_fast_p99_ms").map(|x| x < 50.0),
+        None,
+    ),
+    (
+        "storm_me_p99_ms",
+        "< 5",
+        |v| num(v, "storm_me_p99_ms").map(|x| x < 5.0),
+        None,
     ),
     (
         "steps_p99_ms",
-        "< 10 at ≥ 300 req/s (SQLite)",
+        "< 10 at ≥ 300 req/s",
         |v| Some(num(v, "steps_p99_ms")? < 10.0 && num(v, "steps_rps")? >= 300.0 * 0.98),
-        Some("sqlite"),
+        None,
     ),
     (
         "tombstone_check_p99_ms",
@@ -76,7 +94,7 @@ const TARGETS: [Target; 9] = [
 ];
 
 /// Keys copied into latest.json for each backend (the details stay in the markdown).
-const KEYS: [&str; 28] = [
+const KEYS: [&str; 40] = [
     "argon2_verifies_per_s",
     "argon2_verify_ms",
     "login_per_s",
@@ -86,9 +104,21 @@ const KEYS: [&str; 28] = [
     "me_rps",
     "me_p99_ms",
     "me_best_connections",
+    "storm_offered_login_rps",
+    "storm_connections",
+    "storm_login_per_s",
+    "storm_login_p99_ms",
+    "storm_refused_per_s",
+    "storm_refused_fast_p99_ms",
+    "storm_errors",
+    "storm_me_rps",
+    "storm_me_p99_ms",
     "steps_rps",
     "steps_p99_ms",
     "steps_offered_rps",
+    "erase_p50_ms",
+    "erase_p99_ms",
+    "erasures_per_s",
     "journeys_per_s",
     "tombstone_check_p99_ms",
     "tombstone_query_p99_ms",
@@ -212,8 +242,8 @@ fn markdown(runs: &[Value]) -> String {
         md.push_str("---|");
     }
     md.push('\n');
-    let rows: [(&str, &str); 19] = [
-        ("argon2_verifies_per_s", "(the bound)"),
+    let rows: [(&str, &str); 31] = [
+        ("argon2_verifies_per_s", "(the bound, every round pooled)"),
         ("argon2_verify_ms", ""),
         ("login_per_s", ""),
         ("login_ratio", ""),
@@ -221,8 +251,20 @@ fn markdown(runs: &[Value]) -> String {
         ("signup_ratio", ""),
         ("me_rps", ""),
         ("me_p99_ms", ""),
+        ("storm_offered_login_rps", "(4× the bound)"),
+        ("storm_connections", ""),
+        ("storm_login_per_s", ""),
+        ("storm_login_p99_ms", ""),
+        ("storm_refused_per_s", ""),
+        ("storm_refused_fast_p99_ms", ""),
+        ("storm_errors", ""),
+        ("storm_me_rps", "(500 offered)"),
+        ("storm_me_p99_ms", ""),
         ("steps_rps", ""),
         ("steps_p99_ms", ""),
+        ("erase_p50_ms", "(final step alone)"),
+        ("erase_p99_ms", ""),
+        ("erasures_per_s", "(closed loop, 4 users)"),
         ("journeys_per_s", ""),
         ("tombstone_check_p99_ms", ""),
         ("tombstone_query_p99_ms", "(store call only)"),
@@ -311,9 +353,10 @@ fn backend_details(md: &mut String, r: &Value) {
             fmt(&s["cpu"]["bench_cpu_s"]),
         );
     };
-    scenario("sign-up", &d["signup"], "signup");
-    scenario("login", &d["login"], "login");
+    scenario("sign-up (all rounds)", &d["signup"], "signup");
+    scenario("login (all rounds)", &d["login"], "login");
     scenario("journey steps (paced)", &d["steps"], "step_identity");
+    scenario("erasure (final step alone)", &d["erasure"], "erase");
     scenario("complete journeys", &d["journey"], "journey");
     scenario(
         "sign-up of tombstoned emails (403)",
@@ -326,6 +369,7 @@ fn backend_details(md: &mut String, r: &Value) {
         "signup",
     );
     md.push_str("\n(For the paced steps the p50/p99 columns show the final step; all four steps together are below.)\n\n");
+    rounds_table(md, d);
 
     let _ = writeln!(
         md,
@@ -350,6 +394,7 @@ fn backend_details(md: &mut String, r: &Value) {
         );
     }
     let s = &d["steps"];
+    storm_text(md, &d["storm"]);
     let _ = writeln!(
         md,
         "\n**Journey steps without password hashing** (confirm with a pre-solved captcha, email code, verify, ID number; {} flows prepared untimed, {} deleted): offered {} req/s, achieved {} req/s, p50 {} ms, p99 {} ms, max {} ms.\n",
@@ -363,6 +408,7 @@ fn backend_details(md: &mut String, r: &Value) {
     );
     latency_table(md, &s["latency"]);
 
+    erasure_text(md, &d["erasure"]);
     let j = &d["journey"];
     let _ = writeln!(
         md,
@@ -405,7 +451,10 @@ fn backend_details(md: &mut String, r: &Value) {
     for (name, s) in [
         ("signup", &d["signup"]),
         ("login", &d["login"]),
+        ("storm", &d["storm"]),
+        ("storm /me", &d["storm"]["me"]),
         ("steps", &d["steps"]),
+        ("erasure", &d["erasure"]),
         ("journey", &d["journey"]),
         ("refused sign-ups", &t["refused_signups"]),
     ] {
@@ -416,6 +465,105 @@ fn backend_details(md: &mut String, r: &Value) {
     if !errors.is_empty() {
         let _ = writeln!(md, "Error samples:\n\n{}\n", errors.join("\n"));
     }
+}
+
+/// Each round of sign-ups and of logins beside the bound measured right before it.
+fn rounds_table(md: &mut String, d: &Value) {
+    let _ = writeln!(
+        md,
+        "**Sign-ups and logins in rounds with the argon2id bound** (the ratio reported is the median round's):\n"
+    );
+    let _ = writeln!(
+        md,
+        "| work | round | bound verifies/s | s | done | per s | ratio |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+    for (name, key) in [("sign-up", "signup"), ("login", "login")] {
+        let w = &d[key];
+        for (i, r) in w["rounds"].as_array().into_iter().flatten().enumerate() {
+            let _ = writeln!(
+                md,
+                "| {name} | {} | {} | {} | {} | {} | {} |",
+                i + 1,
+                fmt(&r["bound_verifies_per_s"]),
+                fmt(&r["seconds"]),
+                fmt(&r["completed"]),
+                fmt(&r["per_s"]),
+                fmt(&r["ratio"]),
+            );
+        }
+        let _ = writeln!(
+            md,
+            "| {name} | median | {} (pooled) | {} | {} | {} | **{}** (pooled {}) |",
+            fmt(&w["bound"]["verifies_per_s"]),
+            fmt(&w["seconds"]),
+            fmt(&w["completed"]),
+            fmt(&w["per_s"]),
+            fmt(&w["ratio"]),
+            fmt(&w["pooled_ratio"]),
+        );
+    }
+    md.push('\n');
+}
+
+/// The login storm: what was offered, how each login ended, /me beside it.
+fn storm_text(md: &mut String, s: &Value) {
+    let by_status = s["errors_by_status"]
+        .as_object()
+        .filter(|m| !m.is_empty())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}: {}", fmt(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_else(|| "none".into());
+    let _ = writeln!(
+        md,
+        "**Login storm**: {} logins/s offered for {} s over {} connections ({} accounts, an address per login); {} due, {} sent, {} still waiting for a connection when the drain ended. Over {} s: {} signed in ({} /s, p50 {} ms, p99 {} ms), {} refused with 503 + Retry-After ({} /s, p50 {} ms, p99 {} ms), errors {} ({by_status}). `/me` beside it: {} req/s offered over {} connections, {} req/s achieved, p50 {} ms, p99 {} ms, {} errors. Latencies count from each request's due time.\n",
+        fmt(&s["offered_login_rps"]),
+        fmt(&s["window_s"]),
+        fmt(&s["connections"]),
+        fmt(&s["accounts"]),
+        fmt(&s["offered"]),
+        fmt(&s["sent"]),
+        fmt(&s["unsent"]),
+        fmt(&s["seconds"]),
+        fmt(&s["login"]["count"]),
+        fmt(&s["login"]["per_s"]),
+        fmt(&s["login"]["p50_ms"]),
+        fmt(&s["login"]["p99_ms"]),
+        fmt(&s["refused"]["count"]),
+        fmt(&s["refused"]["per_s"]),
+        fmt(&s["refused"]["p50_ms"]),
+        fmt(&s["refused"]["p99_ms"]),
+        fmt(&s["errors"]),
+        fmt(&s["me"]["offered_rps"]),
+        fmt(&s["me"]["connections"]),
+        fmt(&s["me"]["rps"]),
+        fmt(&s["me"]["latency"]["p50_ms"]),
+        fmt(&s["me"]["latency"]["p99_ms"]),
+        fmt(&s["me"]["errors"]),
+    );
+}
+
+/// The final step alone.
+fn erasure_text(md: &mut String, e: &Value) {
+    let _ = writeln!(
+        md,
+        "\n**Erasure, the final step alone** ({} flows walked to the identity step untimed in {} s, {} could not be; then closed loop, {} users): {} erased, {} /s, p50 {} ms, p90 {} ms, p99 {} ms, max {} ms, {} errors.\n",
+        fmt(&e["flows_prepared"]),
+        fmt(&e["prepare_s"]),
+        fmt(&e["prepare_errors"]),
+        fmt(&e["users"]),
+        fmt(&e["completed"]),
+        fmt(&e["erasures_per_s"]),
+        fmt(&e["erase"]["p50_ms"]),
+        fmt(&e["erase"]["p90_ms"]),
+        fmt(&e["erase"]["p99_ms"]),
+        fmt(&e["erase"]["max_ms"]),
+        fmt(&e["errors"]),
+    );
 }
 
 fn latency_table(md: &mut String, latency: &Value) {
@@ -446,7 +594,27 @@ server. PostgreSQL runs use a temporary database on 127.0.0.1:5432, dropped afte
 users never share an account, so the login throttle (which counts an attempt in flight as \
 a failure until it succeeds) never engages. Production defaults are untouched.\n\
 - `argon2_verifies_per_s`: offboard-core's `PasswordHasher` (the server's parameters, \
-memory reused) verifying on every core at once, with the server idle. Ratios divide by it.\n\
+memory reused) verifying on every core at once, with the server idle. It is measured in \
+rounds interleaved with the work: (bound 1 s, sign-ups 1.5 s) × 3, then (bound 1 s, \
+logins 1.5 s) × 3 (full: 2.5 s of work, 6 rounds), so one busy minute on the shared \
+machine lowers both sides of the rounds it falls in instead of faking or hiding a ratio. \
+Each round's ratio is its work per second ÷ the bound measured right before it; \
+`login_ratio` and `signup_ratio` are the median round's (the pooled ratio, all work over \
+all its time ÷ the bound pooled over the same rounds, and every round are in the \
+details). `argon2_verifies_per_s` is the bound pooled over every round.\n\
+- Login storm (after `/me`): correct-password logins of existing accounts offered \
+open-loop at 4× `argon2_verifies_per_s` for 5 s (full: 15 s) over 256 keep-alive \
+HTTP/1.1 connections, each login with a client address of its own and an account with no \
+other login in flight (so no throttle engages), while `/me` is paced at 500 req/s over 8 \
+connections with existing sessions. Latencies count from each request's due time: a login \
+due while all 256 connections are busy waits for one, and the wait counts. Logins still \
+waiting 5 s (full: 15 s) after the window are not sent (`unsent` in the details). 200 → \
+`storm_login_*`; 503 `unavailable` with `Retry-After` → `storm_refused_*` (the bounded \
+hash queue refusing fast); anything else → `storm_errors`. Rates divide by the time from \
+the first due login to the last answer.\n\
+- Erasure: flows walked (untimed) to the identity step (40 quick, 160 full), then only \
+the final step (the ID number, whose answer is the erasure transaction) closed-loop with \
+4 users: `erase_p50_ms`, `erase_p99_ms`, `erasures_per_s`.\n\
 - `idle_rss_mb`: VmRSS one second after `/readyz`. `load_rss_mb`: VmHWM of the server \
 after the complete-journey scenario, reset (`clear_refs`) just before it. PostgreSQL's \
 own processes are not counted.\n\

@@ -1,8 +1,12 @@
 //! `offboard-bench run`: every scenario against one running server, in order, as named
-//! phases (throughput of sign-up and login beside the argon2id bound, `/me`, the paced
-//! deletion steps, complete journeys, tombstones, purges), then one JSON file of figures.
+//! phases (sign-up and login in rounds with the argon2id bound, `/me`, the login storm,
+//! the paced deletion steps, the erasure alone, complete journeys, tombstones, purges),
+//! then one JSON file of figures.
 
-use crate::scenarios::{Account, JourneyReport, MeLevel, ScenarioReport, StepsReport};
+use crate::scenarios::{
+    Account, ErasureReport, Interleaved, JourneyReport, MeLevel, Rounds, ScenarioReport,
+    StepsReport, StormPlan, StormReport,
+};
 use crate::stats::{self, Summary};
 use crate::store::{Argon2Report, PurgeRun, SeedReport};
 use crate::{client, cores, log, loopback_only, procfs, scenarios, store, RunArgs};
@@ -10,20 +14,30 @@ use anyhow::{Context, Result};
 use offboard_core::crypto::SecretKey;
 use offboard_core::{Clock, SystemClock};
 use serde_json::{json, Value};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 /// Virtual users of the journey-steps scenario.
 const STEPS_USERS: usize = 32;
 
+/// Virtual users of the erasure scenario (closed loop, the final step only).
+const ERASE_USERS: usize = 4;
+
+/// Accounts the storm needs at least: one per connection, so no account ever has two
+/// logins in flight, and some to spare so the rotation is not lock-step.
+const STORM_ACCOUNTS_EXTRA: usize = 64;
+
 /// How long each scenario runs and how much it seeds, quick or full.
 struct Plan {
-    argon2: Duration,
-    signup: Duration,
-    login: Duration,
+    /// Sign-ups, then logins, each in rounds with the argon2id bound.
+    rounds: Rounds,
     me: Duration,
     me_levels: Vec<usize>,
+    storm: Duration,
     steps: Duration,
+    erase_flows: usize,
+    /// Longest the erasures may run (they stop sooner when the flows run out).
+    erase: Duration,
     journey: Duration,
     tombstones: Duration,
     probes: usize,
@@ -35,16 +49,23 @@ impl Plan {
         let q = a.quick;
         let secs = |quick: u64, full: u64| Duration::from_secs(if q { quick } else { full });
         Self {
-            argon2: secs(3, 5),
-            signup: secs(5, 15),
-            login: secs(5, 15),
+            // Quick: 3 × (1 s + 1.5 s) per kind, 4.5 s of work and 3 s of bound each, as
+            // the earlier 5 s runs between two 3 s bounds. Full: 6 × (1 s + 2.5 s).
+            rounds: Rounds {
+                rounds: if q { 3 } else { 6 },
+                bound: Duration::from_secs(1),
+                work: Duration::from_millis(if q { 1_500 } else { 2_500 }),
+            },
             me: secs(3, 5),
             me_levels: if q {
                 vec![8, 32]
             } else {
                 vec![4, 8, 16, 32, 64]
             },
+            storm: secs(5, 15),
             steps: secs(5, 15),
+            erase_flows: if q { 40 } else { 160 },
+            erase: secs(10, 30),
             journey: secs(10, 30),
             tombstones: secs(3, 10),
             probes: if q { 5_000 } else { 20_000 },
@@ -61,14 +82,13 @@ struct Start {
     idle_rss: f64,
 }
 
-/// Sign-ups and logins, between two measurements of the argon2id bound.
+/// Sign-ups and logins, each in rounds with the argon2id bound.
 struct Throughput {
-    argon2_before: Argon2Report,
-    argon2_after: Argon2Report,
-    /// The higher of the two bounds, which the ratios divide by.
+    /// The bound pooled over every round (sign-up and login): `argon2_verifies_per_s`,
+    /// and what the storm's offered rate is a multiple of.
     argon2: Argon2Report,
-    signup: ScenarioReport,
-    login: ScenarioReport,
+    signup: Interleaved,
+    login: Interleaved,
 }
 
 /// `GET /api/v1/me` at each level, and the best level.
@@ -115,7 +135,10 @@ pub async fn run(a: RunArgs) -> Result<()> {
     let start = begin(&a).await?;
     let (throughput, mut accounts) = throughput(&a, &target, &plan, &start.run_id).await?;
     let me = me(&a, &target, &plan, &accounts).await?;
+    let bound = throughput.argon2.verifies_per_s;
+    let storm = storm(&a, &target, &plan, &start.run_id, bound, &mut accounts).await?;
     let steps = steps(&a, &target, &plan, &start.run_id, &mut accounts).await?;
+    let erasure = erasure(&a, &target, &plan, &start.run_id, &mut accounts).await?;
     let journey = journey(&a, &target, &plan, &start.run_id).await?;
     let now = SystemClock.now();
     let wait = time::Duration::days(a.reregister_days);
@@ -126,14 +149,26 @@ pub async fn run(a: RunArgs) -> Result<()> {
         "mode": if a.quick { "quick" } else { "full" },
         "generated_at": SystemClock.now().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
         "argon2_verifies_per_s": throughput.argon2.verifies_per_s,
-        "login_per_s": throughput.login.per_s,
-        "login_ratio": ratio(throughput.login.per_s, &throughput.argon2),
-        "signup_per_s": throughput.signup.per_s,
-        "signup_ratio": ratio(throughput.signup.per_s, &throughput.argon2),
+        "login_per_s": throughput.login.scenario.per_s,
+        "login_ratio": throughput.login.ratio,
+        "signup_per_s": throughput.signup.scenario.per_s,
+        "signup_ratio": throughput.signup.ratio,
         "me_rps": me.best.rps,
         "me_p99_ms": me.best.p99_ms,
+        "storm_offered_login_rps": storm.offered_login_rps,
+        "storm_login_per_s": storm.login.per_s,
+        "storm_login_p99_ms": seen(&storm.login, storm.login.p99_ms),
+        "storm_refused_per_s": storm.refused.per_s,
+        "storm_refused_fast_p99_ms": seen(&storm.refused, storm.refused.p99_ms),
+        "storm_me_rps": storm.me.rps,
+        "storm_me_p99_ms": seen(&storm.me.latency, storm.me.latency.p99_ms),
+        "storm_errors": storm.errors,
+        "storm_connections": storm.connections,
         "steps_rps": steps.report.steps_rps,
         "steps_p99_ms": steps.report.steps.p99_ms,
+        "erase_p50_ms": seen(&erasure.erase, erasure.erase.p50_ms),
+        "erase_p99_ms": seen(&erasure.erase, erasure.erase.p99_ms),
+        "erasures_per_s": erasure.erasures_per_s,
         "journeys_per_s": journey.report.journeys_per_s,
         "tombstone_check_p99_ms": tombstones.refused_p99,
         "purge_per_s": purges.tombstones.per_s,
@@ -150,7 +185,7 @@ pub async fn run(a: RunArgs) -> Result<()> {
         "loadavg_end": procfs::loadavg(),
         "pressure_start": start.pressure,
         "pressure_end": procfs::pressure(),
-        "details": details(&throughput, &me, &steps, &journey, &tombstones, &purges, &plan),
+        "details": details(&throughput, &me, &storm, &steps, &erasure, &journey, &tombstones, &purges, &plan),
         "params": params(&a, &plan),
     });
     std::fs::write(&a.out, serde_json::to_string_pretty(&result)?)
@@ -159,9 +194,14 @@ pub async fn run(a: RunArgs) -> Result<()> {
     Ok(())
 }
 
-/// A throughput as a share of the argon2id bound.
-fn ratio(per_s: f64, argon2: &Argon2Report) -> f64 {
-    stats::round3(per_s / argon2.verifies_per_s.max(1e-9))
+/// A latency figure, or null when nothing of its kind was measured (a p99 of no
+/// samples would read as 0 ms, and meet its target).
+fn seen(summary: &Summary, ms: f64) -> Value {
+    if summary.count > 0 {
+        json!(ms)
+    } else {
+        Value::Null
+    }
 }
 
 /// The run's id (account names of this run start with it), the machine's load and the
@@ -181,51 +221,46 @@ async fn begin(a: &RunArgs) -> Result<Start> {
     })
 }
 
-/// argon2id verifies per second on every core for `duration`, off the async threads.
-async fn argon2_bound(duration: Duration) -> Result<Argon2Report> {
-    let report =
-        tokio::task::spawn_blocking(move || store::argon2_bound(cores(), duration)).await??;
-    log(&format!("  {} verifies/s", report.verifies_per_s));
-    Ok(report)
-}
-
-/// The bound, measured right before sign-ups and again right after logins with the
-/// server idle; the higher of the two is used (the machine is shared, and a bound
-/// measured while something else runs would flatter the ratios). The accounts made.
+/// Sign-ups, then logins of the accounts made, each in rounds with the argon2id bound
+/// (see `scenarios::interleave`). The accounts made, with the sessions logins gave them.
 async fn throughput(
     a: &RunArgs,
     target: &client::Target,
     plan: &Plan,
     run_id: &str,
 ) -> Result<(Throughput, Vec<Account>)> {
-    log("argon2id bound");
-    let argon2_before = argon2_bound(plan.argon2).await?;
-
-    log("sign-up only");
+    let r = plan.rounds;
+    log(&format!(
+        "sign-up only, {} rounds of (argon2id bound {} s, sign-ups {} s)",
+        r.rounds,
+        r.bound.as_secs_f64(),
+        r.work.as_secs_f64()
+    ));
     let (signup, mut accounts) =
-        scenarios::signup(target, a.pid, &format!("s{run_id}"), a.users, plan.signup).await?;
+        scenarios::signups(target, a.pid, &format!("s{run_id}"), a.users, r).await?;
     log(&format!(
-        "  {} sign-ups/s, {} errors",
-        signup.per_s, signup.errors
+        "  {} sign-ups/s, ratio {} (median round; pooled {}), {} errors",
+        signup.scenario.per_s, signup.ratio, signup.pooled_ratio, signup.scenario.errors
     ));
 
-    log("login only");
-    let login = scenarios::login(target, a.pid, &mut accounts, a.users, plan.login).await?;
     log(&format!(
-        "  {} logins/s, {} errors",
-        login.per_s, login.errors
+        "login only, {} rounds of (argon2id bound {} s, logins {} s)",
+        r.rounds,
+        r.bound.as_secs_f64(),
+        r.work.as_secs_f64()
     ));
-
-    log("argon2id bound again");
-    let argon2_after = argon2_bound(plan.argon2).await?;
-    let argon2 = if argon2_after.verifies_per_s > argon2_before.verifies_per_s {
-        argon2_after.clone()
-    } else {
-        argon2_before.clone()
-    };
+    let login = scenarios::logins(target, a.pid, &mut accounts, a.users, r).await?;
+    log(&format!(
+        "  {} logins/s, ratio {} (median round; pooled {}), {} errors",
+        login.scenario.per_s, login.ratio, login.pooled_ratio, login.scenario.errors
+    ));
+    let argon2 = Argon2Report::pooled([&signup.bound, &login.bound])
+        .context("no round of the argon2id bound")?;
+    log(&format!(
+        "  argon2id bound over every round: {} verifies/s",
+        argon2.verifies_per_s
+    ));
     let throughput = Throughput {
-        argon2_before,
-        argon2_after,
         argon2,
         signup,
         login,
@@ -260,6 +295,96 @@ async fn me(
     Ok(MeRun { levels, best })
 }
 
+/// Logins offered at 4× the bound over 256 connections, `/me` paced beside them (see
+/// `scenarios::storm`). Every account made so far takes part (one login in flight each);
+/// accounts are topped up (untimed) when there are fewer than the connections.
+async fn storm(
+    a: &RunArgs,
+    target: &client::Target,
+    plan: &Plan,
+    run_id: &str,
+    bound: f64,
+    accounts: &mut Vec<Account>,
+) -> Result<StormReport> {
+    let storm = StormPlan::at_bound(bound, plan.storm);
+    let needed = storm.connections + STORM_ACCOUNTS_EXTRA;
+    if accounts.len() < needed {
+        log(&format!(
+            "login storm: {} more accounts (untimed)",
+            needed - accounts.len()
+        ));
+        let tag = format!("{run_id}s");
+        let more = scenarios::top_up(
+            target,
+            &tag,
+            needed - accounts.len(),
+            a.users,
+            Duration::from_secs(60),
+        )
+        .await?;
+        accounts.extend(more);
+    }
+    let emails: Vec<String> = accounts.iter().map(|x| x.email.clone()).collect();
+    let tokens: Vec<String> = accounts.iter().filter_map(|x| x.token.clone()).collect();
+    log(&format!(
+        "login storm: {} logins/s offered over {} connections ({} accounts), /me at {} req/s over {}, {} s",
+        storm.login_rate,
+        storm.connections,
+        emails.len(),
+        storm.me_rate,
+        storm.me_connections,
+        storm.duration.as_secs_f64()
+    ));
+    let report = scenarios::storm(target, a.pid, emails, tokens, storm).await?;
+    log(&format!(
+        "  {} logins/s p99 {} ms, {} refused/s p99 {} ms, {} errors, {} unsent; /me {} req/s p99 {} ms",
+        report.login.per_s,
+        report.login.p99_ms,
+        report.refused.per_s,
+        report.refused.p99_ms,
+        report.errors,
+        report.unsent,
+        report.me.rps,
+        report.me.latency.p99_ms
+    ));
+    Ok(report)
+}
+
+/// Up to `needed` accounts with sessions, taken out of `accounts` (the scenarios that
+/// use them delete them). When too few have a session, more are signed up and logged in
+/// first (untimed, emails tagged `tag`, within a minute).
+async fn take_with_sessions(
+    a: &RunArgs,
+    target: &client::Target,
+    tag: &str,
+    accounts: &mut Vec<Account>,
+    needed: usize,
+    what: &str,
+) -> Result<Vec<Account>> {
+    let with_session = accounts.iter().filter(|x| x.token.is_some()).count();
+    if with_session < needed {
+        log(&format!(
+            "{what}: {} more accounts with sessions (untimed)",
+            needed - with_session
+        ));
+        let more = scenarios::top_up(
+            target,
+            tag,
+            needed - with_session,
+            a.users,
+            Duration::from_secs(60),
+        )
+        .await?;
+        accounts.extend(more);
+    }
+    let (mut taken, rest): (Vec<Account>, Vec<Account>) =
+        accounts.drain(..).partition(|x| x.token.is_some());
+    let spare = taken.split_off(needed.min(taken.len()));
+    accounts.extend(spare);
+    accounts.extend(rest);
+    Ok(taken)
+}
+
 /// The paced steps need one flow per four requests (plus a few): accounts with sessions
 /// are topped up (untimed) when the earlier scenarios made too few, flows prepared
 /// (untimed), then the steps run at the offered rate.
@@ -271,27 +396,13 @@ async fn steps(
     accounts: &mut Vec<Account>,
 ) -> Result<StepsRun> {
     let needed = ((a.steps_rate * plan.steps.as_secs_f64()) / 4.0).ceil() as usize + 8;
-    let with_session = accounts.iter().filter(|x| x.token.is_some()).count();
-    if with_session < needed {
-        log(&format!(
-            "journey steps: {} more accounts with sessions (untimed)",
-            needed - with_session
-        ));
-        let more = scenarios::top_up(
-            target,
-            run_id,
-            needed - with_session,
-            a.users,
-            Duration::from_secs(60),
-        )
-        .await?;
-        accounts.retain(|x| x.token.is_some());
-        accounts.extend(more);
-    }
-    let take = needed.min(accounts.len());
-    log(&format!("journey steps: preparing {take} flows (untimed)"));
+    let taken = take_with_sessions(a, target, run_id, accounts, needed, "journey steps").await?;
+    log(&format!(
+        "journey steps: preparing {} flows (untimed)",
+        taken.len()
+    ));
     let (prepared, prepare_errors) =
-        scenarios::prepare_steps(target, run_id, &accounts[..take], a.users).await?;
+        scenarios::prepare_steps(target, run_id, &taken, a.users).await?;
     log(&format!("journey steps at {} req/s", a.steps_rate));
     let report = scenarios::steps(
         target,
@@ -310,6 +421,53 @@ async fn steps(
         report,
         prepare_errors,
     })
+}
+
+/// The final step alone: flows walked (untimed) to the identity step, then only that
+/// step, closed-loop with a few users (see `scenarios::erasure`).
+async fn erasure(
+    a: &RunArgs,
+    target: &client::Target,
+    plan: &Plan,
+    run_id: &str,
+    accounts: &mut Vec<Account>,
+) -> Result<ErasureReport> {
+    let tag = format!("{run_id}e");
+    let taken = take_with_sessions(a, target, &tag, accounts, plan.erase_flows, "erasure").await?;
+    log(&format!(
+        "erasure: preparing {} flows up to the final step (untimed)",
+        taken.len()
+    ));
+    let began = Instant::now();
+    // Document numbers of their own ("D<run>Z<i>"): the steps' flows tombstoned theirs.
+    let documents = format!("{run_id}Z");
+    let (flows, prepare_errors) = scenarios::prepare_erasures(
+        target,
+        &documents,
+        &taken,
+        a.users,
+        Duration::from_secs(120),
+    )
+    .await?;
+    let prepared_in = began.elapsed();
+    log(&format!(
+        "erasure: the final step of {} flows, closed loop, {ERASE_USERS} users",
+        flows.len()
+    ));
+    let report = scenarios::erasures(
+        target,
+        a.pid,
+        flows,
+        ERASE_USERS,
+        plan.erase,
+        (prepared_in, prepare_errors),
+    )
+    .await?;
+    log(&format!(
+        "  {} erasures/s, p50 {} ms, p99 {} ms, {} errors",
+        report.erasures_per_s, report.erase.p50_ms, report.erase.p99_ms, report.scenario.errors
+    ));
+    Ok(report)
 }
 
 /// Closed-loop complete journeys.
@@ -354,7 +512,7 @@ async fn tombstones(
         .map(|s| s.p99_ms)
         .unwrap_or(0.0);
     log(&format!("  refused sign-ups p99 {refused_p99} ms"));
-    let (signups_beside, _) = scenarios::signup(
+    let (beside, _) = scenarios::signup(
         target,
         a.pid,
         &format!("f{run_id}"),
@@ -362,6 +520,7 @@ async fn tombstones(
         plan.tombstones,
     )
     .await?;
+    let signups_beside = beside.report;
     let (probe, blocked) =
         store::probe_tombstones(&a.db_url, key, a.tombstones, plan.probes, SystemClock.now())
             .await?;
@@ -408,10 +567,13 @@ async fn purges(
 }
 
 /// Every scenario's whole report, under `details`.
+#[allow(clippy::too_many_arguments)] // one argument per phase, in the run's order
 fn details(
     throughput: &Throughput,
     me: &MeRun,
+    storm: &StormReport,
     steps: &StepsRun,
+    erasure: &ErasureReport,
     journey: &JourneyRun,
     tombstones: &TombstoneRun,
     purges: &PurgeRuns,
@@ -419,13 +581,13 @@ fn details(
 ) -> Value {
     json!({
         "argon2": throughput.argon2,
-        "argon2_before_signup": throughput.argon2_before,
-        "argon2_after_login": throughput.argon2_after,
         "signup": throughput.signup,
         "login": throughput.login,
         "me": me.levels,
+        "storm": storm,
         "steps": steps.report,
         "steps_prepare_errors": steps.prepare_errors,
+        "erasure": erasure,
         "journey": journey.report,
         "tombstones": {
             "seed": tombstones.seed,
@@ -450,10 +612,16 @@ fn params(a: &RunArgs, plan: &Plan) -> Value {
         "users": a.users,
         "journey_users": a.journey_users,
         "steps_users": STEPS_USERS,
+        "erase_users": ERASE_USERS,
+        "erase_flows": plan.erase_flows,
+        "rounds": plan.rounds.rounds,
         "seconds": {
-            "argon2": plan.argon2.as_secs(), "signup": plan.signup.as_secs(), "login": plan.login.as_secs(),
-            "me_per_level": plan.me.as_secs(), "steps": plan.steps.as_secs(), "journey": plan.journey.as_secs(),
-            "tombstone_scenarios": plan.tombstones.as_secs(),
+            "argon2_per_round": plan.rounds.bound.as_secs_f64(),
+            "signup_per_round": plan.rounds.work.as_secs_f64(),
+            "login_per_round": plan.rounds.work.as_secs_f64(),
+            "me_per_level": plan.me.as_secs(), "storm": plan.storm.as_secs(),
+            "steps": plan.steps.as_secs(), "erase_limit": plan.erase.as_secs(),
+            "journey": plan.journey.as_secs(), "tombstone_scenarios": plan.tombstones.as_secs(),
         },
         "me_levels": plan.me_levels,
         "tombstones_seeded": a.tombstones,

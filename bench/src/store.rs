@@ -356,6 +356,35 @@ pub struct Argon2Report {
     pub params: String,
 }
 
+impl Argon2Report {
+    /// Several measurements as one: verifies and seconds summed, the rate weighted by
+    /// each measurement's time, the mean verify weighted by its verifies. `None` for none.
+    pub fn pooled<'a>(reports: impl IntoIterator<Item = &'a Argon2Report>) -> Option<Self> {
+        let reports: Vec<&Argon2Report> = reports.into_iter().collect();
+        let first = reports.first()?;
+        let seconds: f64 = reports.iter().map(|r| r.seconds).sum();
+        let verifies: u64 = reports.iter().map(|r| r.verifies).sum();
+        let rate = reports
+            .iter()
+            .map(|r| r.verifies_per_s * r.seconds)
+            .sum::<f64>()
+            / seconds.max(1e-9);
+        let verify_ms = reports
+            .iter()
+            .map(|r| r.verify_ms * r.verifies as f64)
+            .sum::<f64>()
+            / verifies.max(1) as f64;
+        Some(Self {
+            threads: first.threads,
+            verifies,
+            seconds: round3(seconds),
+            verifies_per_s: round1(rate),
+            verify_ms: round3(verify_ms),
+            params: first.params.clone(),
+        })
+    }
+}
+
 /// argon2id verifies per second with the server's parameters (offboard-core's
 /// `PasswordHasher`, one per thread, memory reused as the server's pool does), on
 /// `threads` threads at once.

@@ -1,7 +1,7 @@
 //! Sign-up, login and `/me` under load, sign-ups of tombstoned emails, and the untimed
 //! top-up of accounts with sessions.
 
-use super::vus::{fold, pause_after_error, run_users, Account, ScenarioReport};
+use super::vus::{fold, pause_after_error, run_users, Account, Measured, ScenarioReport};
 use crate::client::{field, As, Target, PASSWORD};
 use crate::procfs::{CpuMeter, CpuUse};
 use anyhow::{anyhow, Result};
@@ -22,7 +22,7 @@ pub async fn signup(
     prefix: &str,
     users: usize,
     duration: Duration,
-) -> Result<(ScenarioReport, Vec<Account>)> {
+) -> Result<(Measured, Vec<Account>)> {
     let cpu = CpuMeter::start(pid);
     let deadline = Instant::now() + duration;
     let prefix = prefix.to_owned();
@@ -63,9 +63,14 @@ pub async fn signup(
     })
     .await?;
     let completed = outs.iter().map(|(_, m)| m.len() as u64).sum();
-    let (report, _) = fold(&outs, elapsed, completed, cpu.stop());
+    let (report, latencies) = fold(&outs, elapsed, completed, cpu.stop());
     let accounts = outs.into_iter().flat_map(|(_, m)| m).collect();
-    Ok((report, accounts))
+    let measured = Measured {
+        report,
+        latencies,
+        elapsed,
+    };
+    Ok((measured, accounts))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -80,7 +85,7 @@ pub async fn login(
     accounts: &mut [Account],
     users: usize,
     duration: Duration,
-) -> Result<ScenarioReport> {
+) -> Result<Measured> {
     let users = users.min(accounts.len()).max(1);
     let emails: Arc<Vec<String>> = Arc::new(accounts.iter().map(|a| a.email.clone()).collect());
     let cpu = CpuMeter::start(pid);
@@ -119,7 +124,7 @@ pub async fn login(
     })
     .await?;
     let completed = outs.iter().map(|(_, t)| t.len() as u64).sum();
-    let (report, _) = fold(&outs, elapsed, completed, cpu.stop());
+    let (report, latencies) = fold(&outs, elapsed, completed, cpu.stop());
     for (_, tokens) in outs {
         for (idx, token) in tokens {
             if let Some(account) = accounts.get_mut(idx) {
@@ -127,7 +132,11 @@ pub async fn login(
             }
         }
     }
-    Ok(report)
+    Ok(Measured {
+        report,
+        latencies,
+        elapsed,
+    })
 }
 
 // ---------------------------------------------------------------------------------------

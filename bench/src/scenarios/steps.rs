@@ -2,7 +2,7 @@
 //! request's scheduled time. The requests go through `offboard-client`; the paced ones are
 //! timed here (from their slot), the dev-outbox reads in between by the client's observer.
 
-use super::vus::{fold, run_users, Account, ScenarioReport};
+use super::vus::{fold, run_users, Account, Pace, ScenarioReport};
 use crate::client::{Target, Vu};
 use crate::procfs::{CpuMeter, CpuUse};
 use crate::stats::{Latencies, Summary};
@@ -11,7 +11,7 @@ use offboard_client::{
     captcha, Channel, ConfirmNotes, Document, FactorCodes, IdentityProof, ReviewStatus, Step,
 };
 use serde::Serialize;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub struct Prepared {
     email: String,
-    token: String,
-    flow: String,
+    pub(super) token: String,
+    pub(super) flow: String,
     captcha: String,
-    document: String,
+    pub(super) document: String,
 }
 
 fn document_number(run: &str, n: usize) -> String {
@@ -90,6 +90,26 @@ async fn prepare_one(vu: &Vu, run: &str, i: usize, account: &Account) -> Result<
     })
 }
 
+/// Untimed: a prepared flow through its first three steps (confirm with the captcha,
+/// email code, verify), so only the final one is left: the ID number, whose answer is
+/// the erasure.
+pub async fn advance_to_final(vu: &Vu, p: &Prepared) -> Result<()> {
+    let api = vu.api.with_session(&p.token);
+    let confirm = ConfirmNotes::acknowledged(Some(p.captcha.clone()));
+    api.deletion_confirm(&p.flow, &confirm)
+        .await?
+        .expect("deletion_confirm", Step::Verification)?;
+    api.deletion_send_code(&p.flow, Channel::Email).await?;
+    let codes = FactorCodes {
+        email_code: Some(vu.api.latest_code(&p.email).await?),
+        ..FactorCodes::default()
+    };
+    api.deletion_verify(&p.flow, &codes)
+        .await?
+        .expect("deletion_verify", Step::Identity)?;
+    Ok(())
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct StepsReport {
     #[serde(flatten)]
@@ -102,28 +122,6 @@ pub struct StepsReport {
 }
 
 const STEP_NAMES: [&str; 4] = ["step_confirm", "step_codes", "step_verify", "step_identity"];
-
-/// The pacing all the steps' virtual users share: request slot `k` is due at
-/// `start + k * interval`, and none after `deadline`.
-struct Pace {
-    slot: AtomicU64,
-    start: Instant,
-    interval: Duration,
-    deadline: Instant,
-}
-
-impl Pace {
-    /// Sleeps until the next free slot and answers its time; `None` past the deadline.
-    async fn next(&self) -> Option<Instant> {
-        let k = self.slot.fetch_add(1, Ordering::Relaxed);
-        let at = self.start + self.interval.mul_f64(k as f64);
-        if at > self.deadline {
-            return None;
-        }
-        tokio::time::sleep_until(at.into()).await;
-        Some(at)
-    }
-}
 
 /// The four steps after the start (confirm with captcha, email code, verify, ID number)
 /// at `rate` step requests per second for at most `duration`; the dev-outbox reads in
@@ -139,15 +137,9 @@ pub async fn steps(
     let flows_prepared = prepared.len();
     let prepared = Arc::new(prepared);
     let next = Arc::new(AtomicUsize::new(0));
-    let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
     let cpu = CpuMeter::start(pid);
     let start = Instant::now() + Duration::from_millis(50);
-    let pace = Arc::new(Pace {
-        slot: AtomicU64::new(0),
-        start,
-        interval,
-        deadline: start + duration,
-    });
+    let pace = Arc::new(Pace::new(start, rate, duration));
     let (outs, _) = run_users(target, users, 500, |mut vu, _| {
         let (prepared, next, pace) = (Arc::clone(&prepared), Arc::clone(&next), Arc::clone(&pace));
         async move {

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -55,6 +56,83 @@ where
         out.push((vu, t));
     }
     Ok((out, started.elapsed()))
+}
+
+/// One run of a closed-loop scenario with its raw histograms, so that several runs (the
+/// rounds between measurements of the argon2id bound) can be combined into one report.
+pub struct Measured {
+    pub report: ScenarioReport,
+    pub latencies: ByName,
+    pub elapsed: Duration,
+}
+
+/// Several runs of one scenario as one report: counts, errors and CPU summed, histograms
+/// merged, rates over the summed time (the gaps between runs are not the scenario's).
+pub fn combine(runs: &[Measured]) -> ScenarioReport {
+    let mut all = ByName::default();
+    let elapsed: Duration = runs.iter().map(|r| r.elapsed).sum();
+    let completed: u64 = runs.iter().map(|r| r.report.completed).sum();
+    let mut samples = Vec::new();
+    for run in runs {
+        all.merge(&run.latencies);
+        for s in &run.report.error_samples {
+            if samples.len() < 5 {
+                samples.push(s.clone());
+            }
+        }
+    }
+    ScenarioReport {
+        users: runs.iter().map(|r| r.report.users).max().unwrap_or(0),
+        seconds: round3(elapsed.as_secs_f64()),
+        completed,
+        per_s: round1(completed as f64 / elapsed.as_secs_f64().max(1e-9)),
+        errors: runs.iter().map(|r| r.report.errors).sum(),
+        error_samples: samples,
+        latency: all.summaries(elapsed),
+        cpu: CpuUse {
+            server_cpu_s: round3(runs.iter().map(|r| r.report.cpu.server_cpu_s).sum()),
+            bench_cpu_s: round3(runs.iter().map(|r| r.report.cpu.bench_cpu_s).sum()),
+        },
+    }
+}
+
+/// The pacing of an open-model scenario, shared by its virtual users: request slot `k`
+/// is due at `start + k * interval`, and none after `deadline`. A slot taken late (every
+/// user was busy) keeps its due time, so the wait counts in its latency.
+pub struct Pace {
+    slot: AtomicU64,
+    pub start: Instant,
+    interval: Duration,
+    deadline: Instant,
+}
+
+impl Pace {
+    /// `rate` slots per second from `start` for `duration`.
+    pub fn new(start: Instant, rate: f64, duration: Duration) -> Self {
+        Self {
+            slot: AtomicU64::new(0),
+            start,
+            interval: Duration::from_secs_f64(1.0 / rate.max(1.0)),
+            deadline: start + duration,
+        }
+    }
+
+    /// How many slots fall within the window (the offered requests).
+    pub fn offered(&self) -> u64 {
+        let window = self.deadline.saturating_duration_since(self.start);
+        (window.as_secs_f64() / self.interval.as_secs_f64()).floor() as u64 + 1
+    }
+
+    /// Sleeps until the next free slot and answers its time; `None` past the deadline.
+    pub async fn next(&self) -> Option<Instant> {
+        let k = self.slot.fetch_add(1, Ordering::Relaxed);
+        let at = self.start + self.interval.mul_f64(k as f64);
+        if at > self.deadline {
+            return None;
+        }
+        tokio::time::sleep_until(at.into()).await;
+        Some(at)
+    }
 }
 
 pub fn fold<T>(
