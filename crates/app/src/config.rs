@@ -229,6 +229,10 @@ pub struct DeletionConfig {
     /// R20, PostgreSQL: the scrub job rewrites the erased tables (`VACUUM FULL`) instead
     /// of a plain `VACUUM`.
     pub rewrite_erased_tables: bool,
+    /// R20, PostgreSQL: the shortest time between two scrub passes. One pass covers
+    /// every erasure before it, so under a stream of deletions the tables are rewritten
+    /// this often, not once per deletion.
+    pub scrub_every: time::Duration,
 }
 
 impl Default for DeletionConfig {
@@ -240,6 +244,7 @@ impl Default for DeletionConfig {
             retention: offboard_core::deletion::DEFAULT_RETENTION,
             flow_idle: offboard_core::deletion::DEFAULT_FLOW_IDLE,
             rewrite_erased_tables: true,
+            scrub_every: time::Duration::seconds(30),
         }
     }
 }

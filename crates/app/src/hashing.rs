@@ -21,9 +21,11 @@ use zeroize::Zeroizing;
 /// A password in flight to a worker, wiped when dropped.
 type Secret = Zeroizing<String>;
 
-/// Hash jobs admitted per worker thread (running or waiting) unless configured: with
-/// argon2id at ~12 ms per core, a full queue is ~200 ms of waiting.
-pub const DEFAULT_QUEUE_PER_WORKER: usize = 16;
+/// Hash jobs admitted per worker thread (running or waiting) unless configured. The
+/// last one admitted waits for the ones before it: at 4 per worker and argon2id at
+/// 15-45 ms per hash (45 when every core is busy), about 200 ms at worst, which keeps
+/// an accepted login's p99 under half a second in a storm (docs/performance.md).
+pub const DEFAULT_QUEUE_PER_WORKER: usize = 4;
 
 enum Job {
     Hash {

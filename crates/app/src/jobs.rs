@@ -241,11 +241,37 @@ async fn send_mail(state: &AppState, id: &str) -> Result<Outcome, Failure> {
     Ok(Outcome::Done)
 }
 
+/// The scrub passes this instance made (R20): when the last began, and the transaction
+/// id below which every erasure's old rows are gone (PostgreSQL).
+#[derive(Debug, Default)]
+pub struct ScrubPasses {
+    last_at: Option<time::OffsetDateTime>,
+    covered_below: u64,
+}
+
+/// R20: one scrub pass at a time; a job whose erasure an earlier pass covered is done
+/// at once, and passes are at least `scrub_every` apart (a job due sooner waits for the
+/// next one, which covers it). The first erasure after a quiet spell is scrubbed at once.
 async fn scrub(state: &AppState, id: &str) -> Result<Outcome, Failure> {
-    state
+    let deletion = &state.config.deletion;
+    let mut passes = state.scrubs.lock().await;
+    let now = state.now();
+    if let Some(xid) = state.store.scrub_job_xid(id).await? {
+        if xid < passes.covered_below {
+            return Ok(Outcome::Done);
+        }
+        if let Some(next) = passes.last_at.map(|at| at + deletion.scrub_every) {
+            if next > now {
+                return Ok(Outcome::Again(next));
+            }
+        }
+    }
+    let covered = state
         .store
-        .scrub_storage(id, state.config.deletion.rewrite_erased_tables)
+        .scrub_storage(id, deletion.rewrite_erased_tables, now)
         .await?;
+    passes.last_at = Some(now);
+    passes.covered_below = passes.covered_below.max(covered.unwrap_or(0));
     Ok(Outcome::Done)
 }
 

@@ -29,6 +29,8 @@ pub struct Inner {
     pub http: Arc<dyn HttpClient>,
     /// The WebAuthn relying party and the passkey ceremonies under way (R16).
     pub passkeys: crate::passkeys::relying_party::RelyingParty,
+    /// R20: this instance's scrub passes, one at a time (see `jobs::scrub`).
+    pub scrubs: tokio::sync::Mutex<crate::jobs::ScrubPasses>,
 }
 
 impl Deref for AppState {
@@ -75,6 +77,7 @@ impl AppState {
             job_wake: Arc::new(tokio::sync::Notify::new()),
             http,
             passkeys,
+            scrubs: tokio::sync::Mutex::default(),
         }))
     }
 

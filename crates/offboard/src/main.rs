@@ -269,6 +269,9 @@ pub fn server_config(validated: &Validated) -> Result<ServerConfig> {
             retention: time::Duration::days(i64::from(settings.retention_days)),
             flow_idle: time::Duration::minutes(i64::from(settings.deletion_flow_idle_minutes)),
             rewrite_erased_tables: settings.erasure_rewrite_tables,
+            scrub_every: time::Duration::seconds(
+                i64::try_from(settings.erasure_scrub_every_secs).unwrap_or(i64::MAX),
+            ),
         },
         jobs: JobsConfig {
             run: settings.jobs_in_serve,

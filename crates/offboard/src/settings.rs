@@ -72,6 +72,9 @@ pub struct Settings {
     /// (`VACUUM FULL`, a short exclusive lock per table) so the erased values leave the
     /// table files; `false` runs a plain `VACUUM` (docs/security.md says what remains).
     pub erasure_rewrite_tables: bool,
+    /// R20, PostgreSQL: seconds between two scrub passes at least (one pass covers every
+    /// erasure before it; the first after a quiet spell runs at once).
+    pub erasure_scrub_every_secs: u64,
     /// Dev mode: the embedded ledger behaves like a live host and completes a pending
     /// withdrawal this many seconds after it was requested (default 15; 0 leaves them
     /// pending until the admin API settles them). Production refuses it.
@@ -208,6 +211,7 @@ impl Default for Settings {
             rp_origin: None,
             captcha_max_number: 100_000,
             erasure_rewrite_tables: true,
+            erasure_scrub_every_secs: 30,
             dev_settle_withdrawals_secs: None,
             session_idle_minutes: 30,
             session_absolute_hours: 12,

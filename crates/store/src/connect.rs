@@ -92,8 +92,11 @@ impl Store {
                 ))
             }
             Backend::Postgres => {
+                // Four backends per core: each PostgreSQL backend is a process wanting a
+                // core of its own, and more only queue in the kernel instead of the pool.
+                let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
                 let pool = PgPoolOptions::new()
-                    .max_connections(16)
+                    .max_connections(u32::try_from(cores * 4).unwrap_or(16).clamp(4, 32))
                     .acquire_timeout(Duration::from_secs(10))
                     .connect(url)
                     .await?;

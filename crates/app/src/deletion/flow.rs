@@ -1,7 +1,6 @@
 //! The flow's steps before the last: load (R1, R2), start, view, notes and captcha
 //! (R3), assets (R4), codes and factors (R5), and the answers they refuse with.
 
-use crate::audit;
 use crate::config::CaptchaPolicy;
 use crate::error::AppError;
 use crate::error::ErrorKind;
@@ -377,11 +376,22 @@ async fn advance(
     live: &LiveFlow,
     next: Step,
 ) -> Result<Step, AppError> {
-    if next != live.step
-        && !state
-            .store
-            .advance_flow(&live.flow.id, live.step, next, state.now())
-            .await?
+    if next == live.step {
+        return Ok(next);
+    }
+    let detail = format!("{}→{}", live.step.as_str(), next.as_str());
+    let actor = offboard_core::actor::Actor::User.to_string();
+    let entry = offboard_store::AuditEntry {
+        at: state.now(),
+        account_id: Some(user.account.id),
+        actor: &actor,
+        action: "deletion_step",
+        detail: Some(&detail),
+    };
+    if !state
+        .store
+        .advance_flow_audited(&live.flow.id, live.step, next, &entry)
+        .await?
     {
         // Another tab moved it meanwhile: answer with where it is now.
         let now_at = state
@@ -392,16 +402,7 @@ async fn advance(
             .unwrap_or(live.step);
         return Err(wrong_step(now_at));
     }
-    if next != live.step {
-        crate::metrics::step_transition(next.as_str());
-        audit::user(
-            state,
-            Some(user.account.id),
-            "deletion_step",
-            Some(&format!("{}→{}", live.step.as_str(), next.as_str())),
-        )
-        .await;
-    }
+    crate::metrics::step_transition(next.as_str());
     Ok(next)
 }
 

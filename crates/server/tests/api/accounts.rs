@@ -268,7 +268,16 @@ async fn parallel_wrong_passwords_cannot_skip_the_throttle(backend: Backend) {
         )
     });
     let responses = futures::future::join_all(requests).await;
-    assert!(responses.iter().all(|r| r.status() == 401));
+    // A burst this size outruns the bounded hash queue (two threads, four places
+    // each): what does not fit is refused at once with 503 and Retry-After, before it is
+    // counted or checked. Either way nothing is let through.
+    assert!(
+        responses
+            .iter()
+            .all(|r| r.status() == 401 || r.status() == 503),
+        "{:?}",
+        responses.iter().map(|r| r.status()).collect::<Vec<_>>()
+    );
     let throttled = responses
         .iter()
         .filter(|r| r.headers().contains_key("retry-after"))

@@ -342,9 +342,17 @@ impl Store {
             // R20: the WAL still holds the pages as they were before the erasure; fold it
             // into the (zeroed) database file and cut it to nothing before answering.
             // The deletion is committed either way, so a failure here is only logged
-            // (the scrub job tries again).
-            if let Err(err) = self.truncate_sqlite_wal().await {
-                tracing::warn!(%err, "the WAL was not truncated after an erasure; the scrub job retries");
+            // (the scrub job tries again); after a success the job has nothing to do.
+            match self.truncate_sqlite_wal().await {
+                Ok(()) if self.backend() == crate::Backend::Sqlite => {
+                    if let Err(err) = self.scrub_done_inline(&account, e.now).await {
+                        tracing::warn!(%err, "the scrub job stays queued after the WAL was truncated");
+                    }
+                }
+                Ok(()) => {}
+                Err(err) => {
+                    tracing::warn!(%err, "the WAL was not truncated after an erasure; the scrub job retries");
+                }
             }
         }
         Ok(out)

@@ -1,8 +1,9 @@
 //! R20: erased values must not linger in storage. SQLite's WAL is truncated after an
 //! erasure; the scrub job vacuums (or rewrites) every table the erasure touched.
 
-use crate::{Store, StoreError};
+use crate::{on_db, to_unix, Store, StoreError};
 use sqlx::Row;
+use time::OffsetDateTime;
 
 /// Every table the final step erases rows or values of (R20: the scrub job vacuums them).
 pub const ERASED_TABLES: [&str; 19] = [
@@ -60,22 +61,27 @@ impl Store {
     /// any snapshot older than X exists anywhere in the cluster, so the job first checks
     /// that the erasure (`job`'s payload) is older than every running snapshot; if not,
     /// it fails with [`StoreError::Busy`] and is retried later.
-    pub async fn scrub_storage(&self, job: &str, rewrite: bool) -> Result<(), StoreError> {
+    ///
+    /// On PostgreSQL one pass covers every erasure older than the snapshots it waited
+    /// for, not only `job`'s: it answers that horizon (the transaction id below which
+    /// every erasure's old rows are gone) and marks the other queued scrub jobs below it
+    /// done, so a stream of deletions costs one rewrite per pass, not one per deletion.
+    pub async fn scrub_storage(
+        &self,
+        job: &str,
+        rewrite: bool,
+        now: OffsetDateTime,
+    ) -> Result<Option<u64>, StoreError> {
         match &self.db {
-            crate::Db::Sqlite(_) => self.truncate_sqlite_wal().await,
+            crate::Db::Sqlite(_) => self.truncate_sqlite_wal().await.map(|()| None),
             crate::Db::Postgres(pool) => {
-                let erasure: Option<String> =
-                    sqlx::query_scalar("SELECT payload FROM jobs WHERE id = $1")
-                        .bind(job)
-                        .fetch_optional(pool)
-                        .await?
-                        .flatten();
-                if let Some(xid) = erasure.and_then(|x| x.parse::<u64>().ok()) {
-                    let oldest: String =
-                        sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
-                            .fetch_one(pool)
-                            .await?;
-                    if oldest.parse::<u64>().unwrap_or(0) <= xid {
+                let oldest: String =
+                    sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+                        .fetch_one(pool)
+                        .await?;
+                let horizon = oldest.parse::<u64>().unwrap_or(0);
+                if let Some(xid) = self.scrub_job_xid(job).await? {
+                    if horizon <= xid {
                         return Err(StoreError::Busy(
                             "a transaction older than the erasure is still running".into(),
                         ));
@@ -88,7 +94,7 @@ impl Store {
                     .execute(&mut *conn)
                     .await?;
                 let command = if rewrite { "VACUUM FULL" } else { "VACUUM" };
-                let mut result = Ok(());
+                let mut result: Result<(), StoreError> = Ok(());
                 for table in ERASED_TABLES {
                     if let Err(err) = sqlx::query(&format!("{command} {table}"))
                         .execute(&mut *conn)
@@ -101,8 +107,53 @@ impl Store {
                 sqlx::query("RESET lock_timeout")
                     .execute(&mut *conn)
                     .await?;
-                result
+                result?;
+                // The CASE keeps the cast away from payloads that are not transaction ids
+                // (PostgreSQL does not promise to test `kind` first).
+                sqlx::query(
+                    "UPDATE jobs SET state = 'done', last_error = NULL, updated_at = $1
+                     WHERE kind = 'scrub' AND state = 'queued' AND id <> $2
+                       AND CASE WHEN payload ~ '^[0-9]+$' THEN CAST(payload AS BIGINT) END < $3",
+                )
+                .bind(to_unix(now))
+                .bind(job)
+                .bind(i64::try_from(horizon).unwrap_or(i64::MAX))
+                .execute(pool)
+                .await?;
+                Ok(Some(horizon))
             }
         }
+    }
+
+    /// The transaction id of the erasure a scrub job is for (PostgreSQL; `None` on
+    /// SQLite, or for a job queued before ids were recorded).
+    pub async fn scrub_job_xid(&self, job: &str) -> Result<Option<u64>, StoreError> {
+        let crate::Db::Postgres(pool) = &self.db else {
+            return Ok(None);
+        };
+        let payload: Option<String> = sqlx::query_scalar("SELECT payload FROM jobs WHERE id = $1")
+            .bind(job)
+            .fetch_optional(pool)
+            .await?
+            .flatten();
+        Ok(payload.and_then(|x| x.parse::<u64>().ok()))
+    }
+
+    /// SQLite: the erasure truncated the WAL itself, so its scrub job has nothing left
+    /// to do (it stays queued only when that truncation failed).
+    pub(crate) async fn scrub_done_inline(
+        &self,
+        account: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        on_db!(self, pool => sqlx::query(
+            "UPDATE jobs SET state = 'done', updated_at = $1 WHERE id = $2 AND state = 'queued'",
+        )
+        .bind(to_unix(now))
+        .bind(format!("scrub:{account}"))
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
     }
 }
