@@ -75,7 +75,10 @@ pub async fn login(
     let (account, attempt) = checked_password(state, email, password, client_addr).await?;
     // R17: a frozen account signs nobody in. Said only once the password is right, so
     // the owner learns why and a stranger learns nothing (docs/security.md).
+    // The password was right: from here no answer counts as a password failure, so the
+    // attempt is forgotten on every way out (with the session when one starts).
     if account.frozen_at.is_some() {
+        state.store.forget_login_attempt(attempt).await?;
         audit::user(
             state,
             Some(account.id),
@@ -85,7 +88,10 @@ pub async fn login(
         .await;
         return Err(crate::freeze::frozen_error());
     }
-    second_factor(state, &account, totp_code).await?;
+    if let Err(err) = second_factor(state, &account, totp_code).await {
+        state.store.forget_login_attempt(attempt).await?;
+        return Err(err);
+    }
     let token = crate::sessions::sign_in(
         state,
         &account,

@@ -7,6 +7,13 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// Agent sessions end after 30 minutes idle and 8 hours at most (beside the user
+/// sessions' configurable policy, so the clean-up job reads both from here).
+pub const AGENT_SESSION_POLICY: SessionPolicy = SessionPolicy {
+    idle_timeout: time::Duration::minutes(30),
+    absolute_timeout: time::Duration::hours(8),
+};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Messages go to the dev outbox, the dev clock can move, cookies are not `Secure`.

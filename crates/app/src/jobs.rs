@@ -241,14 +241,6 @@ async fn send_mail(state: &AppState, id: &str) -> Result<Outcome, Failure> {
     Ok(Outcome::Done)
 }
 
-/// The scrub passes this instance made (R20): when the last began, and the transaction
-/// id below which every erasure's old rows are gone (PostgreSQL).
-#[derive(Debug, Default)]
-pub struct ScrubPasses {
-    last_at: Option<time::OffsetDateTime>,
-    covered_below: u64,
-}
-
 /// R20: one scrub pass at a time; a job whose erasure an earlier pass covered is done
 /// at once, and passes are at least `scrub_every` apart (a job due sooner waits for the
 /// next one, which covers it). The first erasure after a quiet spell is scrubbed at once.
@@ -296,8 +288,8 @@ async fn cleanup(state: &AppState, cfg: &JobsConfig) -> Result<Outcome, Failure>
     let policy = CleanupPolicy {
         session_idle: state.config.session_policy.idle_timeout,
         session_absolute: state.config.session_policy.absolute_timeout,
-        agent_session_idle: crate::sessions::AGENT_SESSION_POLICY.idle_timeout,
-        agent_session_absolute: crate::sessions::AGENT_SESSION_POLICY.absolute_timeout,
+        agent_session_idle: crate::config::AGENT_SESSION_POLICY.idle_timeout,
+        agent_session_absolute: crate::config::AGENT_SESSION_POLICY.absolute_timeout,
         flow_idle: state.config.deletion.flow_idle,
         code_grace: Duration::days(7),
         finished_jobs: Duration::days(7),

@@ -5,16 +5,11 @@
 use crate::error::AppError;
 use crate::state::AppState;
 use offboard_core::crypto::{random_token, token_hash};
-use offboard_core::session::{SessionPolicy, SessionVerdict};
+use offboard_core::session::SessionVerdict;
 use offboard_core::AccountId;
 use offboard_store::{AccountRow, AuditEntry, NewSession, SessionKind, SignIn};
-use time::Duration;
 
-/// Agent sessions end after 30 minutes idle and 8 hours at most.
-pub const AGENT_SESSION_POLICY: SessionPolicy = SessionPolicy {
-    idle_timeout: Duration::minutes(30),
-    absolute_timeout: Duration::hours(8),
-};
+pub use crate::config::AGENT_SESSION_POLICY;
 
 /// Longest token we look up; anything longer is no token of ours.
 pub const MAX_TOKEN_CHARS: usize = 128;

@@ -30,7 +30,15 @@ pub struct Inner {
     /// The WebAuthn relying party and the passkey ceremonies under way (R16).
     pub passkeys: crate::passkeys::relying_party::RelyingParty,
     /// R20: this instance's scrub passes, one at a time (see `jobs::scrub`).
-    pub scrubs: tokio::sync::Mutex<crate::jobs::ScrubPasses>,
+    pub scrubs: tokio::sync::Mutex<ScrubPasses>,
+}
+
+/// The scrub passes this instance made (R20, `jobs::scrub`): when the last began, and
+/// the transaction id below which every erasure's old rows are gone (PostgreSQL).
+#[derive(Debug, Default)]
+pub struct ScrubPasses {
+    pub(crate) last_at: Option<time::OffsetDateTime>,
+    pub(crate) covered_below: u64,
 }
 
 impl Deref for AppState {

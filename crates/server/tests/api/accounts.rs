@@ -9,6 +9,7 @@ use offboard_store::Backend;
 use serde_json::{json, Value};
 
 both_backends!(
+    a_right_password_waiting_for_its_code_is_no_throttle_failure,
     signup_login_me_logout,
     email_is_normalised_and_unique,
     password_rules_name_the_rule,
@@ -442,4 +443,31 @@ async fn password_change_revokes_every_session(backend: Backend) {
     let anonymous = app.client();
     let login = anonymous.login("max@example.com", "another long password");
     login.await.unwrap();
+}
+
+// R3: a right password answered with "now the authenticator code" is no password
+// failure: the owner may be asked for the code more often than the free attempts allow
+// and still signs in.
+async fn a_right_password_waiting_for_its_code_is_no_throttle_failure(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut user = app.user("tess@example.com").await;
+    user.bind_authenticator().await.unwrap();
+    for i in 0..7 {
+        let res = app
+            .post_json(
+                "/api/v1/login",
+                json!({"email": "tess@example.com", "password": PASSWORD}),
+            )
+            .await;
+        assert!(res.headers().get("retry-after").is_none(), "attempt {i}");
+        let (status, body) = error_code(res).await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(
+            body["error"]["code"], "totp_required",
+            "attempt {i}: {body}"
+        );
+    }
+    user.log_in()
+        .await
+        .expect("signed in with the code after all");
 }
