@@ -143,80 +143,97 @@ async fn real_main() -> Result<()> {
         } => {
             loopback_only(&url)?;
             let target = client::Target::new(&url, &admin_token)?;
-            let duration = Duration::from_secs(seconds);
-            // Accounts first (steps need one per four requests at 300 req/s).
-            let setup = match what.as_str() {
-                "steps" => Duration::from_secs_f64((seconds as f64 * 300.0 / 4.0 / 50.0).max(2.0)),
-                // An account per storm connection (about 100 sign-ups/s on 2 cores).
-                "storm" => Duration::from_secs(4),
-                _ => Duration::from_secs(2),
-            };
-            let (_, mut accounts) = scenarios::signup(&target, pid, "p", 4, setup).await?;
-            let setup_login = match what.as_str() {
-                "steps" => setup,
-                _ => Duration::from_secs(1),
-            };
-            if what != "login" {
-                scenarios::login(&target, pid, &mut accounts, 4, setup_login).await?;
-            }
-            let prepared = match what.as_str() {
-                "steps" => {
-                    scenarios::prepare_steps(&target, "p", &accounts, 4)
-                        .await?
-                        .0
-                }
-                "erase" => {
-                    let few = &accounts[..accounts.len().min(40)];
-                    scenarios::prepare_erasures(&target, "p", few, 4, Duration::from_secs(60))
-                        .await?
-                        .0
-                }
-                _ => Vec::new(),
-            };
-            let bound = if what == "storm" {
-                store::argon2_bound(cores(), Duration::from_secs(1))?.verifies_per_s
-            } else {
-                0.0
-            };
-            // A profiler attached to the server starts when it sees this line.
-            eprintln!("LOAD-START");
-            let out = match what.as_str() {
-                "login" => serde_json::to_value(
-                    scenarios::login(&target, pid, &mut accounts, connections, duration)
-                        .await?
-                        .report,
-                )?,
-                "me" => {
-                    let tokens: Vec<String> =
-                        accounts.iter().filter_map(|x| x.token.clone()).collect();
-                    serde_json::to_value(
-                        scenarios::me(&target, pid, &tokens, &[connections], duration).await?,
-                    )?
-                }
-                "steps" => serde_json::to_value(
-                    scenarios::steps(&target, pid, prepared, 32, 300.0, duration).await?,
-                )?,
-                "storm" => {
-                    let emails = accounts.iter().map(|x| x.email.clone()).collect();
-                    let tokens = accounts.iter().filter_map(|x| x.token.clone()).collect();
-                    let plan = scenarios::StormPlan::at_bound(bound, duration);
-                    serde_json::to_value(
-                        scenarios::storm(&target, pid, emails, tokens, plan).await?,
-                    )?
-                }
-                "erase" => {
-                    let prepare = (Duration::ZERO, 0);
-                    serde_json::to_value(
-                        scenarios::erasures(&target, pid, prepared, 4, duration, prepare).await?,
-                    )?
-                }
-                other => bail!("--what is login, me, steps, storm or erase, not {other}"),
-            };
-            println!("{}", serde_json::to_string_pretty(&out)?);
-            Ok(())
+            load(&target, pid, &what, seconds, connections).await
         }
         Command::Report { out_dir, inputs } => report::write(&out_dir, &inputs),
     }
+}
+
+/// `offboard-bench load`: accounts (and flows) made first, untimed, then one scenario
+/// for `seconds`, announced by a `LOAD-START` line for a profiler to start on.
+async fn load(
+    target: &client::Target,
+    pid: u32,
+    what: &str,
+    seconds: u64,
+    connections: usize,
+) -> Result<()> {
+    if !["login", "me", "steps", "storm", "erase"].contains(&what) {
+        bail!("--what is login, me, steps, storm or erase, not {what}");
+    }
+    let duration = Duration::from_secs(seconds);
+    let (mut accounts, prepared) = load_setup(target, pid, what, seconds).await?;
+    let bound = if what == "storm" {
+        store::argon2_bound(cores(), Duration::from_secs(1))?.verifies_per_s
+    } else {
+        0.0
+    };
+    // A profiler attached to the server starts when it sees this line.
+    eprintln!("LOAD-START");
+    let tokens: Vec<String> = accounts.iter().filter_map(|x| x.token.clone()).collect();
+    let out = match what {
+        "login" => serde_json::to_value(
+            scenarios::login(target, pid, &mut accounts, connections, duration)
+                .await?
+                .report,
+        )?,
+        "me" => serde_json::to_value(
+            scenarios::me(target, pid, &tokens, &[connections], duration).await?,
+        )?,
+        "steps" => serde_json::to_value(
+            scenarios::steps(target, pid, prepared, 32, 300.0, duration).await?,
+        )?,
+        "storm" => {
+            let emails = accounts.iter().map(|x| x.email.clone()).collect();
+            let plan = scenarios::StormPlan::at_bound(bound, duration);
+            serde_json::to_value(scenarios::storm(target, pid, emails, tokens, plan).await?)?
+        }
+        _ => {
+            let prepare = (Duration::ZERO, 0);
+            serde_json::to_value(
+                scenarios::erasures(target, pid, prepared, 4, duration, prepare).await?,
+            )?
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// The untimed set-up of `load`: accounts (steps need one per four requests at 300
+/// req/s, the storm one per connection), logged in unless the scenario is the logins,
+/// and the flows the steps or the erasures start from.
+async fn load_setup(
+    target: &client::Target,
+    pid: u32,
+    what: &str,
+    seconds: u64,
+) -> Result<(Vec<scenarios::Account>, Vec<scenarios::Prepared>)> {
+    let setup = match what {
+        "steps" => Duration::from_secs_f64((seconds as f64 * 300.0 / 4.0 / 50.0).max(2.0)),
+        // An account per storm connection (about 100 sign-ups/s on 2 cores).
+        "storm" => Duration::from_secs(4),
+        _ => Duration::from_secs(2),
+    };
+    let (_, mut accounts) = scenarios::signup(target, pid, "p", 4, setup).await?;
+    if what != "login" {
+        let setup_login = if what == "steps" {
+            setup
+        } else {
+            Duration::from_secs(1)
+        };
+        scenarios::login(target, pid, &mut accounts, 4, setup_login).await?;
+    }
+    let prepared = match what {
+        "steps" => scenarios::prepare_steps(target, "p", &accounts, 4).await?.0,
+        "erase" => {
+            let few = &accounts[..accounts.len().min(40)];
+            scenarios::prepare_erasures(target, "p", few, 4, Duration::from_secs(60))
+                .await?
+                .0
+        }
+        _ => Vec::new(),
+    };
+    Ok((accounts, prepared))
 }
 
 fn cores() -> usize {

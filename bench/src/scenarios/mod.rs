@@ -23,6 +23,6 @@ pub use erasure::{erasures, prepare_erasures, ErasureReport};
 pub use interleave::{logins, signups, Interleaved, Rounds};
 pub use journey::{journey, JourneyReport};
 pub use load::{login, me, refused_signups, signup, top_up, MeLevel};
-pub use steps::{prepare_steps, steps, StepsReport};
+pub use steps::{prepare_steps, steps, Prepared, StepsReport};
 pub use storm::{storm, StormPlan, StormReport};
 pub use vus::{Account, ScenarioReport};
