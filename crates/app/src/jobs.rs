@@ -248,7 +248,8 @@ async fn scrub(state: &AppState, id: &str) -> Result<Outcome, Failure> {
     let deletion = &state.config.deletion;
     let mut passes = state.scrubs.lock().await;
     let now = state.now();
-    if let Some(xid) = state.store.scrub_job_xid(id).await? {
+    let xid = state.store.scrub_job_xid(id).await?;
+    if let Some(xid) = xid {
         if xid < passes.covered_below {
             return Ok(Outcome::Done);
         }
@@ -260,7 +261,7 @@ async fn scrub(state: &AppState, id: &str) -> Result<Outcome, Failure> {
     }
     let covered = state
         .store
-        .scrub_storage(id, deletion.rewrite_erased_tables, now)
+        .scrub_storage(id, xid, deletion.rewrite_erased_tables, now)
         .await?;
     passes.last_at = Some(now);
     passes.covered_below = passes.covered_below.max(covered.unwrap_or(0));

@@ -14,6 +14,24 @@ pub struct AuditEntry<'a> {
     pub detail: Option<&'a str>,
 }
 
+impl<'a> AuditEntry<'a> {
+    /// An entry by the account holder (`user`) about their own account.
+    pub fn by_user(
+        at: OffsetDateTime,
+        account_id: AccountId,
+        action: &'a str,
+        detail: Option<&'a str>,
+    ) -> Self {
+        AuditEntry {
+            at,
+            account_id: Some(account_id),
+            actor: "user",
+            action,
+            detail,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AuditRecord {
     pub at: OffsetDateTime,

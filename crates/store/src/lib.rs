@@ -77,6 +77,8 @@ pub struct Store {
     /// of sleeping in SQLite's busy handler, while reads (WAL: they never wait for the
     /// writer) run beside it. `None` on PostgreSQL and for an in-memory SQLite database.
     pub(crate) sqlite_readers: Option<SqlitePool>,
+    /// SQLite: the WAL truncations erasures share (R20).
+    pub(crate) wal: std::sync::Arc<deletion::WalTruncations>,
     /// Fault injection for the final erasure (0 = off).
     #[cfg(feature = "testing")]
     pub(crate) faults: std::sync::Arc<std::sync::atomic::AtomicI64>,
@@ -163,6 +165,7 @@ impl Store {
         Store {
             db,
             sqlite_readers,
+            wal: Default::default(),
             #[cfg(feature = "testing")]
             faults: Default::default(),
         }

@@ -150,7 +150,9 @@ pub async fn load(
     };
     match deletion::gate(flow_state, request) {
         Gate::Proceed(step) => {
-            if step != Step::Deleted {
+            // Activity is kept to the second; a touch within the second of the last
+            // would write the same value, so it is skipped (one write less per step).
+            if step != Step::Deleted && now.unix_timestamp() > flow.updated_at.unix_timestamp() {
                 state.store.touch_flow(&flow.id, now).await?;
             }
             Ok(LiveFlow { flow, step })
@@ -237,13 +239,8 @@ pub async fn start(state: &AppState, user: &Authenticated) -> Result<(FlowRow, b
     crate::freeze::ensure_not_frozen(&user.account)?;
     let captcha = captcha_needed(state, user).await?;
     let now = state.now();
-    let started = offboard_store::AuditEntry {
-        at: now,
-        account_id: Some(user.account.id),
-        actor: "user",
-        action: "deletion_started",
-        detail: None,
-    };
+    let started =
+        offboard_store::AuditEntry::by_user(now, user.account.id, "deletion_started", None);
     let (flow, created) = state
         .store
         .start_flow(user.account.id, &user.token_hash, captcha, now, &started)
@@ -380,14 +377,12 @@ async fn advance(
         return Ok(next);
     }
     let detail = format!("{}→{}", live.step.as_str(), next.as_str());
-    let actor = offboard_core::actor::Actor::User.to_string();
-    let entry = offboard_store::AuditEntry {
-        at: state.now(),
-        account_id: Some(user.account.id),
-        actor: &actor,
-        action: "deletion_step",
-        detail: Some(&detail),
-    };
+    let entry = offboard_store::AuditEntry::by_user(
+        state.now(),
+        user.account.id,
+        "deletion_step",
+        Some(&detail),
+    );
     if !state
         .store
         .advance_flow_audited(&live.flow.id, live.step, next, &entry)

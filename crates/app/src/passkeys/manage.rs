@@ -28,13 +28,7 @@ pub async fn remove(
     }
     crate::factors::verify_all(state, account, Purpose::Unbind, None, codes).await?;
     let now = state.now();
-    let audit = AuditEntry {
-        at: now,
-        account_id: Some(account.id),
-        actor: "user",
-        action: "passkey_removed",
-        detail: None,
-    };
+    let audit = AuditEntry::by_user(now, account.id, "passkey_removed", None);
     match state.store.remove_passkey(account.id, id, now, &audit).await? {
         RemovePasskey::Removed => {
             crate::alerts::send(state, account, crate::alerts::AlertKind::FactorRemoved).await;
@@ -67,13 +61,7 @@ pub async fn set_required(
     } else {
         "passkey_required_off"
     };
-    let audit = AuditEntry {
-        at: state.now(),
-        account_id: Some(account.id),
-        actor: "user",
-        action,
-        detail: None,
-    };
+    let audit = AuditEntry::by_user(state.now(), account.id, action, None);
     if !state
         .store
         .set_require_passkey(account.id, on, &audit)

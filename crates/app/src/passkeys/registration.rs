@@ -116,13 +116,7 @@ async fn store_new(
     let credential_key =
         passkey::credential_key(&state.config.keys.blind_index, key.cred_id().as_ref());
     let now = state.now();
-    let audit = AuditEntry {
-        at: now,
-        account_id: Some(account_id),
-        actor: "user",
-        action: "passkey_added",
-        detail: None,
-    };
+    let audit = AuditEntry::by_user(now, account_id, "passkey_added", None);
     let new = NewPasskey {
         account_id,
         credential_key: &credential_key,

@@ -21,6 +21,70 @@ both_backends!(
     r20_a_burst_of_erasures_shares_scrub_passes,
 );
 
+// The WAL truncation after an erasure is shared by the erasures committed beside it;
+// each answer still comes only once its own values are out of every file (SQLite).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r20_parallel_erasures_each_answer_after_their_values_left_the_files() {
+    let mail = SmtpSink::start(Duration::ZERO).await;
+    let delivery = mail.delivery(None);
+    let app = spawn_app_with(Backend::Sqlite, move |c| {
+        c.delivery = delivery;
+        c.deletion.captcha = CaptchaPolicy::Never;
+    })
+    .await;
+    const PEOPLE: usize = 6;
+    let mut walked = Vec::new();
+    for i in 0..PEOPLE {
+        let email = format!("parallel.erasure.{i}@example.com");
+        let document = format!("PAR-ERASE-{i:04}");
+        let (account, token) = crate::deletion::user_with_document(&app, &email, &document).await;
+        let flow = crate::deletion::to_identity_with(&app, &token, || mail.code(&email, 1)).await;
+        walked.push((account, token, flow, email, document));
+    }
+    let app = std::sync::Arc::new(app);
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(PEOPLE));
+    let mut tasks = Vec::new();
+    for (account, token, flow, email, document) in walked {
+        let (app, barrier) = (app.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let done = app
+                .client_as(&token)
+                .deletion_identity(&flow, &crate::deletion::id_number(&document))
+                .await
+                .unwrap();
+            assert_eq!(done.step, offboard_client::Step::Deleted);
+            // Right after this answer, whatever the other erasures are doing.
+            let files = storage_files(&app, Backend::Sqlite, &account, false).await;
+            let digits: String = document
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect();
+            let mut left = Vec::new();
+            for (file, bytes) in &files {
+                for needle in [email.as_str(), digits.as_str()] {
+                    if found_in(bytes, needle.as_bytes()) {
+                        left.push(format!("{needle} in {file}"));
+                    }
+                }
+            }
+            assert!(
+                left.is_empty(),
+                "R20: erased values on disk at the answer: {left:?}"
+            );
+            account
+        }));
+    }
+    for task in tasks {
+        let account = task.await.unwrap();
+        assert_eq!(
+            scrub_state(&app, &account).await,
+            "done",
+            "the shared truncation marks every covered scrub job done"
+        );
+    }
+}
+
 const EMAIL: &str = "erase.me.r20@example.com";
 const PHONE: &str = "+447911123456";
 const DOCUMENT: &str = "QX-4471-9920";

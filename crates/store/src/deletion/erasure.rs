@@ -338,21 +338,17 @@ impl Store {
                 }
             }
         });
-        if out == EraseOutcome::Erased {
+        if out == EraseOutcome::Erased && self.backend() == crate::Backend::Sqlite {
             // R20: the WAL still holds the pages as they were before the erasure; fold it
-            // into the (zeroed) database file and cut it to nothing before answering.
-            // The deletion is committed either way, so a failure here is only logged
-            // (the scrub job tries again); after a success the job has nothing to do.
-            match self.truncate_sqlite_wal().await {
-                Ok(()) if self.backend() == crate::Backend::Sqlite => {
-                    if let Err(err) = self.scrub_done_inline(&account, e.now).await {
-                        tracing::warn!(%err, "the scrub job stays queued after the WAL was truncated");
-                    }
-                }
-                Ok(()) => {}
-                Err(err) => {
-                    tracing::warn!(%err, "the WAL was not truncated after an erasure; the scrub job retries");
-                }
+            // into the (zeroed) database file and cut it to nothing before answering (a
+            // truncation shared with the erasures committed beside this one). The
+            // deletion is committed either way, so a failure here is only logged (the
+            // scrub job tries again); after a success the job is marked done.
+            if let Err(err) = self
+                .wal_truncated_after_commit(format!("scrub:{account}"), e.now)
+                .await
+            {
+                tracing::warn!(%err, "the WAL was not truncated after an erasure; the scrub job retries");
             }
         }
         Ok(out)

@@ -9,9 +9,11 @@ mod identity_attempts;
 mod notice;
 mod retention;
 mod scrub;
+mod wal;
 
 pub use erasure::{EraseOutcome, Erasure, RetainedRecord, SealedNotice, Tombstone};
 pub use flows::FlowRow;
 pub use identity_attempts::IdentityAttempt;
 pub use retention::PurgeReport;
 pub use scrub::ERASED_TABLES;
+pub(crate) use wal::WalTruncations;

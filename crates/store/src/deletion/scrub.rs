@@ -1,7 +1,7 @@
 //! R20: erased values must not linger in storage. SQLite's WAL is truncated after an
 //! erasure; the scrub job vacuums (or rewrites) every table the erasure touched.
 
-use crate::{on_db, to_unix, Store, StoreError};
+use crate::{to_unix, Store, StoreError};
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -28,6 +28,40 @@ pub const ERASED_TABLES: [&str; 19] = [
     "dev_outbox",
 ];
 
+/// How long a scrub pass's `VACUUM FULL` waits for its table's lock. While it waits,
+/// every later query of that table queues behind it, so the wait is kept short and
+/// tried again after a pause in which that queue drains.
+const SCRUB_LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+/// The pause between two tries of one table, and how many tries before the pass gives
+/// up (the job is retried later).
+const SCRUB_LOCK_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
+const SCRUB_LOCK_TRIES: u32 = 10;
+
+/// PostgreSQL's SQLSTATE for a lock wait cut short by `lock_timeout`.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+
+/// One table of a scrub pass, retried while its lock is not granted in time.
+async fn vacuum_table(
+    conn: &mut sqlx::PgConnection,
+    command: &str,
+    table: &str,
+) -> Result<(), StoreError> {
+    let sql = format!("{command} {table}");
+    for attempt in 1..=SCRUB_LOCK_TRIES {
+        match sqlx::query(&sql).execute(&mut *conn).await {
+            Ok(_) => return Ok(()),
+            Err(sqlx::Error::Database(err))
+                if err.code().as_deref() == Some(LOCK_NOT_AVAILABLE)
+                    && attempt < SCRUB_LOCK_TRIES =>
+            {
+                tokio::time::sleep(SCRUB_LOCK_PAUSE).await;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(StoreError::Busy(format!("{table} stayed locked")))
+}
+
 impl Store {
     /// R20 on SQLite: `wal_checkpoint(TRUNCATE)`, retried while readers hold old frames.
     /// A no-op on PostgreSQL.
@@ -53,14 +87,17 @@ impl Store {
     /// marks the space free but does not overwrite it), so with `rewrite` every table
     /// the erasure touched is rewritten into new files (`VACUUM FULL`), which leaves the
     /// erased values in no table or index file. Each rewrite holds an exclusive lock on
-    /// its table for as long as the copy takes; the lock is waited for at most two
-    /// seconds (then the job fails and is retried later). Without `rewrite`, a plain
-    /// VACUUM (what remains then is in docs/security.md).
+    /// its table for as long as the copy takes. The lock is waited for a tenth of a
+    /// second at a time, so the queries queued behind the wait are not held up for long,
+    /// and asked for again after a pause (ten times, then the job fails and is retried
+    /// later). Without `rewrite`, a plain VACUUM (what remains then is in
+    /// docs/security.md).
     ///
     /// A row version deleted by transaction X stays (even through `VACUUM FULL`) while
     /// any snapshot older than X exists anywhere in the cluster, so the job first checks
-    /// that the erasure (`job`'s payload) is older than every running snapshot; if not,
-    /// it fails with [`StoreError::Busy`] and is retried later.
+    /// that the erasure (`erasure_xid`, from [`Store::scrub_job_xid`]) is older than
+    /// every running snapshot; if not, it fails with [`StoreError::Busy`] and is retried
+    /// later.
     ///
     /// On PostgreSQL one pass covers every erasure older than the snapshots it waited
     /// for, not only `job`'s: it answers that horizon (the transaction id below which
@@ -69,6 +106,7 @@ impl Store {
     pub async fn scrub_storage(
         &self,
         job: &str,
+        erasure_xid: Option<u64>,
         rewrite: bool,
         now: OffsetDateTime,
     ) -> Result<Option<u64>, StoreError> {
@@ -80,7 +118,7 @@ impl Store {
                         .fetch_one(pool)
                         .await?;
                 let horizon = oldest.parse::<u64>().unwrap_or(0);
-                if let Some(xid) = self.scrub_job_xid(job).await? {
+                if let Some(xid) = erasure_xid {
                     if horizon <= xid {
                         return Err(StoreError::Busy(
                             "a transaction older than the erasure is still running".into(),
@@ -90,17 +128,17 @@ impl Store {
                 // VACUUM cannot run inside a transaction block; the session setting
                 // lives on one connection, reset before it returns to the pool.
                 let mut conn = pool.acquire().await?;
-                sqlx::query("SET lock_timeout = '2s'")
-                    .execute(&mut *conn)
-                    .await?;
+                sqlx::query(&format!(
+                    "SET lock_timeout = '{}ms'",
+                    SCRUB_LOCK_WAIT.as_millis()
+                ))
+                .execute(&mut *conn)
+                .await?;
                 let command = if rewrite { "VACUUM FULL" } else { "VACUUM" };
                 let mut result: Result<(), StoreError> = Ok(());
                 for table in ERASED_TABLES {
-                    if let Err(err) = sqlx::query(&format!("{command} {table}"))
-                        .execute(&mut *conn)
-                        .await
-                    {
-                        result = Err(err.into());
+                    result = vacuum_table(&mut conn, command, table).await;
+                    if result.is_err() {
                         break;
                     }
                 }
@@ -137,23 +175,5 @@ impl Store {
             .await?
             .flatten();
         Ok(payload.and_then(|x| x.parse::<u64>().ok()))
-    }
-
-    /// SQLite: the erasure truncated the WAL itself, so its scrub job has nothing left
-    /// to do (it stays queued only when that truncation failed).
-    pub(crate) async fn scrub_done_inline(
-        &self,
-        account: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        on_db!(self, pool => sqlx::query(
-            "UPDATE jobs SET state = 'done', updated_at = $1 WHERE id = $2 AND state = 'queued'",
-        )
-        .bind(to_unix(now))
-        .bind(format!("scrub:{account}"))
-        .execute(pool)
-        .await
-        .map(|_| ()))?;
-        Ok(())
     }
 }
