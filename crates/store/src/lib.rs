@@ -10,6 +10,7 @@
 
 mod accounts;
 mod audit;
+mod batch;
 mod connect;
 mod deletion;
 mod error;
@@ -79,6 +80,10 @@ pub struct Store {
     pub(crate) sqlite_readers: Option<SqlitePool>,
     /// SQLite: the WAL truncations erasures share (R20).
     pub(crate) wal: std::sync::Arc<deletion::WalTruncations>,
+    /// SQLite: every read on the reader pool holds this shared; a WAL truncation holds
+    /// it exclusively, so it never finds a reader on the WAL it is cutting (which made it
+    /// wait in SQLite's busy handler, 1 to 25 ms sleeps, with the writer held).
+    pub(crate) read_gate: std::sync::Arc<tokio::sync::RwLock<()>>,
     /// Fault injection for the final erasure (0 = off).
     #[cfg(feature = "testing")]
     pub(crate) faults: std::sync::Arc<std::sync::atomic::AtomicI64>,
@@ -103,6 +108,13 @@ macro_rules! on_reader {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.db {
             $crate::Db::Sqlite(writer) => {
+                // Held while the read runs, so a WAL truncation (R20) can wait for the
+                // reads in flight instead of sleeping in SQLite's busy handler. (Without
+                // readers the writer reads, and a truncation holding it needs no gate.)
+                let _reading = match &$store.sqlite_readers {
+                    Some(_) => Some($store.read_gate.read().await),
+                    None => None,
+                };
                 let $pool = $store.sqlite_readers.as_ref().unwrap_or(writer);
                 $body
             }
@@ -166,6 +178,7 @@ impl Store {
             db,
             sqlite_readers,
             wal: Default::default(),
+            read_gate: Default::default(),
             #[cfg(feature = "testing")]
             faults: Default::default(),
         }

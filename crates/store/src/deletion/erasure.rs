@@ -3,12 +3,14 @@
 //! writes the tombstones and queues the notice and the `account.deleted` event. A crash
 //! (or an injected fault) at any statement leaves the account exactly as it was.
 
+use crate::batch::{text, Arg, Batch, Write};
 use crate::jobs::MAIL_JOB_SQL;
 use crate::{locked_tx, to_unix, Store, StoreError};
 use offboard_core::events::EventType;
 use offboard_core::money;
 use offboard_core::AccountId;
 use rust_decimal::Decimal;
+use sqlx::Row;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -82,6 +84,10 @@ pub enum EraseOutcome {
 const SCRUB_JOB_SQL: &str = "INSERT INTO jobs (id, kind, state, run_at, created_at, updated_at, payload) VALUES ($1, 'scrub', 'queued', $2, $2, $2, $3)
      ON CONFLICT (id) DO NOTHING";
 
+/// The same on SQLite, where the job needs no transaction id.
+const SQLITE_SCRUB_JOB_SQL: &str = "INSERT INTO jobs (id, kind, state, run_at, created_at, updated_at, payload) VALUES ($1, 'scrub', 'queued', $2, $2, $2, NULL)
+     ON CONFLICT (id) DO NOTHING";
+
 /// The tables whose rows of the account the erasure deletes outright.
 const REVOKED_TABLES: [&str; 12] = [
     "sessions",
@@ -97,49 +103,6 @@ const REVOKED_TABLES: [&str; 12] = [
     "identity_history",
     "identities",
 ];
-
-/// One bound value of a [`Write`].
-enum Arg<'a> {
-    Text(Cow<'a, str>),
-    Int(i64),
-}
-
-fn text(value: &str) -> Arg<'_> {
-    Arg::Text(Cow::Borrowed(value))
-}
-
-/// One statement of the erasure with its values. The erasure is written out as a list
-/// of these so its order reads in one place, and every statement passes the same fault
-/// injection point.
-struct Write<'a> {
-    sql: Cow<'static, str>,
-    args: Vec<Arg<'a>>,
-}
-
-impl<'a> Write<'a> {
-    fn new(sql: impl Into<Cow<'static, str>>, args: Vec<Arg<'a>>) -> Self {
-        Write {
-            sql: sql.into(),
-            args,
-        }
-    }
-
-    /// The statement with its values bound, for whichever backend executes it.
-    fn query<'q, DB: sqlx::Database>(&'q self) -> sqlx::query::Query<'q, DB, DB::Arguments<'q>>
-    where
-        &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    {
-        let mut query = sqlx::query(&self.sql);
-        for arg in &self.args {
-            query = match arg {
-                Arg::Text(value) => query.bind(value.as_ref()),
-                Arg::Int(value) => query.bind(*value),
-            };
-        }
-        query
-    }
-}
 
 /// Every write of the erasure once the flow is claimed, in the order it runs (the
 /// fault-injection tests name statements by position): what is kept, what is erased,
@@ -286,13 +249,40 @@ impl Store {
         Ok(())
     }
 
+    /// Where among the next `count` statements (0-based) the injected fault falls, if it
+    /// does; the countdown moves past them either way.
+    #[cfg(feature = "testing")]
+    fn fault_among(&self, count: usize) -> Option<usize> {
+        use std::sync::atomic::Ordering;
+        let left = usize::try_from(self.faults.load(Ordering::SeqCst)).unwrap_or(0);
+        if left == 0 {
+            return None;
+        }
+        let rest = left.saturating_sub(count);
+        self.faults
+            .store(i64::try_from(rest).unwrap_or(0), Ordering::SeqCst);
+        (rest == 0).then(|| left - 1)
+    }
+
+    #[cfg(not(feature = "testing"))]
+    fn fault_among(&self, _count: usize) -> Option<usize> {
+        None
+    }
+
     /// R7: the final step, in one transaction under the account's ledger lock (so a
     /// deposit either lands before, and blocks, or after, and is unclaimed).
     pub async fn erase_account(&self, e: &Erasure) -> Result<EraseOutcome, StoreError> {
         let account = e.account_id.to_string();
         let now = to_unix(e.now);
         let key = format!("ledger:{account}");
-        let writes = erasure_writes(e, &account, now);
+        let scrub_job = format!("scrub:{account}");
+        let mut writes = erasure_writes(e, &account, now);
+        if self.backend() == crate::Backend::Sqlite {
+            writes.push(Write::new(
+                SQLITE_SCRUB_JOB_SQL,
+                vec![text(&scrub_job), Arg::Int(now)],
+            ));
+        }
         let out = locked_tx!(self, key, tx => {
             // R4 again, inside the transaction.
             let mut blockers = Vec::new();
@@ -319,21 +309,28 @@ impl Store {
                 if claimed != 1 {
                     EraseOutcome::FlowGone
                 } else {
-                    for write in &writes {
-                        self.checkpoint()?;
-                        write.query().execute(&mut *tx).await?;
+                    // Every write in one call (crate::batch); a fault injected at the
+                    // k-th runs the ones before it, then fails the transaction.
+                    let fault = self.fault_among(writes.len());
+                    let backend = self.backend();
+                    if let Some(k) = fault {
+                        if k > 0 {
+                            Batch::new(backend, &writes[..k], "SELECT 1").query().execute(&mut *tx).await?;
+                        }
+                        return Err(StoreError::InjectedFault);
                     }
-                    // R20: the job that vacuums what this transaction touched.
-                    // On PostgreSQL it carries this transaction's id: the erased row
-                    // versions can only be removed once every older snapshot is gone.
-                    let xid: Option<String> = if self.backend() == crate::Backend::Postgres {
+                    // R20: the job that vacuums what this transaction touched. On
+                    // PostgreSQL it carries this transaction's id (the batch answers
+                    // it): the erased row versions can only be removed once every older
+                    // snapshot is gone. On SQLite it is the batch's last write.
+                    let batch = Batch::new(backend, &writes, "SELECT pg_current_xact_id()::text");
+                    if backend == crate::Backend::Postgres {
+                        let xid: String = batch.query().fetch_one(&mut *tx).await?.try_get(0)?;
                         self.checkpoint()?;
-                        Some(sqlx::query_scalar("SELECT pg_current_xact_id()::text").fetch_one(&mut *tx).await?)
+                        sqlx::query(SCRUB_JOB_SQL).bind(format!("scrub:{account}")).bind(now).bind(xid).execute(&mut *tx).await?;
                     } else {
-                        None
-                    };
-                    self.checkpoint()?;
-                    sqlx::query(SCRUB_JOB_SQL).bind(format!("scrub:{account}")).bind(now).bind(xid).execute(&mut *tx).await?;
+                        batch.query().execute(&mut *tx).await?;
+                    }
                     EraseOutcome::Erased
                 }
             }
@@ -344,10 +341,7 @@ impl Store {
             // truncation shared with the erasures committed beside this one). The
             // deletion is committed either way, so a failure here is only logged (the
             // scrub job tries again); after a success the job is marked done.
-            if let Err(err) = self
-                .wal_truncated_after_commit(format!("scrub:{account}"), e.now)
-                .await
-            {
+            if let Err(err) = self.wal_truncated_after_commit(scrub_job, e.now).await {
                 tracing::warn!(%err, "the WAL was not truncated after an erasure; the scrub job retries");
             }
         }
