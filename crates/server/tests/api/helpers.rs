@@ -297,3 +297,20 @@ pub fn refused<T: Debug>(result: Result<T, ClientError>, status: u16, code: &str
 pub fn urlencode(s: &str) -> String {
     s.replace('+', "%2B").replace('@', "%40")
 }
+
+/// A burst of wrong passwords: every answer is a 401 or, where the bounded hash queue
+/// (two threads, four places each) was full, a 503 refused before it was counted or
+/// checked, so nothing is let through. Returns how many answers carry `Retry-After`.
+pub fn wrong_password_burst_refused(responses: &[reqwest::Response]) -> usize {
+    assert!(
+        responses
+            .iter()
+            .all(|r| r.status() == 401 || r.status() == 503),
+        "{:?}",
+        responses.iter().map(|r| r.status()).collect::<Vec<_>>()
+    );
+    responses
+        .iter()
+        .filter(|r| r.headers().contains_key("retry-after"))
+        .count()
+}
