@@ -15,6 +15,8 @@ use std::borrow::Cow;
 /// One bound value of a [`Write`].
 pub(crate) enum Arg<'a> {
     Text(Cow<'a, str>),
+    /// A text value or NULL.
+    OptText(Option<Cow<'a, str>>),
     Int(i64),
 }
 
@@ -76,12 +78,14 @@ impl<'w, 'a> Batch<'w, 'a> {
     ) -> sqlx::query::Query<'q, DB, DB::Arguments<'q>>
     where
         &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        Option<&'q str>: sqlx::Encode<'q, DB>,
         i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     {
         let mut query = sqlx::query(&self.sql);
         for arg in self.writes.iter().flat_map(|w| &w.args) {
             query = match arg {
                 Arg::Text(value) => query.bind(value.as_ref()),
+                Arg::OptText(value) => query.bind(value.as_deref()),
                 Arg::Int(value) => query.bind(*value),
             };
         }

@@ -146,30 +146,6 @@ macro_rules! cancel_pending_withdrawals {
     }};
 }
 
-/// Records a sign-in device of an account; answers whether it is new to an account that
-/// had signed in before (R21's new-device alert). One body for both sign-in paths.
-macro_rules! note_device {
-    ($tx:ident, $account:expr, $device_key:expr, $now:expr) => {{
-        let known: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sign_in_devices WHERE account_id = $1")
-            .bind($account)
-            .fetch_one(&mut *$tx)
-            .await?
-            .try_get("n")?;
-        let added = sqlx::query(
-            "INSERT INTO sign_in_devices (account_id, device_key, first_seen_at) VALUES ($1, $2, $3)
-             ON CONFLICT (account_id, device_key) DO NOTHING",
-        )
-        .bind($account)
-        .bind($device_key)
-        .bind($now)
-        .execute(&mut *$tx)
-        .await?
-        .rows_affected();
-        added == 1 && known > 0
-    }};
-}
-pub(crate) use note_device;
-
 impl Store {
     /// Stores an alert's freeze token and queues its messages with their jobs, in one
     /// transaction.

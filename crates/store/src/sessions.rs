@@ -1,8 +1,8 @@
-use crate::audit::insert_audit;
-use crate::freeze::note_device;
+use crate::batch::{text, Arg, Batch, Write};
 use crate::{from_unix, in_tx, on_db, on_reader, to_unix, AuditEntry, Store, StoreError};
 use offboard_core::AccountId;
 use sqlx::Row;
+use std::borrow::Cow;
 use time::OffsetDateTime;
 
 /// Users and (later) support agents hold different kinds of session; a session of one
@@ -70,6 +70,51 @@ macro_rules! insert_session {
     }};
 }
 
+/// What a sign-in writes, in order, and apart from them the device, written last (R21:
+/// its insert tells whether the device is new).
+fn sign_in_writes<'a>(s: &'a SignIn<'a>, account: &'a str) -> (Vec<Write<'a>>, Write<'a>) {
+    let mut writes = Vec::new();
+    if let Some(attempt) = s.attempt {
+        writes.push(Write::new(
+            "DELETE FROM login_attempts WHERE id = $1",
+            vec![Arg::Int(attempt)],
+        ));
+    }
+    let new = &s.session;
+    writes.push(Write::new(
+        "INSERT INTO sessions (token_hash, account_id, kind, created_at, last_seen_at, user_agent)
+         VALUES ($1, $2, $3, $4, $4, $5)",
+        vec![
+            text(new.token_hash),
+            text(account),
+            text(new.kind.as_str()),
+            Arg::Int(to_unix(new.now)),
+            Arg::OptText(new.user_agent.map(Cow::Borrowed)),
+        ],
+    ));
+    let audit = &s.audit;
+    writes.push(Write::new(
+        "INSERT INTO audit_log (at, account_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
+        vec![
+            Arg::Int(to_unix(audit.at)),
+            Arg::OptText(audit.account_id.map(|id| Cow::Owned(id.to_string()))),
+            text(audit.actor),
+            text(audit.action),
+            Arg::OptText(audit.detail.map(Cow::Borrowed)),
+        ],
+    ));
+    let device = Write::new(
+        "INSERT INTO sign_in_devices (account_id, device_key, first_seen_at) VALUES ($1, $2, $3)
+         ON CONFLICT (account_id, device_key) DO NOTHING RETURNING 1",
+        vec![
+            text(account),
+            text(s.device_key),
+            Arg::Int(to_unix(new.now)),
+        ],
+    );
+    (writes, device)
+}
+
 impl Store {
     pub async fn create_session(&self, new: NewSession<'_>) -> Result<(), StoreError> {
         on_db!(self, pool => insert_session!(pool, &new))?;
@@ -81,16 +126,35 @@ impl Store {
     /// an account that had signed in before.
     pub async fn sign_in(&self, s: &SignIn<'_>) -> Result<bool, StoreError> {
         let account = s.session.account_id.to_string();
+        let (before, device) = sign_in_writes(s, &account);
+        if let crate::Db::Postgres(pool) = &self.db {
+            let mut writes = before;
+            writes.push(device);
+            // One statement, so one round trip and atomic without BEGIN/COMMIT. The main
+            // query sees the devices as they were before the statement (the rows of a
+            // data-modifying WITH query are not visible to the rest of it).
+            let values: usize = writes.iter().map(|w| w.args.len()).sum();
+            let count_known = format!(
+                "SELECT (SELECT COUNT(*) FROM sign_in_devices WHERE account_id = ${}) AS known,
+                        (SELECT COUNT(*) FROM w{}) AS added",
+                values + 1,
+                writes.len() - 1
+            );
+            let batch = Batch::new(crate::Backend::Postgres, &writes, &count_known);
+            let row = batch.query().bind(&account).fetch_one(pool).await?;
+            let known: i64 = row.try_get("known")?;
+            let added: i64 = row.try_get("added")?;
+            return Ok(added == 1 && known > 0);
+        }
         let new_device = in_tx!(self, tx => {
-            if let Some(attempt) = s.attempt {
-                sqlx::query("DELETE FROM login_attempts WHERE id = $1")
-                    .bind(attempt)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            insert_session!(&mut *tx, &s.session)?;
-            insert_audit!(tx, &s.audit);
-            note_device!(tx, &account, s.device_key, to_unix(s.session.now))
+            Batch::new(self.backend(), &before, "").query().execute(&mut *tx).await?;
+            let known: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sign_in_devices WHERE account_id = $1")
+                .bind(&account)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            let added = Batch::new(self.backend(), std::slice::from_ref(&device), "").query().execute(&mut *tx).await?.rows_affected();
+            added == 1 && known > 0
         });
         Ok(new_device)
     }
