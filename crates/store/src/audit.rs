@@ -42,19 +42,22 @@ pub struct AuditRecord {
 
 /// Appends `$entry` (an [`AuditEntry`]) inside the transaction `$tx`: an action and its
 /// audit line commit together or not at all (R11, R14).
+/// One audit line: at, account id, actor, action, detail (the macro below and the
+/// batched writes bind the same five).
+pub(crate) const INSERT_AUDIT_SQL: &str =
+    "INSERT INTO audit_log (at, account_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5)";
+
 macro_rules! insert_audit {
     ($tx:ident, $entry:expr) => {{
         let entry: &$crate::AuditEntry<'_> = $entry;
-        sqlx::query(
-            "INSERT INTO audit_log (at, account_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind($crate::to_unix(entry.at))
-        .bind(entry.account_id.map(|id| id.to_string()))
-        .bind(entry.actor)
-        .bind(entry.action)
-        .bind(entry.detail)
-        .execute(&mut *$tx)
-        .await?;
+        sqlx::query($crate::audit::INSERT_AUDIT_SQL)
+            .bind($crate::to_unix(entry.at))
+            .bind(entry.account_id.map(|id| id.to_string()))
+            .bind(entry.actor)
+            .bind(entry.action)
+            .bind(entry.detail)
+            .execute(&mut *$tx)
+            .await?;
     }};
 }
 pub(crate) use insert_audit;

@@ -52,21 +52,23 @@ pub struct SessionRow {
 }
 
 /// Inserts a session (`$new`: a `&NewSession`) on `$conn`.
+/// One session: token hash, account id, kind, now (created and last seen), user agent.
+pub(crate) const INSERT_SESSION_SQL: &str =
+    "INSERT INTO sessions (token_hash, account_id, kind, created_at, last_seen_at, user_agent)
+     VALUES ($1, $2, $3, $4, $4, $5)";
+
 macro_rules! insert_session {
     ($conn:expr, $new:expr) => {{
         let new: &NewSession<'_> = $new;
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, account_id, kind, created_at, last_seen_at, user_agent)
-             VALUES ($1, $2, $3, $4, $4, $5)",
-        )
-        .bind(new.token_hash)
-        .bind(new.account_id.to_string())
-        .bind(new.kind.as_str())
-        .bind(to_unix(new.now))
-        .bind(new.user_agent)
-        .execute($conn)
-        .await
-        .map(|_| ())
+        sqlx::query($crate::sessions::INSERT_SESSION_SQL)
+            .bind(new.token_hash)
+            .bind(new.account_id.to_string())
+            .bind(new.kind.as_str())
+            .bind(to_unix(new.now))
+            .bind(new.user_agent)
+            .execute($conn)
+            .await
+            .map(|_| ())
     }};
 }
 
@@ -82,8 +84,7 @@ fn sign_in_writes<'a>(s: &'a SignIn<'a>, account: &'a str) -> (Vec<Write<'a>>, W
     }
     let new = &s.session;
     writes.push(Write::new(
-        "INSERT INTO sessions (token_hash, account_id, kind, created_at, last_seen_at, user_agent)
-         VALUES ($1, $2, $3, $4, $4, $5)",
+        INSERT_SESSION_SQL,
         vec![
             text(new.token_hash),
             text(account),
@@ -94,7 +95,7 @@ fn sign_in_writes<'a>(s: &'a SignIn<'a>, account: &'a str) -> (Vec<Write<'a>>, W
     ));
     let audit = &s.audit;
     writes.push(Write::new(
-        "INSERT INTO audit_log (at, account_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5)",
+        crate::audit::INSERT_AUDIT_SQL,
         vec![
             Arg::Int(to_unix(audit.at)),
             Arg::OptText(audit.account_id.map(|id| Cow::Owned(id.to_string()))),

@@ -10,7 +10,7 @@ use offboard_core::{AccountId, EmailAddress};
 use offboard_core::{Channel, PhoneNumber, Purpose};
 use offboard_store::testing::TestDatabase;
 use offboard_store::{
-    AuditEntry, Backend, NewSession, OutboxMessage, SessionKind, Store, StoreError,
+    AuditEntry, Backend, NewSession, OutboxMessage, SessionKind, SignIn, Store, StoreError,
 };
 use offboard_store::{CleanupPolicy, DeliveryAttempt, JobKind, WebhookEndpoint};
 use offboard_store::{CodeSlot, NewCode, SettledBy};
@@ -54,6 +54,7 @@ conformance!(
     sessions_by_kind_and_revocation,
     login_attempts_counted_in_the_window,
     parallel_login_attempts_see_each_other,
+    a_sign_in_and_its_audit_line_commit_together,
     outbox_newest_first_and_filtered,
     audit_appends_in_order,
     migrations_are_idempotent,
@@ -2016,4 +2017,81 @@ async fn freeze_spends_its_link_once_and_refunds_pending_withdrawals(store: Stor
         .unwrap()
         .frozen_at
         .is_none());
+}
+
+/// R14 and R3: a sign-in writes its session, its `login` audit line and its device, and
+/// forgets the throttle attempt, all in one write (one statement on PostgreSQL): when it
+/// fails, none of it stays and the attempt still counts. R21: only a device new to an
+/// account that had signed in before is reported new.
+async fn a_sign_in_and_its_audit_line_commit_together(store: Store) {
+    let id = account(&store, "sign.in@example.com").await;
+    let sign_in = |token_hash: &'static str, device_key: &'static str, attempt: i64| SignIn {
+        attempt: Some(attempt),
+        session: NewSession {
+            token_hash,
+            account_id: id,
+            kind: SessionKind::User,
+            now: T0,
+            user_agent: Some("Agent/1.0"),
+        },
+        audit: AuditEntry {
+            at: T0,
+            account_id: Some(id),
+            actor: "user",
+            action: "login",
+            detail: None,
+        },
+        device_key,
+    };
+    let logins = |store: Store| async move {
+        store
+            .audit_of_account(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.action == "login")
+            .count()
+    };
+    let attempts = |store: Store| async move {
+        let (mine, seen) = store.begin_login_attempt("S", "A", T0).await.unwrap();
+        store.forget_login_attempt(mine).await.unwrap();
+        seen.pair.count
+    };
+
+    let (first, _) = store.begin_login_attempt("S", "A", T0).await.unwrap();
+    let new_device = store.sign_in(&sign_in("h1", "d1", first)).await.unwrap();
+    assert!(!new_device, "the first device of an account is not news");
+    assert!(store
+        .find_session_with_account("h1", SessionKind::User)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(logins(store.clone()).await, 1);
+    assert_eq!(
+        attempts(store.clone()).await,
+        0,
+        "the attempt was forgotten"
+    );
+
+    let (second, _) = store.begin_login_attempt("S", "A", T0).await.unwrap();
+    assert!(store.sign_in(&sign_in("h2", "d2", second)).await.unwrap());
+
+    // The same token hash again: the session insert fails, so nothing of it stays.
+    let (third, _) = store.begin_login_attempt("S", "A", T0).await.unwrap();
+    assert!(store.sign_in(&sign_in("h2", "d3", third)).await.is_err());
+    assert_eq!(
+        logins(store.clone()).await,
+        2,
+        "no audit line without its session"
+    );
+    assert_eq!(
+        attempts(store.clone()).await,
+        1,
+        "the failed sign-in's attempt counts"
+    );
+    // Device d3 was not kept either: signing in from it now is news.
+    store.forget_login_attempt(third).await.unwrap();
+    let (fourth, _) = store.begin_login_attempt("S", "A", T0).await.unwrap();
+    assert!(store.sign_in(&sign_in("h3", "d3", fourth)).await.unwrap());
+    assert_eq!(logins(store.clone()).await, 3);
 }

@@ -438,6 +438,9 @@ async fn two_tabs_delete_once(backend: Backend) {
     );
 }
 
+// R7: a failure at any statement of the final step (the erasure's writes go to the
+// database in one batch; the fault fails it at each position in turn) leaves the
+// account, its flow and its records exactly as they were.
 async fn every_statement_of_the_final_step_is_all_or_nothing(backend: Backend) {
     let app = app(backend, CaptchaPolicy::Never).await;
     let email = "fault@example.com";

@@ -84,10 +84,6 @@ pub enum EraseOutcome {
 const SCRUB_JOB_SQL: &str = "INSERT INTO jobs (id, kind, state, run_at, created_at, updated_at, payload) VALUES ($1, 'scrub', 'queued', $2, $2, $2, $3)
      ON CONFLICT (id) DO NOTHING";
 
-/// The same on SQLite, where the job needs no transaction id.
-const SQLITE_SCRUB_JOB_SQL: &str = "INSERT INTO jobs (id, kind, state, run_at, created_at, updated_at, payload) VALUES ($1, 'scrub', 'queued', $2, $2, $2, NULL)
-     ON CONFLICT (id) DO NOTHING";
-
 /// The tables whose rows of the account the erasure deletes outright.
 const REVOKED_TABLES: [&str; 12] = [
     "sessions",
@@ -278,9 +274,10 @@ impl Store {
         let scrub_job = format!("scrub:{account}");
         let mut writes = erasure_writes(e, &account, now);
         if self.backend() == crate::Backend::Sqlite {
+            // No transaction id to carry on SQLite.
             writes.push(Write::new(
-                SQLITE_SCRUB_JOB_SQL,
-                vec![text(&scrub_job), Arg::Int(now)],
+                SCRUB_JOB_SQL,
+                vec![text(&scrub_job), Arg::Int(now), Arg::OptText(None)],
             ));
         }
         let out = locked_tx!(self, key, tx => {
@@ -327,7 +324,7 @@ impl Store {
                     if backend == crate::Backend::Postgres {
                         let xid: String = batch.query().fetch_one(&mut *tx).await?.try_get(0)?;
                         self.checkpoint()?;
-                        sqlx::query(SCRUB_JOB_SQL).bind(format!("scrub:{account}")).bind(now).bind(xid).execute(&mut *tx).await?;
+                        sqlx::query(SCRUB_JOB_SQL).bind(&scrub_job).bind(now).bind(xid).execute(&mut *tx).await?;
                     } else {
                         batch.query().execute(&mut *tx).await?;
                     }
